@@ -1,0 +1,1 @@
+"""OneWindow display_board package."""

@@ -1,0 +1,1 @@
+"""OneWindow hall_server package."""

@@ -1,0 +1,1 @@
+"""OneWindow kiosk package."""

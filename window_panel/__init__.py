@@ -1,0 +1,1 @@
+"""OneWindow window_panel package."""
