@@ -88,6 +88,7 @@ class BusClient:
         self._pending: dict[str, _Pending] = {}
         self._lock = threading.RLock()
         self._connected = threading.Event()
+        self.subscribed = threading.Event()     # set when the subscriptions of the last connect are acknowledged
         self._connect_listeners: list[Callable[[bool], None]] = []
         self._closing = False
         self._req_counter = 0
@@ -117,6 +118,8 @@ class BusClient:
         self._mqtt.on_connect = self._on_connect
         self._mqtt.on_disconnect = self._on_disconnect
         self._mqtt.on_message = self._on_unrouted
+        self._mqtt.on_subscribe = self._on_subscribe
+        self._sub_mid = -1
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> "BusClient":
@@ -164,8 +167,12 @@ class BusClient:
         with self._lock:
             subs = [(t, q) for t, (q, _h, _raw) in self._subs.items()]
             retained = list(self._retained.items())
+        self.subscribed.clear()
         if subs:
-            client.subscribe(subs)
+            _rc, mid = client.subscribe(subs)
+            self._sub_mid = mid
+        else:
+            self.subscribed.set()
         if self._presence_topic:
             client.publish(self._presence_topic, encode_json(self._presence), qos=1, retain=True)
         for topic, payload in retained:   # the broker may have lost them
@@ -175,6 +182,10 @@ class BusClient:
         for listener in list(self._connect_listeners):
             self._safe(listener, True)
         # Requests in flight are re-sent under the same id by their waiters.
+
+    def _on_subscribe(self, _c: mqtt.Client, _ud: Any, mid: int, _rcs: Any, _props: Any = None) -> None:
+        if mid == self._sub_mid:
+            self.subscribed.set()
 
     def _on_disconnect(self, _c: mqtt.Client, _ud: Any, _flags: Any, rc: Any, _props: Any = None) -> None:
         was = self._connected.is_set()

@@ -1,1 +1,2 @@
-"""OneWindow hall_server package."""
+"""The hall server: allocation engine (pure), SQLite store, bus service, embedded broker, reports."""
+__version__ = "0.1.0"

@@ -1,0 +1,238 @@
+"""The admins' hall config (config/hall.toml) as typed, validated models."""
+from __future__ import annotations
+
+import re
+from datetime import time
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, StringConstraints, field_validator, model_validator
+
+from hall_bus.configfile import ConfigError, ConfigModel, load_toml
+
+Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+Prefix = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+ClockTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+__all__ = ["HallConfig", "load_hall_config", "ConfigError"]
+
+
+def parse_clock(value: str) -> time:
+    hh, mm = value.split(":")
+    return time(int(hh), int(mm))
+
+
+class HallInfo(ConfigModel):
+    id: Ident
+    name: Text
+    name_en: Text
+    timezone: str = "Asia/Shanghai"
+    address: str = ""
+    phone: str = ""
+    notice: str = ""
+    notice_en: str = ""
+    status_url: str = Field("https://zwfw.example.gov.cn/q/{verify}", description="QR link; {verify} and {ticket_id} are replaced")
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+
+class Issuing(ConfigModel):
+    hours: list[tuple[ClockTime, ClockTime]] = Field(min_length=1)
+    weekdays: list[Annotated[int, Field(ge=1, le=7)]] = [1, 2, 3, 4, 5]
+
+    @field_validator("hours")
+    @classmethod
+    def _ordered(cls, v: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        last = None
+        for i, (start, end) in enumerate(v):
+            if parse_clock(start) >= parse_clock(end):
+                raise ValueError(f"hours[{i}]: start {start} is not before end {end}")
+            if last is not None and parse_clock(start) < last:
+                raise ValueError(f"hours[{i}]: overlaps or precedes the previous period")
+            last = parse_clock(end)
+        return v
+
+
+class Priority(ConfigModel):
+    age: int = Field(70, ge=50, le=120, description="holders at least this old (from the ID birth date) are called first")
+    appointment: bool = True
+
+
+class Supervision(ConfigModel):
+    long_wait_s: int = Field(1800, ge=60)
+    pause_alert_s: int = Field(900, ge=60)
+    bad_grade: int = Field(2, ge=1, le=5)
+    check_interval_s: int = Field(15, ge=1, le=600)
+
+
+class Broker(ConfigModel):
+    host: str = "127.0.0.1"
+    port: int = Field(1883, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = None
+
+
+class Zone(ConfigModel):
+    id: Ident
+    name: Text
+    name_en: Text
+    floor: str = ""
+
+
+class Material(ConfigModel):
+    name: Text
+    name_en: Text
+    copies: int = Field(1, ge=0, le=20)
+    original: bool = True
+
+
+class Service(ConfigModel):
+    id: Ident
+    zone: Ident
+    prefix: Prefix
+    name: Text
+    name_en: Text
+    department: str = ""
+    legal_days: int = Field(ge=0, le=365)
+    promised_days: int = Field(ge=0, le=365)
+    daily_quota: int = Field(ge=1, le=999)
+    avg_service_s: int = Field(300, ge=30, le=7200)
+    appointment: bool = True
+    id_required: bool = False
+    materials: list[Material] = Field(min_length=1)
+    steps: list[Text] = Field(min_length=1)
+    steps_en: list[Text] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _promise(self) -> "Service":
+        if self.promised_days > self.legal_days:
+            raise ValueError(f"promised_days {self.promised_days} exceeds legal_days {self.legal_days}")
+        if len(self.steps) != len(self.steps_en):
+            raise ValueError("steps and steps_en must have the same number of entries")
+        return self
+
+
+class Window(ConfigModel):
+    id: Ident
+    name: Text
+    name_en: Text
+    zone: Ident
+    services: list[Ident] = Field(min_length=1)
+
+
+class Appointments(ConfigModel):
+    file: str | None = Field(None, description="CSV of code,service,date,start,end (relative to the config file)")
+
+
+class DeviceController(ConfigModel):
+    """A hall device controller (`onewindow devices`, client id devices-<id>) and the windows it may act for."""
+    id: Ident
+    windows: list[str] = ["*"]
+
+
+class HallConfig(ConfigModel):
+    hall: HallInfo
+    issuing: Issuing
+    priority: Priority = Priority()
+    supervision: Supervision = Supervision()
+    broker: Broker = Broker()
+    appointments: Appointments = Appointments()
+    zones: list[Zone] = Field(min_length=1)
+    services: list[Service] = Field(min_length=1)
+    windows: list[Window] = Field(min_length=1)
+    device_controllers: list[DeviceController] = [DeviceController(id="hall")]
+
+    @model_validator(mode="after")
+    def _references(self) -> "HallConfig":
+        problems: list[str] = []
+        zone_ids = _unique("zones", [z.id for z in self.zones], problems)
+        svc_ids = _unique("services", [s.id for s in self.services], problems)
+        _unique("windows", [w.id for w in self.windows], problems)
+        served: set[str] = set()
+        for i, s in enumerate(self.services):
+            if s.zone not in zone_ids:
+                problems.append(f"services[{i}].zone: no zone {s.zone!r}")
+        for i, w in enumerate(self.windows):
+            if w.zone not in zone_ids:
+                problems.append(f"windows[{i}].zone: no zone {w.zone!r}")
+            for j, sid in enumerate(w.services):
+                if sid not in svc_ids:
+                    problems.append(f"windows[{i}].services[{j}]: no service {sid!r}")
+                served.add(sid)
+        for i, s in enumerate(self.services):
+            if s.id not in served:
+                problems.append(f"services[{i}]: no window serves {s.id!r}")
+        win_ids = {w.id for w in self.windows}
+        for i, c in enumerate(self.device_controllers):
+            for j, wid in enumerate(c.windows):
+                if wid != "*" and wid not in win_ids:
+                    problems.append(f"device_controllers[{i}].windows[{j}]: no window {wid!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # lookups used everywhere
+    @cached_property
+    def services_by_id(self) -> dict[str, Service]:
+        return {s.id: s for s in self.services}
+
+    @cached_property
+    def windows_by_id(self) -> dict[str, Window]:
+        return {w.id: w for w in self.windows}
+
+    @cached_property
+    def zones_by_id(self) -> dict[str, Zone]:
+        return {z.id: z for z in self.zones}
+
+    def controller_windows(self, client_id: str) -> set[str] | None:
+        """Windows a devices-<id> client may act for (None: not a configured controller)."""
+        for c in self.device_controllers:
+            if client_id == f"devices-{c.id}":
+                return set(self.windows_by_id) if "*" in c.windows else set(c.windows)
+        return None
+
+    def public_catalog(self) -> dict:
+        """The public part of the config published on state/catalog (no credentials)."""
+        return {
+            "hall": self.hall.model_dump(include={"id", "name", "name_en", "address", "phone", "notice", "notice_en"}),
+            "issuing_hours": [list(h) for h in self.issuing.hours],
+            "zones": [z.model_dump() for z in self.zones],
+            "services": [s.model_dump(exclude={"avg_service_s"}) for s in self.services],
+            "windows": [w.model_dump() for w in self.windows],
+            "priority": self.priority.model_dump(),
+        }
+
+
+def _unique(what: str, ids: list[str], problems: list[str]) -> set[str]:
+    seen: set[str] = set()
+    for i, x in enumerate(ids):
+        if x in seen:
+            problems.append(f"{what}[{i}].id: duplicate id {x!r}")
+        seen.add(x)
+    return seen
+
+
+def load_hall_config(path: str | Path) -> HallConfig:
+    """Load and validate; the cross-reference problems come out as separate key-path lines."""
+    try:
+        return load_toml(path, HallConfig)
+    except ConfigError as err:
+        raise ConfigError(err.path, _split_problems(err.problems)) from None
+
+
+def _split_problems(problems: list[str]) -> list[str]:
+    out: list[str] = []
+    for p in problems:
+        m = re.match(r"^\(top level\): (.*) \(got dict\)$", p)
+        out.extend(m.group(1).split("; ") if m else [p])
+    return out

@@ -1,0 +1,774 @@
+"""The allocation engine: tickets, queues, windows and calls of one hall — pure (no I/O, no clock).
+
+Every operation takes `now` (an aware datetime) and returns an `Outcome`: the reply data, the tickets and
+windows it changed (for the store) and the events it raised (for the bus). Errors are `HallError`s carrying
+the protocol error code. The service layer persists an outcome in one transaction before replying.
+"""
+from __future__ import annotations
+
+import bisect
+import random
+from collections import deque
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo
+
+from hall_bus.contract import BusError, ErrorCode
+from hall_server.config import HallConfig, parse_clock
+
+VERIFY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"   # no 0/O, 1/I: read aloud and typed by citizens
+RECENT_CALLS = 10
+SERVICE_TIME_SAMPLES = 20
+MAX_COUNTER = 999
+
+
+class HallError(BusError):
+    """A request the hall cannot serve (carries the protocol error code)."""
+
+
+class TicketState(StrEnum):
+    WAITING = "waiting"
+    SERVING = "serving"
+    HELD = "held"              # 挂起, called back later with window.call
+    NO_SHOW = "no_show"        # 过号
+    DONE = "done"
+    TRANSFERRED = "transferred"  # waits again in the target queue, number and issue time kept
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+QUEUED = frozenset({TicketState.WAITING, TicketState.TRANSFERRED})
+OPEN_STATES = frozenset({TicketState.WAITING, TicketState.TRANSFERRED, TicketState.HELD, TicketState.SERVING})
+
+
+class WindowStatus(StrEnum):
+    OPEN = "open"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+@dataclass
+class Ticket:
+    id: str
+    day: date
+    number: str
+    prefix: str
+    seq: int
+    service: str
+    zone: str
+    channel: str
+    priority: bool
+    issued_at: datetime
+    verify: str
+    state: TicketState = TicketState.WAITING
+    called_at: datetime | None = None
+    finished_at: datetime | None = None
+    window: str | None = None          # window serving / holding / that last called it
+    to_window: str | None = None       # transferred to a specific window
+    holder_ref: str | None = None
+    birth_date: str | None = None
+    display_name: str | None = None    # masked (张*), never the full name
+    appointment: str | None = None
+    calls: int = 0
+    grade: int | None = None
+    alerted: bool = False
+
+    def sort_key(self) -> tuple[int, datetime, int, str]:
+        return (0 if self.priority else 1, self.issued_at, self.seq, self.prefix)
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "day": self.day.isoformat(), "number": self.number, "prefix": self.prefix,
+            "seq": self.seq, "service": self.service, "zone": self.zone, "channel": self.channel,
+            "priority": self.priority, "issued_at": self.issued_at.isoformat(), "verify": self.verify,
+            "state": self.state.value, "called_at": _iso(self.called_at), "finished_at": _iso(self.finished_at),
+            "window": self.window, "to_window": self.to_window, "holder_ref": self.holder_ref,
+            "birth_date": self.birth_date, "display_name": self.display_name, "appointment": self.appointment,
+            "calls": self.calls, "grade": self.grade, "alerted": self.alerted,
+        }
+
+    @classmethod
+    def from_record(cls, r: dict[str, Any]) -> "Ticket":
+        return cls(
+            id=r["id"], day=date.fromisoformat(r["day"]), number=r["number"], prefix=r["prefix"], seq=r["seq"],
+            service=r["service"], zone=r["zone"], channel=r["channel"], priority=r["priority"],
+            issued_at=datetime.fromisoformat(r["issued_at"]), verify=r["verify"], state=TicketState(r["state"]),
+            called_at=_dt(r.get("called_at")), finished_at=_dt(r.get("finished_at")), window=r.get("window"),
+            to_window=r.get("to_window"), holder_ref=r.get("holder_ref"), birth_date=r.get("birth_date"),
+            display_name=r.get("display_name"), appointment=r.get("appointment"), calls=r.get("calls", 0),
+            grade=r.get("grade"), alerted=r.get("alerted", False),
+        )
+
+
+@dataclass
+class WindowState:
+    id: str
+    status: WindowStatus = WindowStatus.CLOSED
+    reason: str | None = None
+    staff: str | None = None
+    current: str | None = None          # ticket id being served
+    last_finished: str | None = None    # ticket id the evaluator binds to
+    since: datetime | None = None       # when the status last changed
+    alerted: bool = False
+
+    def to_record(self) -> dict[str, Any]:
+        return {"id": self.id, "status": self.status.value, "reason": self.reason, "staff": self.staff,
+                "current": self.current, "last_finished": self.last_finished, "since": _iso(self.since),
+                "alerted": self.alerted}
+
+    @classmethod
+    def from_record(cls, r: dict[str, Any]) -> "WindowState":
+        return cls(id=r["id"], status=WindowStatus(r["status"]), reason=r.get("reason"), staff=r.get("staff"),
+                   current=r.get("current"), last_finished=r.get("last_finished"), since=_dt(r.get("since")),
+                   alerted=r.get("alerted", False))
+
+
+@dataclass
+class Appointment:
+    code: str
+    service: str
+    day: date
+    start: str = "00:00"
+    end: str = "23:59"
+    ticket_id: str | None = None
+
+
+@dataclass
+class Event:
+    kind: str                       # "call" | "ticket" | "alert"
+    payload: dict[str, Any]
+
+
+@dataclass
+class Outcome:
+    data: dict[str, Any] = field(default_factory=dict)
+    tickets: dict[str, Ticket] = field(default_factory=dict)      # changed tickets by id
+    windows: set[str] = field(default_factory=set)                # window ids whose own state changed
+    publish_windows: set[str] = field(default_factory=set)        # windows whose waiting count may have changed
+    zones: set[str] = field(default_factory=set)                  # zones whose public state changed
+    events: list[Event] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)     # call events (also in events)
+    appointments: list[Appointment] = field(default_factory=list)
+    rollover: date | None = None                                  # a new business day started
+
+    def touch(self, t: Ticket) -> None:
+        self.tickets[t.id] = t
+        self.zones.add(t.zone)
+
+
+def _iso(d: datetime | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def _dt(s: str | None) -> datetime | None:
+    return datetime.fromisoformat(s) if s else None
+
+
+ZH_DIGITS = "零一二三四五六七八九"
+
+
+def window_label_number(name: str) -> str:
+    """'15号窗口' -> '15' (the number staff say)."""
+    digits = "".join(ch for ch in name if ch.isdigit())
+    return digits or name
+
+
+class Engine:
+    """All queue state of one hall for the current business day."""
+
+    def __init__(self, config: HallConfig, *, rng: random.Random | None = None) -> None:
+        self.config = config
+        self.tz = ZoneInfo(config.hall.timezone)
+        self.rng = rng or random.Random()
+        self.day: date | None = None
+        self.tickets: dict[str, Ticket] = {}
+        self.by_number: dict[str, str] = {}
+        self.by_verify: dict[str, str] = {}
+        self.counters: dict[str, int] = {}
+        self.issued_per_service: dict[str, int] = {}
+        # per service: waiting ticket sort keys (priority, issued_at, seq, prefix) -> ticket id, kept sorted
+        self.queues: dict[str, list[tuple[tuple[int, datetime, int, str], str]]] = {s.id: [] for s in config.services}
+        self.windows: dict[str, WindowState] = {w.id: WindowState(w.id) for w in config.windows}
+        self.call_seq = 0
+        self.recent_calls: deque[dict[str, Any]] = deque(maxlen=RECENT_CALLS)
+        self.service_times: dict[str, deque[float]] = {s.id: deque(maxlen=SERVICE_TIME_SAMPLES) for s in config.services}
+        self.appointments: dict[str, Appointment] = {}
+        # window -> services it calls from (config), and service -> windows
+        self.window_services = {w.id: list(w.services) for w in config.windows}
+        self.service_windows: dict[str, list[str]] = {s.id: [] for s in config.services}
+        for w in config.windows:
+            for s in w.services:
+                self.service_windows[s].append(w.id)
+
+    # ------------------------------------------------------------------ restore
+    def restore(self, day: date, tickets: Iterable[Ticket], windows: Iterable[WindowState],
+                calls: Iterable[dict[str, Any]], appointments: Iterable[Appointment] = ()) -> None:
+        """Rebuild today's state from the store (tickets of `day`, window states, today's call events)."""
+        self._reset_day(day)
+        for t in sorted(tickets, key=lambda t: (t.issued_at, t.seq)):
+            self._index(t)
+        for w in windows:
+            if w.id in self.windows:
+                self.windows[w.id] = w
+        for c in calls:
+            self.call_seq = max(self.call_seq, int(c["seq"]))
+            self.recent_calls.appendleft(c)
+        for a in appointments:
+            self.appointments[a.code] = a
+        for t in self.tickets.values():
+            if t.state is TicketState.DONE and t.called_at and t.finished_at and t.service in self.service_times:
+                self.service_times[t.service].append((t.finished_at - t.called_at).total_seconds())
+
+    def _reset_day(self, day: date) -> None:
+        self.day = day
+        self.tickets.clear()
+        self.by_number.clear()
+        self.by_verify.clear()
+        self.counters.clear()
+        self.issued_per_service.clear()
+        for q in self.queues.values():
+            q.clear()
+        self.call_seq = 0
+        self.recent_calls.clear()
+
+    def _index(self, t: Ticket) -> None:
+        self.tickets[t.id] = t
+        self.by_number[t.number] = t.id
+        self.by_verify[t.verify] = t.id
+        self.counters[t.prefix] = max(self.counters.get(t.prefix, 0), t.seq)
+        self.issued_per_service[t.service] = self.issued_per_service.get(t.service, 0) + 1
+        if t.state in QUEUED:
+            self._enqueue(t)
+
+    # ------------------------------------------------------------------ time
+    def business_day(self, now: datetime) -> date:
+        return now.astimezone(self.tz).date()
+
+    def local(self, now: datetime) -> datetime:
+        return now.astimezone(self.tz)
+
+    def roll(self, now: datetime, out: Outcome) -> None:
+        """Start a new business day when `now` is past the current one: leftovers expire, counters restart."""
+        today = self.business_day(now)
+        if self.day == today:
+            return
+        if self.day is not None:
+            for t in self.tickets.values():
+                if t.state in OPEN_STATES:
+                    t.state = TicketState.EXPIRED
+                    t.finished_at = now
+                    out.touch(t)
+                    out.events.append(self._ticket_event(t, "expire", now))
+            for w in self.windows.values():
+                if w.current or w.status is not WindowStatus.CLOSED:
+                    w.current = None
+                    w.last_finished = None
+                    w.status = WindowStatus.CLOSED
+                    w.reason = None
+                    w.since = now
+                    w.alerted = False
+                    out.windows.add(w.id)
+            out.zones.update(z.id for z in self.config.zones)
+            out.rollover = today
+        kept_appointments = {c: a for c, a in self.appointments.items() if a.day >= today}
+        self._reset_day(today)
+        self.appointments = kept_appointments
+
+    def is_issuing(self, now: datetime, open_all_day: bool) -> bool:
+        if open_all_day:
+            return True
+        local = self.local(now)
+        if local.isoweekday() not in self.config.issuing.weekdays:
+            return False
+        clock = local.time()
+        return any(parse_clock(a) <= clock < parse_clock(b) for a, b in self.config.issuing.hours)
+
+    # ------------------------------------------------------------------ queues
+    def _enqueue(self, t: Ticket) -> None:
+        bisect.insort(self.queues[t.service], (t.sort_key(), t.id))
+
+    def _dequeue(self, t: Ticket) -> None:
+        q = self.queues[t.service]
+        i = bisect.bisect_left(q, (t.sort_key(), t.id))
+        if i < len(q) and q[i][1] == t.id:
+            del q[i]
+
+    def _callable_for(self, window: str, t: Ticket) -> bool:
+        return t.to_window is None or t.to_window == window
+
+    def next_for(self, window: str) -> Ticket | None:
+        """The ticket this window calls next: priority class, then issue time, over its services,
+        plus tickets transferred to this window by name."""
+        best: tuple[Any, str] | None = None
+        for sid in self.window_services[window]:
+            for key, tid in self.queues[sid]:
+                t = self.tickets[tid]
+                if self._callable_for(window, t):
+                    if best is None or (key, tid) < best:
+                        best = (key, tid)
+                    break
+        for sid, q in self.queues.items():   # transferred to this window for a service it does not list
+            if sid in self.window_services[window]:
+                continue
+            for key, tid in q:
+                if self.tickets[tid].to_window == window and (best is None or (key, tid) < best):
+                    best = (key, tid)
+                    break
+        return self.tickets[best[1]] if best else None
+
+    def ahead_of(self, t: Ticket) -> int:
+        """Tickets that will be called before this one in its queue."""
+        if t.state not in QUEUED:
+            return 0
+        q = self.queues[t.service]
+        i = bisect.bisect_left(q, (t.sort_key(), t.id))
+        if t.to_window is None:
+            return sum(1 for _k, tid in q[:i] if self.tickets[tid].to_window is None)
+        return sum(1 for _k, tid in q[:i] if self.tickets[tid].to_window in (None, t.to_window))
+
+    def avg_service_s(self, service: str) -> float:
+        samples = self.service_times[service]
+        if samples:
+            return sum(samples) / len(samples)
+        return float(self.config.services_by_id[service].avg_service_s)
+
+    def open_windows_for(self, service: str) -> int:
+        return sum(1 for w in self.service_windows[service] if self.windows[w].status is WindowStatus.OPEN)
+
+    def est_wait_s(self, service: str, ahead: int) -> int:
+        windows = max(1, self.open_windows_for(service))
+        return int(round(self.avg_service_s(service) * ahead / windows))
+
+    # ------------------------------------------------------------------ views
+    def ticket_view(self, t: Ticket, *, with_holder: bool = False) -> dict[str, Any]:
+        svc = self.config.services_by_id.get(t.service)
+        zone = self.config.zones_by_id.get(t.zone)
+        ahead = self.ahead_of(t)
+        view: dict[str, Any] = {
+            "id": t.id, "number": t.number, "service": t.service, "zone": t.zone, "state": t.state.value,
+            "channel": t.channel, "priority": t.priority, "issued_at": t.issued_at.isoformat(),
+            "called_at": _iso(t.called_at), "window": t.window, "ahead": ahead,
+            "est_wait_s": self.est_wait_s(t.service, ahead) if t.state in QUEUED else 0, "verify": t.verify,
+            "service_name": svc.name if svc else t.service, "service_name_en": svc.name_en if svc else t.service,
+            "zone_name": zone.name if zone else t.zone, "zone_name_en": zone.name_en if zone else t.zone,
+        }
+        if t.window and (w := self.config.windows_by_id.get(t.window)):
+            view["window_name"] = w.name
+            view["window_name_en"] = w.name_en
+        if t.to_window:
+            view["to_window"] = t.to_window
+        if t.grade is not None:
+            view["grade"] = t.grade
+        if with_holder and t.display_name:
+            view["holder_name"] = t.display_name
+        return view
+
+    def ticket_summary(self, t: Ticket) -> dict[str, Any]:
+        """Public (retained) view: no holder data at all."""
+        svc = self.config.services_by_id.get(t.service)
+        return {"id": t.id, "number": t.number, "service": t.service, "zone": t.zone, "state": t.state.value,
+                "channel": t.channel, "priority": t.priority, "issued_at": t.issued_at.isoformat(),
+                "called_at": _iso(t.called_at), "service_name": svc.name if svc else t.service,
+                "service_name_en": svc.name_en if svc else t.service}
+
+    def window_view(self, wid: str) -> dict[str, Any]:
+        w = self.windows[wid]
+        cfg = self.config.windows_by_id[wid]
+        cur = self.tickets.get(w.current) if w.current else None
+        waiting = sum(1 for sid in self.window_services[wid] for _k, tid in self.queues[sid]
+                      if self._callable_for(wid, self.tickets[tid]))
+        waiting += sum(1 for sid, q in self.queues.items() if sid not in self.window_services[wid]
+                       for _k, tid in q if self.tickets[tid].to_window == wid)
+        held = [t.number for t in self.tickets.values() if t.state is TicketState.HELD and t.window == wid]
+        return {"status": w.status.value, "reason": w.reason, "current": self.ticket_summary(cur) if cur else None,
+                "waiting": waiting, "held": sorted(held), "name": cfg.name, "name_en": cfg.name_en,
+                "zone": cfg.zone, "services": list(cfg.services), "since": _iso(w.since)}
+
+    def zone_view(self, zid: str) -> dict[str, Any]:
+        services = [s.id for s in self.config.services if s.zone == zid]
+        waiting = sum(len(self.queues[s]) for s in services)
+        serving = sum(1 for w in self.windows.values()
+                      if w.current and self.config.windows_by_id[w.id].zone == zid)
+        open_windows = sum(1 for w in self.config.windows if w.zone == zid
+                           and self.windows[w.id].status is WindowStatus.OPEN)
+        if services:
+            avg = sum(self.avg_service_s(s) for s in services) / len(services)
+        else:
+            avg = 0.0
+        est = int(round(avg * waiting / max(1, open_windows)))
+        last_called = [c["number"] for c in self.recent_calls if c.get("zone") == zid][:5]
+        return {"waiting": waiting, "serving": serving, "open_windows": open_windows, "est_wait_s": est,
+                "last_called": last_called}
+
+    def calls_view(self) -> list[dict[str, Any]]:
+        return list(self.recent_calls)
+
+    # ------------------------------------------------------------------ lookups
+    def _window(self, wid: str) -> WindowState:
+        w = self.windows.get(wid)
+        if w is None:
+            raise HallError(ErrorCode.UNKNOWN_WINDOW, f"no window {wid!r}")
+        return w
+
+    def find(self, *, ticket_id: str | None = None, number: str | None = None,
+             verify: str | None = None) -> Ticket:
+        tid = ticket_id or (self.by_number.get(number) if number else None) or \
+            (self.by_verify.get(verify.upper()) if verify else None)
+        t = self.tickets.get(tid) if tid else None
+        if t is None:
+            what = ticket_id or number or verify
+            raise HallError(ErrorCode.UNKNOWN_TICKET, f"no ticket {what!r} today")
+        return t
+
+    # ------------------------------------------------------------------ events
+    def _ticket_event(self, t: Ticket, action: str, now: datetime, **extra: Any) -> Event:
+        return Event("ticket", {"action": action, "ticket": self.ticket_summary(t), "window": t.window,
+                                "ts": self.local(now).isoformat(), **extra})
+
+    def _call_event(self, t: Ticket, window: str, now: datetime, recall: bool, out: Outcome) -> None:
+        self.call_seq += 1
+        cfg = self.config.windows_by_id[window]
+        label = window_label_number(cfg.name)
+        ev = {"seq": self.call_seq, "ticket_id": t.id, "number": t.number, "window": window,
+              "window_name": cfg.name, "window_name_en": cfg.name_en, "zone": t.zone, "service": t.service,
+              "recall": recall,
+              "text_zh": ("重呼，" if recall else "") + f"请{t.number}号到{cfg.name}办理",
+              "text_en": ("Recall: " if recall else "") + f"Ticket {t.number}, please go to window {label}",
+              "ts": self.local(now).isoformat()}
+        self.recent_calls.appendleft(ev)
+        out.calls.append(ev)
+        out.events.append(Event("call", ev))
+        out.zones.add(t.zone)
+
+    # ------------------------------------------------------------------ operations
+    def issue(self, now: datetime, service: str, channel: str, holder: dict[str, Any] | None = None, *,
+              open_all_day: bool = False, appointment: Appointment | None = None) -> Outcome:
+        out = Outcome()
+        self.roll(now, out)
+        svc = self.config.services_by_id.get(service)
+        if svc is None:
+            raise HallError(ErrorCode.UNKNOWN_SERVICE, f"no service {service!r}")
+        if not self.is_issuing(now, open_all_day):
+            hours = ", ".join(f"{a}-{b}" for a, b in self.config.issuing.hours)
+            raise HallError(ErrorCode.CLOSED, f"numbers are issued {hours} on working days",
+                            f"取号时间为工作日 {hours}")
+        if self.issued_per_service.get(service, 0) >= svc.daily_quota:
+            raise HallError(ErrorCode.QUOTA_EXHAUSTED, f"today's {svc.daily_quota} numbers for {service} are all taken",
+                            f"“{svc.name}”今日{svc.daily_quota}个号已取完，请改日或网上预约办理")
+        seq = self.counters.get(svc.prefix, 0) + 1
+        if seq > MAX_COUNTER:
+            raise HallError(ErrorCode.QUOTA_EXHAUSTED, f"prefix {svc.prefix} has used all {MAX_COUNTER} numbers today",
+                            f"{svc.prefix}类号今日已全部发完")
+        ref = holder.get("ref") if holder else None
+        if ref:
+            for t in self.tickets.values():
+                if t.holder_ref == ref and t.service == service and t.state in OPEN_STATES:
+                    raise HallError(ErrorCode.DUPLICATE_HOLDER,
+                                    f"this person already holds {t.number} for {service}",
+                                    f"您已取得{t.number}号，正在等候此项业务，请勿重复取号")
+        priority = False
+        birth = holder.get("birth_date") if holder else None
+        if birth:
+            priority = _age_on(birth, self.business_day(now)) >= self.config.priority.age
+        if appointment is not None and self.config.priority.appointment:
+            priority = True
+        day = self.business_day(now)
+        number = f"{svc.prefix}{seq:03d}"
+        verify = self._new_verify()
+        t = Ticket(id=f"{day:%Y%m%d}{number}{self.rng.getrandbits(24):06x}", day=day, number=number,
+                   prefix=svc.prefix, seq=seq, service=service, zone=svc.zone, channel=channel, priority=priority,
+                   issued_at=self.local(now), verify=verify, holder_ref=ref, birth_date=birth,
+                   display_name=(holder or {}).get("display_name"),
+                   appointment=appointment.code if appointment else None)
+        self._index(t)
+        out.touch(t)
+        if appointment is not None:
+            appointment.ticket_id = t.id
+            out.appointments.append(appointment)
+        out.events.append(self._ticket_event(t, "issue", now))
+        out.publish_windows.update(self.service_windows[service])
+        out.data = self.ticket_view(t, with_holder=True)
+        return out
+
+    def _new_verify(self) -> str:
+        while True:
+            code = "".join(self.rng.choice(VERIFY_ALPHABET) for _ in range(4))
+            if code not in self.by_verify:
+                return code
+
+    def checkin(self, now: datetime, code: str, *, open_all_day: bool = False) -> Outcome:
+        appt = self.appointments.get(code.upper()) or self.appointments.get(code)
+        if appt is None:
+            raise HallError(ErrorCode.UNKNOWN_TICKET, f"no appointment {code!r}", "没有找到这个预约码，请核对后重试")
+        today = self.business_day(now)
+        if appt.day != today:
+            raise HallError(ErrorCode.CONFLICT, f"appointment {code} is for {appt.day.isoformat()}",
+                            f"该预约的办理日期是{appt.day.isoformat()}，不是今天")
+        if appt.ticket_id and appt.ticket_id in self.tickets:
+            out = Outcome()
+            out.data = self.ticket_view(self.tickets[appt.ticket_id])   # checking in twice shows the same ticket
+            return out
+        return self.issue(now, appt.service, "appointment", None, open_all_day=open_all_day, appointment=appt)
+
+    def get(self, now: datetime, **key: str | None) -> Outcome:
+        out = Outcome()
+        self.roll(now, out)
+        out.data = self.ticket_view(self.find(**key))
+        return out
+
+    def _start_serving(self, w: WindowState, t: Ticket, now: datetime, out: Outcome, action: str) -> None:
+        if t.state in QUEUED:
+            self._dequeue(t)
+        t.state = TicketState.SERVING
+        t.called_at = now if t.called_at is None or action != "recall" else t.called_at
+        t.window = w.id
+        t.to_window = None
+        t.calls += 1
+        w.current = t.id
+        out.touch(t)
+        out.windows.add(w.id)
+        out.publish_windows.update(self.service_windows[t.service])
+        out.events.append(self._ticket_event(t, action, now))
+        self._call_event(t, w.id, now, recall=False, out=out)
+
+    def _finish_current(self, w: WindowState, now: datetime, out: Outcome) -> Ticket | None:
+        if not w.current:
+            return None
+        t = self.tickets[w.current]
+        t.state = TicketState.DONE
+        t.finished_at = now
+        if t.called_at:
+            self.service_times[t.service].append(max(0.0, (now - t.called_at).total_seconds()))
+        w.current = None
+        w.last_finished = t.id
+        out.touch(t)
+        out.windows.add(w.id)
+        out.events.append(self._ticket_event(t, "finish", now))
+        return t
+
+    @staticmethod
+    def _refuse_paused(w: WindowState) -> None:
+        if w.status is WindowStatus.PAUSED:
+            raise HallError(ErrorCode.CONFLICT, f"window {w.id} is paused; resume first", "窗口已暂停服务，请先恢复")
+
+    def _open_if_closed(self, w: WindowState, now: datetime, out: Outcome) -> None:
+        if w.status is WindowStatus.CLOSED:    # a keypad has no open key: the first call opens the window
+            w.status = WindowStatus.OPEN
+            w.since = now
+            out.windows.add(w.id)
+            out.zones.add(self.config.windows_by_id[w.id].zone)
+
+    def call_next(self, now: datetime, window: str) -> Outcome:
+        out = Outcome()
+        self.roll(now, out)
+        w = self._window(window)
+        self._refuse_paused(w)
+        nxt = self.next_for(window)
+        if nxt is None:
+            raise HallError(ErrorCode.NO_TICKET, f"nobody waits for window {window}", "当前没有等候的号")
+        self._open_if_closed(w, now, out)
+        self._finish_current(w, now, out)
+        self._start_serving(w, nxt, now, out, "call")
+        out.data = self.ticket_view(nxt)
+        return out
+
+    def call_number(self, now: datetime, window: str, number: str) -> Outcome:
+        out = Outcome()
+        self.roll(now, out)
+        w = self._window(window)
+        t = self.find(number=number)
+        if t.state not in (TicketState.WAITING, TicketState.TRANSFERRED, TicketState.HELD, TicketState.NO_SHOW):
+            raise HallError(ErrorCode.CONFLICT, f"{number} is {t.state.value} and cannot be called",
+                            f"{number}号当前状态为{_STATE_ZH[t.state]}，不能呼叫")
+        if t.state is TicketState.HELD and t.window != window:
+            raise HallError(ErrorCode.CONFLICT, f"{number} is held by window {t.window}",
+                            f"{number}号由其他窗口挂起")
+        if t.service not in self.window_services[window] and t.to_window != window and t.window != window:
+            raise HallError(ErrorCode.CONFLICT, f"window {window} does not serve {t.service}",
+                            "本窗口不办理该号的业务")
+        self._refuse_paused(w)
+        self._open_if_closed(w, now, out)
+        self._finish_current(w, now, out)
+        self._start_serving(w, t, now, out, "call_back" if t.state in (TicketState.HELD, TicketState.NO_SHOW) else "call")
+        out.data = self.ticket_view(t)
+        return out
+
+    def _current(self, w: WindowState) -> Ticket:
+        if not w.current:
+            raise HallError(ErrorCode.CONFLICT, f"window {w.id} serves no ticket", "本窗口当前没有正在办理的号")
+        return self.tickets[w.current]
+
+    def recall(self, now: datetime, window: str) -> Outcome:
+        out = Outcome()
+        self.roll(now, out)
+        w = self._window(window)
+        t = self._current(w)
+        t.calls += 1
+        out.touch(t)
+        out.events.append(self._ticket_event(t, "recall", now))
+        self._call_event(t, window, now, recall=True, out=out)
+        out.data = self.ticket_view(t)
+        return out
+
+    def finish(self, now: datetime, window: str) -> Outcome:
+        out = Outcome()
+        self.roll(now, out)
+        w = self._window(window)
+        self._current(w)
+        t = self._finish_current(w, now, out)
+        assert t is not None
+        out.data = self.ticket_view(t)
+        return out
+
+    def no_show(self, now: datetime, window: str) -> Outcome:
+        return self._set_aside(now, window, TicketState.NO_SHOW, "no_show")
+
+    def hold(self, now: datetime, window: str) -> Outcome:
+        return self._set_aside(now, window, TicketState.HELD, "hold")
+
+    def _set_aside(self, now: datetime, window: str, state: TicketState, action: str) -> Outcome:
+        out = Outcome()
+        self.roll(now, out)
+        w = self._window(window)
+        t = self._current(w)
+        t.state = state
+        w.current = None
+        out.touch(t)
+        out.windows.add(window)
+        out.events.append(self._ticket_event(t, action, now))
+        out.data = self.ticket_view(t)
+        return out
+
+    def transfer(self, now: datetime, window: str, service: str | None = None,
+                 to_window: str | None = None) -> Outcome:
+        out = Outcome()
+        self.roll(now, out)
+        w = self._window(window)
+        t = self._current(w)
+        if to_window is not None:
+            if to_window not in self.windows:
+                raise HallError(ErrorCode.UNKNOWN_WINDOW, f"no window {to_window!r}")
+            if to_window == window:
+                raise HallError(ErrorCode.CONFLICT, "cannot transfer to the same window", "不能转到本窗口")
+        if service is not None:
+            svc = self.config.services_by_id.get(service)
+            if svc is None:
+                raise HallError(ErrorCode.UNKNOWN_SERVICE, f"no service {service!r}")
+            t.service = service
+            t.zone = svc.zone
+        t.state = TicketState.TRANSFERRED
+        t.to_window = to_window
+        t.window = None
+        w.current = None
+        self._enqueue(t)          # keeps its number and issue time, so it goes in ahead of later tickets
+        out.touch(t)
+        out.windows.add(window)
+        out.publish_windows.update(self.service_windows[t.service])
+        if to_window:
+            out.publish_windows.add(to_window)
+        out.events.append(self._ticket_event(t, "transfer", now, from_window=window))
+        out.data = self.ticket_view(t)
+        return out
+
+    def set_window(self, now: datetime, window: str, op: str, reason: str | None = None,
+                   staff: str | None = None) -> Outcome:
+        """window.open / close / pause / resume."""
+        out = Outcome()
+        self.roll(now, out)
+        w = self._window(window)
+        target = {"open": WindowStatus.OPEN, "resume": WindowStatus.OPEN, "pause": WindowStatus.PAUSED,
+                  "close": WindowStatus.CLOSED}[op]
+        if op == "resume" and w.status is not WindowStatus.PAUSED:
+            raise HallError(ErrorCode.CONFLICT, f"window {window} is not paused", "窗口未处于暂停状态")
+        if op == "pause" and w.status is WindowStatus.CLOSED:
+            raise HallError(ErrorCode.CONFLICT, f"window {window} is closed", "窗口已关闭")
+        if op == "close" and w.current:
+            raise HallError(ErrorCode.CONFLICT, f"window {window} still serves {self.tickets[w.current].number}",
+                            "请先办结当前号再关闭窗口")
+        if w.status is not target:
+            w.status = target
+            w.since = now
+            w.alerted = False
+        w.reason = reason if target is WindowStatus.PAUSED else None
+        if staff is not None:
+            w.staff = staff
+        out.windows.add(window)
+        out.zones.add(self.config.windows_by_id[window].zone)
+        out.events.append(Event("ticket", {"action": f"window_{op}", "ticket": None, "window": window,
+                                           "reason": w.reason, "ts": self.local(now).isoformat()}))
+        out.data = self.window_view(window)
+        return out
+
+    def evaluate(self, now: datetime, grade: int, comment: str | None = None, *, ticket_id: str | None = None,
+                 verify: str | None = None, window: str | None = None) -> Outcome:
+        out = Outcome()
+        self.roll(now, out)
+        t = self.find(ticket_id=ticket_id, verify=verify)
+        if t.state is not TicketState.DONE:
+            raise HallError(ErrorCode.CONFLICT, f"{t.number} is not finished yet", "业务办结后才能评价")
+        if t.grade is not None:
+            raise HallError(ErrorCode.CONFLICT, f"{t.number} was already evaluated", "该号已评价过")
+        t.grade = grade
+        out.touch(t)
+        out.events.append(self._ticket_event(t, "evaluate", now, grade=grade))
+        if grade <= self.config.supervision.bad_grade:
+            out.events.append(Event("alert", {"kind": "bad_evaluation", "ticket": t.number, "window": t.window,
+                                              "grade": grade, "comment": (comment or "")[:200],
+                                              "ts": self.local(now).isoformat(),
+                                              "text_zh": f"{t.number}号（{t.window}）收到差评：{grade}分"}))
+        out.data = {}
+        return out
+
+    def supervise(self, now: datetime) -> Outcome:
+        """Alerts for long waits and long pauses, each raised once."""
+        out = Outcome()
+        self.roll(now, out)
+        sup = self.config.supervision
+        for t in self.tickets.values():
+            if t.state in QUEUED and not t.alerted and (now - t.issued_at).total_seconds() >= sup.long_wait_s:
+                t.alerted = True
+                out.touch(t)
+                minutes = int((now - t.issued_at).total_seconds() // 60)
+                out.events.append(Event("alert", {"kind": "long_wait", "ticket": t.number, "zone": t.zone,
+                                                  "service": t.service, "waited_s": int((now - t.issued_at).total_seconds()),
+                                                  "ts": self.local(now).isoformat(),
+                                                  "text_zh": f"{t.number}号已等候{minutes}分钟"}))
+        for w in self.windows.values():
+            if w.status is WindowStatus.PAUSED and not w.alerted and w.since and \
+                    (now - w.since).total_seconds() >= sup.pause_alert_s:
+                w.alerted = True
+                out.windows.add(w.id)
+                name = self.config.windows_by_id[w.id].name
+                out.events.append(Event("alert", {"kind": "window_paused", "window": w.id, "reason": w.reason,
+                                                  "paused_s": int((now - w.since).total_seconds()),
+                                                  "ts": self.local(now).isoformat(),
+                                                  "text_zh": f"{name}已暂停服务{int((now - w.since).total_seconds() // 60)}分钟"}))
+        return out
+
+    def add_appointments(self, appointments: Iterable[Appointment]) -> None:
+        for a in appointments:
+            existing = self.appointments.get(a.code)
+            self.appointments[a.code] = replace(a, ticket_id=existing.ticket_id) if existing else a
+
+
+_STATE_ZH = {TicketState.WAITING: "等候中", TicketState.SERVING: "办理中", TicketState.HELD: "挂起",
+             TicketState.NO_SHOW: "过号", TicketState.DONE: "已办结", TicketState.TRANSFERRED: "已转移",
+             TicketState.EXPIRED: "已过期", TicketState.CANCELLED: "已取消"}
+
+
+def _age_on(birth: str, day: date) -> int:
+    try:
+        b = date.fromisoformat(birth)
+    except ValueError:
+        return 0
+    return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
+
+
+def default_now(tz: ZoneInfo) -> datetime:
+    return datetime.now(tz)
+
+
+__all__ = ["Engine", "Ticket", "TicketState", "WindowState", "WindowStatus", "Outcome", "Event", "HallError",
+           "Appointment", "timedelta"]

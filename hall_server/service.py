@@ -1,0 +1,311 @@
+"""The bus adapter of the hall server: requests in, engine, one durable commit per batch, replies out,
+then events and retained state. A single worker thread owns the engine and the store."""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+from hall_bus.client import BusClient
+from hall_bus.contract import (
+    BusError, ErrorCode, make_error, make_ok, may_call, parse_request, request_id_of, state_payload,
+)
+from hall_bus.topics import Topics
+from hall_server import __version__
+from hall_server.config import HallConfig
+from hall_server.engine import Engine, HallError, Outcome
+from hall_server.store import Store
+
+log = logging.getLogger("onewindow.server")
+
+BATCH_MAX = 256          # requests committed together (group commit: one fsync for the batch)
+SERVER_CLIENT_ID = "onewindow-server"
+
+
+@dataclass
+class _Request:
+    client: str
+    op: str
+    payload: bytes
+
+
+@dataclass
+class _Tick:
+    kind: str   # "supervise" | "roll"
+
+
+class HallService:
+    """Wires Engine + Store to the bus."""
+
+    def __init__(self, config: HallConfig, store: Store, broker_url: str, *, open_all_day: bool = False,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.open_all_day = open_all_day
+        self.engine = Engine(config)
+        self.topics = Topics(config.hall.id)
+        self._clock = clock or (lambda: datetime.now(self.engine.tz))
+        self._inbox: queue.Queue[_Request | _Tick | None] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self._timer: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._restore()
+        offline = state_payload(state="offline", version=__version__, business_day=self._day_str())
+        self.bus = BusClient(broker_url, config.hall.id, SERVER_CLIENT_ID,
+                             will=(self.topics.state_server, offline), max_inflight=1000)
+        self.bus.subscribe(self.topics.request_filter(), self._on_request, raw=True)
+        self.bus.on_connection(self._on_connection)
+
+    # ------------------------------------------------------------------ start / stop
+    def _restore(self) -> None:
+        now = self._clock()
+        today = self.engine.business_day(now)
+        tickets, windows, calls, appts = self.store.load_day(today)
+        self.engine.restore(today, tickets, windows, calls, appts)
+        out = Outcome()
+        # Windows stored on an earlier day are reset by the rollover rule; tickets of earlier days that were
+        # left open (server down over midnight) expire now.
+        last = self.store.last_day()
+        if last is not None and last != today:
+            old_engine = Engine(self.config)
+            old_engine.restore(last, *self.store.load_day(last))
+            old_engine.roll(now, out)
+            for wid in out.windows:
+                self.engine.windows[wid] = old_engine.windows[wid]
+            self.store.commit(out, old_engine.windows, today)
+        self.store.prune(today)
+        log.info("restored %s: %d tickets, %d calls", today, len(tickets), len(calls))
+
+    def start(self, timeout: float = 15.0) -> bool:
+        self._worker = threading.Thread(target=self._work, name="hall-worker", daemon=True)
+        self._worker.start()
+        self.bus.start()
+        ok = self.bus.wait_connected(timeout) and self.bus.subscribed.wait(timeout)
+        self._timer = threading.Thread(target=self._tick_loop, name="hall-timer", daemon=True)
+        self._timer.start()
+        return ok
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._inbox.put(None)
+        if self._worker:
+            self._worker.join(10)
+        self.bus.stop()
+        self.store.close()
+
+    def _tick_loop(self) -> None:
+        interval = self.config.supervision.check_interval_s
+        last_sup = time.monotonic()
+        while not self._stopping.wait(1.0):
+            self._inbox.put(_Tick("roll"))
+            if time.monotonic() - last_sup >= interval:
+                last_sup = time.monotonic()
+                self._inbox.put(_Tick("supervise"))
+
+    # ------------------------------------------------------------------ bus callbacks (paho thread)
+    def _on_request(self, topic: str, payload: bytes) -> None:
+        parsed = self.topics.parse(topic)
+        if parsed is None or len(parsed.parts) != 2:
+            log.warning("dropped message on %s: not a request topic", topic)
+            return
+        client, op = parsed.parts
+        self._inbox.put(_Request(client, op, payload))
+
+    def _on_connection(self, up: bool) -> None:
+        if up:
+            self._inbox.put(_Tick("publish_all"))
+
+    # ------------------------------------------------------------------ the worker
+    def _work(self) -> None:
+        while True:
+            first = self._inbox.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < BATCH_MAX:
+                try:
+                    item = self._inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._inbox.put(None)
+                    break
+                batch.append(item)
+            try:
+                self._process(batch)
+            except Exception:
+                log.exception("batch of %d failed; rebuilding the queue from the store", len(batch))
+                self._rebuild()
+
+    def _rebuild(self) -> None:
+        self.engine = Engine(self.config)
+        now = self._clock()
+        today = self.engine.business_day(now)
+        self.engine.restore(today, *self.store.load_day(today))
+        self._publish_all()
+
+    def _process(self, batch: list[_Request | _Tick]) -> None:
+        now = self._clock()
+        committed: list[tuple[_Request, str, dict[str, Any], Outcome]] = []
+        replies_now: list[tuple[str, dict[str, Any]]] = []     # (client, reply) needing no commit
+        outcomes: list[Outcome] = []
+        seen: dict[tuple[str, str], dict[str, Any]] = {}
+        publish_all = False
+
+        roll = Outcome()
+        self.engine.roll(now, roll)
+        if roll.tickets or roll.windows or roll.rollover:
+            outcomes.append(roll)
+            publish_all = bool(roll.rollover)
+
+        for item in batch:
+            if isinstance(item, _Tick):
+                if item.kind == "supervise":
+                    outcomes.append(self.engine.supervise(now))
+                elif item.kind == "publish_all":
+                    publish_all = True
+                continue
+            self._handle(item, now, committed, replies_now, seen)
+
+        all_outcomes = outcomes + [o for _r, _id, _rep, o in committed]
+        if any(o.tickets or o.windows or o.events or o.appointments for o in all_outcomes):
+            self._commit(outcomes, committed)
+        for req, _rid, reply, _o in committed:
+            self.bus.publish(self.topics.response(req.client), reply)
+        for client, reply in replies_now:
+            self.bus.publish(self.topics.response(client), reply)
+        self._publish_changes(all_outcomes, publish_all)
+
+    def _commit(self, outcomes: list[Outcome], committed: list[tuple[_Request, str, dict[str, Any], Outcome]]) -> None:
+        day = self.engine.day
+        try:
+            self.store.commit_many(
+                [(o, None, None, None) for o in outcomes] +
+                [(o, req.client, rid, reply) for req, rid, reply, o in committed],
+                self.engine.windows, day)
+        except Exception:
+            log.exception("commit failed; nothing of this batch is acknowledged")
+            for req, rid, _reply, _o in committed:
+                err = make_error(rid, req.op, BusError(ErrorCode.INTERNAL, "could not store the change"))
+                self.bus.publish(self.topics.response(req.client), err)
+            committed.clear()
+            self._rebuild()
+            raise
+
+    def _handle(self, req: _Request, now: datetime, committed: list, replies_now: list,
+                seen: dict[tuple[str, str], dict[str, Any]]) -> None:
+        rid = request_id_of(req.payload)
+        try:
+            request = parse_request(req.op, req.payload)
+            rid = request.id
+            stored = seen.get((req.client, rid)) or self.store.stored_reply(req.client, rid)
+            if stored is not None:     # a retry: the stored reply, nothing changes
+                replies_now.append((req.client, stored))
+                return
+            if not may_call(req.client, req.op, request.args, self.config.controller_windows):
+                raise BusError(ErrorCode.FORBIDDEN, f"client {req.client!r} may not call {req.op}"
+                               + (f" for window {request.args['window']!r}" if "window" in request.args else ""))
+            outcome = self._dispatch(req.client, req.op, request.args, now)
+        except BusError as exc:
+            if rid is None:
+                log.warning("dropped request on %s/%s: %s", req.client, req.op, exc.message)
+                return
+            log.info("%s %s from %s: %s %s", req.op, rid, req.client, exc.code, exc.message)
+            replies_now.append((req.client, make_error(rid, req.op, exc)))
+            return
+        except Exception:
+            log.exception("%s from %s failed", req.op, req.client)
+            if rid is not None:
+                replies_now.append((req.client, make_error(rid, req.op, BusError(ErrorCode.INTERNAL, "internal error"))))
+            raise
+        reply = make_ok(rid, req.op, outcome.data)
+        seen[(req.client, rid)] = reply
+        if outcome.tickets or outcome.windows or outcome.events or outcome.appointments:
+            committed.append((req, rid, reply, outcome))
+        else:   # reads change nothing and need no durable record
+            replies_now.append((req.client, reply))
+
+    def _dispatch(self, client: str, op: str, a: dict[str, Any], now: datetime) -> Outcome:
+        e = self.engine
+        if op == "ticket.issue":
+            return e.issue(now, a["service"], a["channel"], a.get("holder"), open_all_day=self.open_all_day)
+        if op == "ticket.get":
+            try:
+                return e.get(now, ticket_id=a.get("ticket_id"), number=a.get("number"), verify=a.get("verify"))
+            except HallError:
+                older = None if a.get("number") else self.store.find_ticket(ticket_id=a.get("ticket_id"),
+                                                                            verify=(a.get("verify") or "").upper() or None)
+                if older is None:
+                    raise
+                return Outcome(data={k: older[k] for k in ("id", "number", "service", "zone", "state", "channel",
+                                                           "priority", "issued_at", "called_at", "window", "verify")}
+                               | {"ahead": 0, "est_wait_s": 0})
+        if op == "appointment.checkin":
+            return e.checkin(now, a["code"], open_all_day=self.open_all_day)
+        if op == "evaluation.submit":
+            return e.evaluate(now, a["grade"], a.get("comment"), ticket_id=a.get("ticket_id"), verify=a.get("verify"))
+        w = a["window"]
+        if op == "window.call_next":
+            return e.call_next(now, w)
+        if op == "window.call":
+            return e.call_number(now, w, a["number"])
+        if op == "window.recall":
+            return e.recall(now, w)
+        if op == "window.finish":
+            return e.finish(now, w)
+        if op == "window.no_show":
+            return e.no_show(now, w)
+        if op == "window.hold":
+            return e.hold(now, w)
+        if op == "window.transfer":
+            return e.transfer(now, w, service=a.get("service"), to_window=a.get("to_window"))
+        if op in ("window.open", "window.close", "window.pause", "window.resume"):
+            return e.set_window(now, w, op.split(".")[1], reason=a.get("reason"), staff=a.get("staff"))
+        raise BusError(ErrorCode.UNKNOWN_OP, f"unknown operation {op!r}")
+
+    # ------------------------------------------------------------------ publishing
+    def _day_str(self) -> str:
+        return self.engine.day.isoformat() if self.engine.day else ""
+
+    def _publish_changes(self, outcomes: list[Outcome], publish_all: bool) -> None:
+        if publish_all:
+            self._publish_all()
+        windows: set[str] = set()
+        zones: set[str] = set()
+        calls = False
+        for o in outcomes:
+            for ev in o.events:
+                topic = {"call": self.topics.event_call, "ticket": self.topics.event_ticket,
+                         "alert": self.topics.event_alert}[ev.kind]
+                self.bus.publish(topic, state_payload(**ev.payload))
+            windows |= o.windows | o.publish_windows
+            zones |= o.zones
+            calls = calls or bool(o.calls)
+        if publish_all:
+            return
+        for w in sorted(windows):
+            self.bus.publish(self.topics.state_window(w), state_payload(**self.engine.window_view(w)), retain=True)
+        for z in sorted(zones):
+            self.bus.publish(self.topics.state_zone(z), state_payload(**self.engine.zone_view(z)), retain=True)
+        if calls:
+            self._publish_calls()
+
+    def _publish_calls(self) -> None:
+        self.bus.publish(self.topics.state_calls, state_payload(calls=self.engine.calls_view()), retain=True)
+
+    def _publish_all(self) -> None:
+        """Every retained state message (after connect and at rollover)."""
+        t = self.topics
+        self.bus.publish(t.state_catalog, state_payload(business_day=self._day_str(), **self.config.public_catalog()),
+                         retain=True)
+        for z in self.config.zones:
+            self.bus.publish(t.state_zone(z.id), state_payload(**self.engine.zone_view(z.id)), retain=True)
+        for w in self.config.windows:
+            self.bus.publish(t.state_window(w.id), state_payload(**self.engine.window_view(w.id)), retain=True)
+        self._publish_calls()
+        self.bus.publish(t.state_server, state_payload(state="online", version=__version__,
+                                                       business_day=self._day_str()), retain=True)

@@ -1,0 +1,163 @@
+"""Durable record of the hall: SQLite in WAL mode with synchronous=FULL. One transaction per request holds
+the state change and the idempotency record, so a crash at any moment loses no acknowledged ticket and a
+retried request gets the stored reply."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import date
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from hall_server.engine import Appointment, Outcome, Ticket, WindowState
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tickets (
+    id TEXT PRIMARY KEY, day TEXT NOT NULL, number TEXT NOT NULL, service TEXT NOT NULL,
+    state TEXT NOT NULL, record TEXT NOT NULL, UNIQUE (day, number));
+CREATE INDEX IF NOT EXISTS tickets_day ON tickets (day);
+CREATE TABLE IF NOT EXISTS windows (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS calls (day TEXT NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL,
+    PRIMARY KEY (day, seq));
+CREATE TABLE IF NOT EXISTS replies (client TEXT NOT NULL, request_id TEXT NOT NULL, day TEXT NOT NULL,
+    reply TEXT NOT NULL, PRIMARY KEY (client, request_id));
+CREATE INDEX IF NOT EXISTS replies_day ON replies (day);
+CREATE TABLE IF NOT EXISTS events (rowid INTEGER PRIMARY KEY, day TEXT NOT NULL, kind TEXT NOT NULL,
+    record TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_day ON events (day);
+CREATE TABLE IF NOT EXISTS appointments (code TEXT PRIMARY KEY, service TEXT NOT NULL, day TEXT NOT NULL,
+    start TEXT NOT NULL, end_ TEXT NOT NULL, ticket_id TEXT);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+REPLY_KEEP_DAYS = 2   # idempotency records live at least the business day
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+class Store:
+    """The only place that touches the database file. Not thread-safe by design: the service uses it from
+    its single request worker (a lock guards the rare calls from other threads)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    # ------------------------------------------------------------------ reads
+    def stored_reply(self, client: str, request_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self.db.execute("SELECT reply FROM replies WHERE client=? AND request_id=?",
+                                  (client, request_id)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def load_day(self, day: date) -> tuple[list[Ticket], list[WindowState], list[dict[str, Any]], list[Appointment]]:
+        d = day.isoformat()
+        with self._lock:
+            tickets = [Ticket.from_record(json.loads(r[0])) for r in
+                       self.db.execute("SELECT record FROM tickets WHERE day=?", (d,))]
+            windows = [WindowState.from_record(json.loads(r[0])) for r in self.db.execute("SELECT record FROM windows")]
+            calls = [json.loads(r[0]) for r in
+                     self.db.execute("SELECT record FROM calls WHERE day=? ORDER BY seq DESC LIMIT 10", (d,))][::-1]
+            appts = [Appointment(code, svc, date.fromisoformat(day_), start, end, tid) for code, svc, day_, start, end, tid in
+                     self.db.execute("SELECT code, service, day, start, end_, ticket_id FROM appointments WHERE day>=?", (d,))]
+        return tickets, windows, calls, appts
+
+    def last_day(self) -> date | None:
+        with self._lock:
+            row = self.db.execute("SELECT value FROM meta WHERE key='business_day'").fetchone()
+        return date.fromisoformat(row[0]) if row else None
+
+    def tickets_of(self, day: date) -> Iterator[dict[str, Any]]:
+        with self._lock:
+            rows = self.db.execute("SELECT record FROM tickets WHERE day=? ORDER BY rowid", (day.isoformat(),)).fetchall()
+        for (rec,) in rows:
+            yield json.loads(rec)
+
+    def events_of(self, day: date, kind: str | None = None) -> list[dict[str, Any]]:
+        q = "SELECT kind, record FROM events WHERE day=?" + (" AND kind=?" if kind else "") + " ORDER BY rowid"
+        with self._lock:
+            rows = self.db.execute(q, (day.isoformat(), kind) if kind else (day.isoformat(),)).fetchall()
+        return [{"kind": k, **json.loads(r)} for k, r in rows]
+
+    def find_ticket(self, *, ticket_id: str | None = None, verify: str | None = None) -> dict[str, Any] | None:
+        """Older tickets (before today) for status queries; today's are in the engine."""
+        with self._lock:
+            if ticket_id:
+                row = self.db.execute("SELECT record FROM tickets WHERE id=?", (ticket_id,)).fetchone()
+            else:
+                row = self.db.execute("SELECT record FROM tickets WHERE json_extract(record,'$.verify')=? "
+                                      "ORDER BY day DESC LIMIT 1", (verify,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    # ------------------------------------------------------------------ the one write path
+    def commit(self, outcome: Outcome, windows: dict[str, WindowState], day: date | None) -> None:
+        self.commit_many([(outcome, None, None, None)], windows, day)
+
+    def commit_many(self, items: list[tuple[Outcome, str | None, str | None, dict[str, Any] | None]],
+                    windows: dict[str, WindowState], day: date | None) -> None:
+        """Persist outcomes (changed tickets, windows, calls, events, appointments) with their idempotency
+        records (client, request id, reply) — all in one transaction, one fsync (group commit)."""
+        d = day.isoformat() if day else ""
+        with self._lock:
+            cur = self.db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                changed_windows: set[str] = set()
+                for outcome, client, request_id, reply in items:
+                    for t in outcome.tickets.values():
+                        cur.execute("INSERT INTO tickets (id, day, number, service, state, record) VALUES (?,?,?,?,?,?) "
+                                    "ON CONFLICT(id) DO UPDATE SET state=excluded.state, service=excluded.service, "
+                                    "record=excluded.record",
+                                    (t.id, t.day.isoformat(), t.number, t.service, t.state.value, _dumps(t.to_record())))
+                    changed_windows |= outcome.windows
+                    for c in outcome.calls:
+                        cur.execute("INSERT OR REPLACE INTO calls (day, seq, record) VALUES (?,?,?)",
+                                    (d, c["seq"], _dumps(c)))
+                    for ev in outcome.events:
+                        cur.execute("INSERT INTO events (day, kind, record) VALUES (?,?,?)",
+                                    (d, ev.kind, _dumps(ev.payload)))
+                    for a in outcome.appointments:
+                        cur.execute("INSERT OR REPLACE INTO appointments (code, service, day, start, end_, ticket_id) "
+                                    "VALUES (?,?,?,?,?,?)",
+                                    (a.code, a.service, a.day.isoformat(), a.start, a.end, a.ticket_id))
+                    if client is not None and request_id is not None and reply is not None:
+                        cur.execute("INSERT INTO replies (client, request_id, day, reply) VALUES (?,?,?,?)",
+                                    (client, request_id, d, _dumps(reply)))
+                for wid in changed_windows:
+                    cur.execute("INSERT OR REPLACE INTO windows (id, record) VALUES (?,?)",
+                                (wid, _dumps(windows[wid].to_record())))
+                if day is not None:
+                    cur.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('business_day', ?)", (d,))
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+
+    def save_appointments(self, appointments: Iterable[Appointment]) -> None:
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            for a in appointments:
+                self.db.execute("INSERT INTO appointments (code, service, day, start, end_, ticket_id) VALUES (?,?,?,?,?,?) "
+                                "ON CONFLICT(code) DO UPDATE SET service=excluded.service, day=excluded.day, "
+                                "start=excluded.start, end_=excluded.end_",
+                                (a.code, a.service, a.day.isoformat(), a.start, a.end, a.ticket_id))
+            self.db.execute("COMMIT")
+
+    def prune(self, today: date) -> None:
+        """Drop idempotency records older than REPLY_KEEP_DAYS (tickets and events are kept for reports)."""
+        cutoff = date.fromordinal(today.toordinal() - REPLY_KEEP_DAYS).isoformat()
+        with self._lock:
+            self.db.execute("DELETE FROM replies WHERE day < ?", (cutoff,))
