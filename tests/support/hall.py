@@ -1,0 +1,150 @@
+"""Real halls for tests: the server as a subprocess (embedded amqtt broker or a Mosquitto started here on a free
+loopback port), read through its JSON ready line."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hall_bus import BusClient, Topics
+
+ROOT = Path(__file__).resolve().parents[2]
+HALL_CONFIG = ROOT / "config" / "hall.toml"
+ONEWINDOW = [sys.executable, "-m", "hall_server.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@dataclass
+class Mosquitto:
+    """A private Mosquitto on a free loopback port (Nagle off, as in production)."""
+    workdir: Path
+    port: int = 0
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> "Mosquitto":
+        exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not Path(exe).exists():
+            raise FileNotFoundError("mosquitto is not installed (Debian package mosquitto)")
+        self.port = self.port or free_port()
+        conf = self.workdir / f"mosquitto-{self.port}.conf"
+        conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n"
+                        "persistence false\nmax_inflight_messages 1000\nmax_queued_messages 100000\n")
+        self.proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(5)
+
+
+@dataclass
+class RunningHall:
+    """A hall server subprocess and the broker it serves on."""
+    url: str
+    hall: str
+    data: Path
+    proc: subprocess.Popen
+    mosquitto: Mosquitto | None = None
+    ready: dict = field(default_factory=dict)
+    log_path: Path | None = None
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(self.hall)
+
+    def client(self, client_id: str) -> BusClient:
+        c = BusClient(self.url, self.hall, client_id).start()
+        if not c.wait_connected(10):
+            raise TimeoutError(f"{client_id} could not connect to {self.url}")
+        return c
+
+    def kill(self) -> None:
+        """SIGKILL the server, as a power cut would."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(5)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stdout and not self.proc.stdout.closed:
+            self.proc.stdout.close()
+        if self.mosquitto:
+            self.mosquitto.stop()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+
+def start_server(data: Path, *, broker_url: str | None = None, broker_port: int | None = None,
+                 config: Path = HALL_CONFIG, extra: list[str] | None = None, timeout: float = 20.0
+                 ) -> tuple[subprocess.Popen, dict, Path]:
+    data.mkdir(parents=True, exist_ok=True)
+    args = ONEWINDOW + ["server", "--config", str(config), "--data", str(data), "--open-all-day"]
+    args += ["--broker", broker_url] if broker_url else ["--broker-port", str(broker_port or free_port())]
+    args += extra or []
+    log_path = data / f"server-{time.monotonic_ns()}.log"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    with log_path.open("w") as log_file:   # the child keeps its own descriptor
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log_file, text=True, cwd=ROOT, env=env)
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    while line and not line.startswith("{"):
+        line = proc.stdout.readline()
+    if not line or time.monotonic() > deadline:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        raise RuntimeError(f"server did not become ready:\n{log_path.read_text()[-3000:]}")
+    ready = json.loads(line)
+    assert ready["event"] == "ready", ready
+    return proc, ready, log_path
+
+
+def start_hall(tmp_path: Path, broker: str = "embedded", *, data: Path | None = None,
+               extra: list[str] | None = None) -> RunningHall:
+    """Start a server with the embedded broker or with a private Mosquitto; returns when it serves."""
+    data = data or tmp_path / "data"
+    mosq = None
+    if broker == "mosquitto":
+        mosq = Mosquitto(tmp_path).start()
+        proc, ready, log_path = start_server(data, broker_url=mosq.url, extra=extra)
+    else:
+        proc, ready, log_path = start_server(data, extra=extra)
+    return RunningHall(ready["broker"], ready["hall"], data, proc, mosq, ready, log_path)
