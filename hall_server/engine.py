@@ -71,6 +71,7 @@ class Ticket:
     birth_date: str | None = None
     display_name: str | None = None    # masked (张*), never the full name
     appointment: str | None = None
+    issued_for: str | None = None      # service at issue (quota); `service` changes on transfer
     calls: int = 0
     grade: int | None = None
     alerted: bool = False
@@ -86,7 +87,7 @@ class Ticket:
             "state": self.state.value, "called_at": _iso(self.called_at), "finished_at": _iso(self.finished_at),
             "window": self.window, "to_window": self.to_window, "holder_ref": self.holder_ref,
             "birth_date": self.birth_date, "display_name": self.display_name, "appointment": self.appointment,
-            "calls": self.calls, "grade": self.grade, "alerted": self.alerted,
+            "calls": self.calls, "grade": self.grade, "alerted": self.alerted, "issued_for": self.issued_for,
         }
 
     @classmethod
@@ -98,7 +99,7 @@ class Ticket:
             called_at=_dt(r.get("called_at")), finished_at=_dt(r.get("finished_at")), window=r.get("window"),
             to_window=r.get("to_window"), holder_ref=r.get("holder_ref"), birth_date=r.get("birth_date"),
             display_name=r.get("display_name"), appointment=r.get("appointment"), calls=r.get("calls", 0),
-            grade=r.get("grade"), alerted=r.get("alerted", False),
+            grade=r.get("grade"), alerted=r.get("alerted", False), issued_for=r.get("issued_for"),
         )
 
 
@@ -238,7 +239,8 @@ class Engine:
         self.by_number[t.number] = t.id
         self.by_verify[t.verify] = t.id
         self.counters[t.prefix] = max(self.counters.get(t.prefix, 0), t.seq)
-        self.issued_per_service[t.service] = self.issued_per_service.get(t.service, 0) + 1
+        quota_service = t.issued_for or t.service
+        self.issued_per_service[quota_service] = self.issued_per_service.get(quota_service, 0) + 1
         if t.state in QUEUED:
             self._enqueue(t)
 
@@ -258,7 +260,7 @@ class Engine:
             for t in self.tickets.values():
                 if t.state in OPEN_STATES:
                     t.state = TicketState.EXPIRED
-                    t.finished_at = now
+                    t.finished_at = self.local(now)
                     out.touch(t)
                     out.events.append(self._ticket_event(t, "expire", now))
             for w in self.windows.values():
@@ -481,7 +483,7 @@ class Engine:
                    prefix=svc.prefix, seq=seq, service=service, zone=svc.zone, channel=channel, priority=priority,
                    issued_at=self.local(now), verify=verify, holder_ref=ref, birth_date=birth,
                    display_name=(holder or {}).get("display_name"),
-                   appointment=appointment.code if appointment else None)
+                   appointment=appointment.code if appointment else None, issued_for=service)
         self._index(t)
         out.touch(t)
         if appointment is not None:
@@ -522,7 +524,7 @@ class Engine:
         if t.state in QUEUED:
             self._dequeue(t)
         t.state = TicketState.SERVING
-        t.called_at = now if t.called_at is None or action != "recall" else t.called_at
+        t.called_at = self.local(now) if t.called_at is None or action != "recall" else t.called_at
         t.window = w.id
         t.to_window = None
         t.calls += 1
@@ -538,7 +540,7 @@ class Engine:
             return None
         t = self.tickets[w.current]
         t.state = TicketState.DONE
-        t.finished_at = now
+        t.finished_at = self.local(now)
         if t.called_at:
             self.service_times[t.service].append(max(0.0, (now - t.called_at).total_seconds()))
         w.current = None
@@ -656,6 +658,7 @@ class Engine:
             svc = self.config.services_by_id.get(service)
             if svc is None:
                 raise HallError(ErrorCode.UNKNOWN_SERVICE, f"no service {service!r}")
+            out.zones.add(t.zone)     # the old zone's serving count drops
             t.service = service
             t.zone = svc.zone
         t.state = TicketState.TRANSFERRED

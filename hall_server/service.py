@@ -174,11 +174,12 @@ class HallService:
         all_outcomes = outcomes + [o for _r, _id, _rep, o in committed]
         if any(o.tickets or o.windows or o.events or o.appointments for o in all_outcomes):
             self._commit(outcomes, committed)
+        # State first, then replies: a client that has its reply reads state that already includes it.
+        self._publish_changes(all_outcomes, publish_all)
         for req, _rid, reply, _o in committed:
             self.bus.publish(self.topics.response(req.client), reply)
         for client, reply in replies_now:
             self.bus.publish(self.topics.response(client), reply)
-        self._publish_changes(all_outcomes, publish_all)
 
     def _commit(self, outcomes: list[Outcome], committed: list[tuple[_Request, str, dict[str, Any], Outcome]]) -> None:
         day = self.engine.day

@@ -1,0 +1,250 @@
+"""`onewindow demo`: the whole hall on one machine — server, a simulated crowd, and (with a screen) the kiosk,
+the hall display and a staff panel with simulated devices."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+from hall_bus import BusClient, RequestError
+from hall_server.broker import free_port, port_free
+from hall_server.config import HallConfig, load_hall_config
+
+ROOT = Path(__file__).resolve().parent.parent
+CHANNEL_WEIGHTS = (("walk_in", 8), ("id_card", 3))
+
+
+def say(msg: str) -> None:
+    print(f"{datetime.now():%H:%M:%S} {msg}", flush=True)
+
+
+def has_screen() -> bool:
+    if sys.platform.startswith("win") or sys.platform == "darwin":
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+class Crowd:
+    """Citizens taking numbers at kiosks and staff calling them at windows, compressed in time."""
+
+    def __init__(self, cfg: HallConfig, url: str, *, gui_windows: set[str], speed: float, seed: int | None) -> None:
+        self.cfg, self.url, self.speed = cfg, url, speed
+        self.rng = random.Random(seed)
+        self.stop = threading.Event()
+        self.counts = {"issued": 0, "called": 0, "done": 0, "no_show": 0, "transferred": 0}
+        self.zones_issued: set[str] = set()
+        self.zones_called: set[str] = set()
+        self.lock = threading.Lock()
+        # two staffed windows per zone, not those that have a Qt panel
+        self.windows = []
+        for z in cfg.zones:
+            ws = [w for w in cfg.windows if w.zone == z.id and w.id not in gui_windows]
+            self.windows += ws[:2]
+        served = {s for w in self.windows for s in w.services}
+        self.services = [s for s in cfg.services if s.id in served]
+        self.threads: list[threading.Thread] = []
+        self.clients: list[BusClient] = []
+
+    def start(self) -> None:
+        kiosks = [BusClient(self.url, self.cfg.hall.id, f"kiosk-crowd{i}").start() for i in (1, 2, 3)]
+        self.clients += kiosks
+        for i, k in enumerate(kiosks):
+            self._spawn(self._arrivals, k, i)
+        for w in self.windows:
+            c = BusClient(self.url, self.cfg.hall.id, f"panel-{w.id}").start()
+            self.clients.append(c)
+            self._spawn(self._staff, c, w)
+
+    def _spawn(self, fn, *args) -> None:
+        t = threading.Thread(target=fn, args=args, daemon=True)
+        t.start()
+        self.threads.append(t)
+
+    def _sleep(self, seconds: float) -> bool:
+        return self.stop.wait(seconds / self.speed)
+
+    def _arrivals(self, kiosk: BusClient, idx: int) -> None:
+        kiosk.wait_connected(10)
+        zones = [z.id for z in self.cfg.zones]
+        n = 0
+        while not self.stop.is_set():
+            # walk the zones in turn first so every zone has citizens early, then at random
+            zone = zones[(n * 2 + idx) % len(zones)] if n < len(zones) else self.rng.choice(zones)
+            n += 1
+            svc = self.rng.choice([s for s in self.services if s.zone == zone])
+            channel = self.rng.choices([c for c, _ in CHANNEL_WEIGHTS], [w for _, w in CHANNEL_WEIGHTS])[0]
+            args: dict = {"service": svc.id, "channel": channel}
+            if channel == "id_card":
+                year = self.rng.choice([1948, 1952, 1969, 1985, 1996, 2001])
+                args["holder"] = {"ref": f"demo{self.rng.getrandbits(64):016x}", "birth_date": f"{year}-05-17",
+                                  "display_name": self.rng.choice(["张*", "李*", "王*", "欧阳*", "陈*"])}
+            try:
+                t = kiosk.request("ticket.issue", args, timeout=5)
+            except RequestError as exc:
+                say(f"[kiosk-crowd{idx + 1}] {svc.name}: {exc.message_zh}")
+            else:
+                with self.lock:
+                    self.counts["issued"] += 1
+                    self.zones_issued.add(t["zone"])
+                mins = round(t["est_wait_s"] / 60)
+                prio = " 优先" if t["priority"] else ""
+                say(f"取号 {t['number']:<5}{prio} {t['zone_name']}·{t['service_name']}  前面{t['ahead']}人 约{mins}分钟"
+                    f"  ({'身份证' if channel == 'id_card' else '现场'})")
+            self._sleep(self.rng.uniform(0.5, 1.5))
+
+    def _staff(self, c: BusClient, w) -> None:
+        c.wait_connected(10)
+        self._sleep(self.rng.uniform(0.5, 3))
+        while not self.stop.is_set():
+            try:
+                t = c.request("window.call_next", {"window": w.id}, timeout=5)
+            except RequestError as exc:
+                if exc.code != "no_ticket":
+                    say(f"[{w.name}] {exc.message_zh}")
+                self._sleep(self.rng.uniform(1.5, 3))
+                continue
+            with self.lock:
+                self.counts["called"] += 1
+                self.zones_called.add(t["zone"])
+            say(f"叫号 请{t['number']}号到{w.name}办理  ({t['service_name']}, 等候{self._waited(t)})")
+            if self._sleep(self.rng.uniform(2, 6)):
+                return
+            roll = self.rng.random()
+            try:
+                if roll < 0.08:
+                    c.request("window.no_show", {"window": w.id}, timeout=5)
+                    self.counts["no_show"] += 1
+                    say(f"过号 {t['number']} ({w.name})")
+                elif roll < 0.14:
+                    others = [s for s in self.services if s.zone == t["zone"] and s.id != t["service"]]
+                    if others:
+                        target = self.rng.choice(others)
+                        c.request("window.transfer", {"window": w.id, "service": target.id}, timeout=5)
+                        self.counts["transferred"] += 1
+                        say(f"转办 {t['number']} → {target.name}")
+                else:
+                    c.request("window.finish", {"window": w.id}, timeout=5)
+                    self.counts["done"] += 1
+                    grade = self.rng.choices([5, 4, 3, 2, 1], [70, 20, 6, 3, 1])[0]
+                    c.request("evaluation.submit", {"ticket_id": t["id"], "grade": grade}, timeout=5)
+                    say(f"办结 {t['number']} ({w.name}) 评价 {'★' * grade}")
+            except RequestError as exc:
+                say(f"[{w.name}] {exc.message_zh}")
+            self._sleep(self.rng.uniform(0.5, 1.5))
+
+    @staticmethod
+    def _waited(t: dict) -> str:
+        try:
+            s = (datetime.fromisoformat(t["called_at"]) - datetime.fromisoformat(t["issued_at"])).total_seconds()
+        except (KeyError, TypeError, ValueError):
+            return "?"
+        return f"{int(s)}秒"
+
+    def close(self) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(6)
+        for c in self.clients:
+            c.stop()
+
+
+def _spawn_app(args: list[str], name: str, procs: list[tuple[str, subprocess.Popen]]) -> None:
+    try:
+        procs.append((name, subprocess.Popen([sys.executable, "-m", "hall_server.cli", *args], cwd=ROOT)))
+        say(f"started {name}: onewindow {' '.join(args)}")
+    except OSError as exc:
+        say(f"could not start {name}: {exc}")
+
+
+def run(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="onewindow demo", description="Run the whole hall on this machine.")
+    p.add_argument("--config", default=str(ROOT / "config" / "hall.toml"))
+    p.add_argument("--headless", action="store_true", help="no Qt windows: server and simulated crowd only")
+    p.add_argument("--duration", type=float, default=0, help="stop after S seconds (default: until Ctrl+C)")
+    p.add_argument("--speed", type=float, default=1.0, help="crowd speed factor")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--data", help="data directory (default: a fresh var/demo)")
+    args = p.parse_args(argv)
+    cfg = load_hall_config(args.config)
+
+    port = cfg.broker.port
+    if not port_free(cfg.broker.host, port):
+        new = free_port(cfg.broker.host)
+        say(f"MQTT port {cfg.broker.host}:{port} is busy (another broker?); the demo uses port {new} instead")
+        port = new
+    data = Path(args.data) if args.data else ROOT / "var" / "demo"
+    if not args.data and data.exists():
+        shutil.rmtree(data)
+    data.mkdir(parents=True, exist_ok=True)
+
+    headless = args.headless
+    if not headless and not has_screen():
+        say("no screen here (DISPLAY/WAYLAND_DISPLAY unset): running headless — server and simulated crowd only")
+        headless = True
+    for tool, lost in (("mosquitto", "Mosquitto (the demo uses the embedded broker instead)"),
+                       ("espeak-ng", "calling voice"), ("aplay", "sound output (voice clips go to files)")):
+        if shutil.which(tool) is None:
+            say(f"note: {tool} not found — {lost}")
+
+    server = subprocess.Popen([sys.executable, "-m", "hall_server.cli", "server", "--config", args.config,
+                               "--data", str(data), "--broker-port", str(port), "--open-all-day"],
+                              stdout=subprocess.PIPE, stderr=(data / "server.log").open("w"), text=True, cwd=ROOT)
+    assert server.stdout is not None
+    line = server.stdout.readline()
+    if not line.startswith("{"):
+        say(f"the server did not start; see {data / 'server.log'}")
+        server.wait()
+        return 1
+    ready = json.loads(line)
+    url = ready["broker"]
+    say(f"hall server ready: {cfg.hall.name} on {url} (log: {data / 'server.log'})")
+
+    procs: list[tuple[str, subprocess.Popen]] = []
+    gui_windows: set[str] = set()
+    devices_cfg = ROOT / "config" / "devices.toml"
+    if devices_cfg.exists():
+        _spawn_app(["devices", "--config", str(devices_cfg), "--broker", url, "--voice-out", str(data / "voice")],
+                   "device controller (simulated keypads, LED screens, evaluators)", procs)
+    if not headless:
+        _spawn_app(["kiosk", "--config", str(ROOT / "config" / "kiosk.toml"), "--broker", url, "--windowed"],
+                   "kiosk", procs)
+        _spawn_app(["display", "--config", str(ROOT / "config" / "display.toml"), "--broker", url], "hall display", procs)
+        gui_windows.add("w15")
+        _spawn_app(["panel", "--window", "w15", "--broker", url], "staff panel of window 15", procs)
+
+    crowd = Crowd(cfg, url, gui_windows=gui_windows, speed=args.speed, seed=args.seed)
+    crowd.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    say("the crowd is coming in; Ctrl+C stops the demo")
+    stop.wait(args.duration if args.duration > 0 else None)
+    crowd.close()
+    for name, proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for name, proc in procs:
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    server.terminate()
+    server.wait(10)
+    c = crowd.counts
+    summary = {"event": "demo_summary", "issued": c["issued"], "called": c["called"], "done": c["done"],
+               "no_show": c["no_show"], "transferred": c["transferred"],
+               "zones_issued": sorted(crowd.zones_issued), "zones_called": sorted(crowd.zones_called)}
+    say(f"demo over: {c['issued']} tickets issued, {c['called']} called, {c['done']} done, "
+        f"{c['no_show']} no-show, {c['transferred']} transferred; zones issued {len(crowd.zones_issued)}/6, "
+        f"called {len(crowd.zones_called)}/6")
+    print(json.dumps(summary, ensure_ascii=False), flush=True)
+    return 0

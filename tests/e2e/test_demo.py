@@ -1,0 +1,37 @@
+"""`onewindow demo --headless`: the simulated hall issues and calls numbers in all six zones, and finds a free
+port when the configured one is busy."""
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.hall import ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def test_headless_demo_serves_all_six_zones(tmp_path) -> None:
+    busy = socket.socket()
+    busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    cfg = (ROOT / "config" / "hall.toml").read_text(encoding="utf-8")
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    conf = tmp_path / "hall.toml"
+    conf.write_text(cfg.replace("port = 1883", f"port = {port}"), encoding="utf-8")
+    try:
+        out = subprocess.run([sys.executable, "-m", "hall_server.cli", "demo", "--headless", "--duration", "12",
+                              "--config", str(conf), "--data", str(tmp_path / "data"), "--speed", "2", "--seed", "7"],
+                             capture_output=True, text=True, timeout=90, cwd=ROOT)
+    finally:
+        busy.close()
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert f"port 127.0.0.1:{port} is busy" in out.stdout
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    assert summary["zones_issued"] == ["z1", "z2", "z3", "z4", "z5", "z6"]
+    assert summary["zones_called"] == ["z1", "z2", "z3", "z4", "z5", "z6"]
+    assert "取号" in out.stdout and "叫号 请" in out.stdout
