@@ -196,6 +196,8 @@ class Engine:
         self.recent_calls: deque[dict[str, Any]] = deque(maxlen=RECENT_CALLS)
         self.service_times: dict[str, deque[float]] = {s.id: deque(maxlen=SERVICE_TIME_SAMPLES) for s in config.services}
         self.appointments: dict[str, Appointment] = {}
+        self.directed: dict[str, set[str]] = {}   # window -> queued tickets transferred to it by name
+        self.held: set[str] = set()               # ids of held (挂起) tickets
         # window -> services it calls from (config), and service -> windows
         self.window_services = {w.id: list(w.services) for w in config.windows}
         self.service_windows: dict[str, list[str]] = {s.id: [] for s in config.services}
@@ -231,6 +233,8 @@ class Engine:
         self.issued_per_service.clear()
         for q in self.queues.values():
             q.clear()
+        self.directed.clear()
+        self.held.clear()
         self.call_seq = 0
         self.recent_calls.clear()
 
@@ -243,6 +247,8 @@ class Engine:
         self.issued_per_service[quota_service] = self.issued_per_service.get(quota_service, 0) + 1
         if t.state in QUEUED:
             self._enqueue(t)
+        elif t.state is TicketState.HELD:
+            self.held.add(t.id)
 
     # ------------------------------------------------------------------ time
     def business_day(self, now: datetime) -> date:
@@ -290,12 +296,16 @@ class Engine:
     # ------------------------------------------------------------------ queues
     def _enqueue(self, t: Ticket) -> None:
         bisect.insort(self.queues[t.service], (t.sort_key(), t.id))
+        if t.to_window:
+            self.directed.setdefault(t.to_window, set()).add(t.id)
 
     def _dequeue(self, t: Ticket) -> None:
         q = self.queues[t.service]
         i = bisect.bisect_left(q, (t.sort_key(), t.id))
         if i < len(q) and q[i][1] == t.id:
             del q[i]
+        if t.to_window:
+            self.directed.get(t.to_window, set()).discard(t.id)
 
     def _callable_for(self, window: str, t: Ticket) -> bool:
         return t.to_window is None or t.to_window == window
@@ -311,13 +321,10 @@ class Engine:
                     if best is None or (key, tid) < best:
                         best = (key, tid)
                     break
-        for sid, q in self.queues.items():   # transferred to this window for a service it does not list
-            if sid in self.window_services[window]:
-                continue
-            for key, tid in q:
-                if self.tickets[tid].to_window == window and (best is None or (key, tid) < best):
-                    best = (key, tid)
-                    break
+        for tid in self.directed.get(window, ()):   # transferred to this window by name
+            cand = (self.tickets[tid].sort_key(), tid)
+            if best is None or cand < best:
+                best = cand
         return self.tickets[best[1]] if best else None
 
     def ahead_of(self, t: Ticket) -> int:
@@ -326,6 +333,8 @@ class Engine:
             return 0
         q = self.queues[t.service]
         i = bisect.bisect_left(q, (t.sort_key(), t.id))
+        if not any(self.directed.values()):
+            return i
         if t.to_window is None:
             return sum(1 for _k, tid in q[:i] if self.tickets[tid].to_window is None)
         return sum(1 for _k, tid in q[:i] if self.tickets[tid].to_window in (None, t.to_window))
@@ -379,11 +388,13 @@ class Engine:
         w = self.windows[wid]
         cfg = self.config.windows_by_id[wid]
         cur = self.tickets.get(w.current) if w.current else None
-        waiting = sum(1 for sid in self.window_services[wid] for _k, tid in self.queues[sid]
-                      if self._callable_for(wid, self.tickets[tid]))
-        waiting += sum(1 for sid, q in self.queues.items() if sid not in self.window_services[wid]
-                       for _k, tid in q if self.tickets[tid].to_window == wid)
-        held = [t.number for t in self.tickets.values() if t.state is TicketState.HELD and t.window == wid]
+        mine = self.window_services[wid]
+        waiting = sum(len(self.queues[sid]) for sid in mine)
+        for target, ids in self.directed.items():     # transfers to a named window (rare)
+            for tid in ids:
+                inside = self.tickets[tid].service in mine
+                waiting += (target == wid and not inside) - (target != wid and inside)
+        held = [self.tickets[tid].number for tid in self.held if self.tickets[tid].window == wid]
         return {"status": w.status.value, "reason": w.reason, "current": self.ticket_summary(cur) if cur else None,
                 "waiting": waiting, "held": sorted(held), "name": cfg.name, "name_en": cfg.name_en,
                 "zone": cfg.zone, "services": list(cfg.services), "since": _iso(w.since)}
@@ -523,6 +534,7 @@ class Engine:
     def _start_serving(self, w: WindowState, t: Ticket, now: datetime, out: Outcome, action: str) -> None:
         if t.state in QUEUED:
             self._dequeue(t)
+        self.held.discard(t.id)
         t.state = TicketState.SERVING
         t.called_at = self.local(now) if t.called_at is None or action != "recall" else t.called_at
         t.window = w.id
@@ -636,6 +648,8 @@ class Engine:
         w = self._window(window)
         t = self._current(w)
         t.state = state
+        if state is TicketState.HELD:
+            self.held.add(t.id)
         w.current = None
         out.touch(t)
         out.windows.add(window)

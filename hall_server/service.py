@@ -22,6 +22,7 @@ from hall_server.store import Store
 
 log = logging.getLogger("onewindow.server")
 
+FLUSH_S = 0.2           # queue-length state is published at most this late
 BATCH_MAX = 256          # requests committed together (group commit: one fsync for the batch)
 SERVER_CLIENT_ID = "onewindow-server"
 
@@ -53,6 +54,9 @@ class HallService:
         self._worker: threading.Thread | None = None
         self._timer: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._dirty_windows: set[str] = set()
+        self._dirty_zones: set[str] = set()
+        self._last_flush = 0.0
         self._restore()
         offline = state_payload(state="offline", version=__version__, business_day=self._day_str())
         self.bus = BusClient(broker_url, config.hall.id, SERVER_CLIENT_ID,
@@ -78,6 +82,7 @@ class HallService:
                 self.engine.windows[wid] = old_engine.windows[wid]
             self.store.commit(out, old_engine.windows, today)
         self.store.prune(today)
+        self._answered = self.store.reply_keys()   # lookups hit the database only for real retries
         log.info("restored %s: %d tickets, %d calls", today, len(tickets), len(calls))
 
     def start(self, timeout: float = 15.0) -> bool:
@@ -99,11 +104,16 @@ class HallService:
 
     def _tick_loop(self) -> None:
         interval = self.config.supervision.check_interval_s
-        last_sup = time.monotonic()
-        while not self._stopping.wait(1.0):
-            self._inbox.put(_Tick("roll"))
-            if time.monotonic() - last_sup >= interval:
-                last_sup = time.monotonic()
+        last_sup = last_roll = time.monotonic()
+        while not self._stopping.wait(FLUSH_S):
+            if self._dirty_windows or self._dirty_zones:
+                self._inbox.put(_Tick("flush"))
+            now = time.monotonic()
+            if now - last_roll >= 1.0:
+                last_roll = now
+                self._inbox.put(_Tick("roll"))
+            if now - last_sup >= interval:
+                last_sup = now
                 self._inbox.put(_Tick("supervise"))
 
     # ------------------------------------------------------------------ bus callbacks (paho thread)
@@ -168,6 +178,8 @@ class HallService:
                     outcomes.append(self.engine.supervise(now))
                 elif item.kind == "publish_all":
                     publish_all = True
+                elif item.kind == "flush":
+                    self._flush()
                 continue
             self._handle(item, now, committed, replies_now, seen)
 
@@ -203,7 +215,8 @@ class HallService:
         try:
             request = parse_request(req.op, req.payload)
             rid = request.id
-            stored = seen.get((req.client, rid)) or self.store.stored_reply(req.client, rid)
+            stored = seen.get((req.client, rid)) or (
+                self.store.stored_reply(req.client, rid) if (req.client, rid) in self._answered else None)
             if stored is not None:     # a retry: the stored reply, nothing changes
                 replies_now.append((req.client, stored))
                 return
@@ -225,6 +238,7 @@ class HallService:
             raise
         reply = make_ok(rid, req.op, outcome.data)
         seen[(req.client, rid)] = reply
+        self._answered.add((req.client, rid))
         if outcome.tickets or outcome.windows or outcome.events or outcome.appointments:
             committed.append((req, rid, reply, outcome))
         else:   # reads change nothing and need no durable record
@@ -276,24 +290,41 @@ class HallService:
         if publish_all:
             self._publish_all()
         windows: set[str] = set()
-        zones: set[str] = set()
         calls = False
         for o in outcomes:
             for ev in o.events:
                 topic = {"call": self.topics.event_call, "ticket": self.topics.event_ticket,
                          "alert": self.topics.event_alert}[ev.kind]
                 self.bus.publish(topic, state_payload(**ev.payload))
-            windows |= o.windows | o.publish_windows
-            zones |= o.zones
+            windows |= o.windows
+            self._dirty_windows |= o.publish_windows
+            self._dirty_zones |= o.zones
             calls = calls or bool(o.calls)
         if publish_all:
+            self._dirty_windows.clear()
+            self._dirty_zones.clear()
             return
+        # A window's own state (status, current ticket) and the calls go out at once; queue lengths of other
+        # windows and zones are coalesced (at most FLUSH_S late), which keeps a burst of tickets cheap.
+        self._dirty_windows -= windows
         for w in sorted(windows):
-            self.bus.publish(self.topics.state_window(w), state_payload(**self.engine.window_view(w)), retain=True)
-        for z in sorted(zones):
-            self.bus.publish(self.topics.state_zone(z), state_payload(**self.engine.zone_view(z)), retain=True)
+            self._publish_window(w)
         if calls:
             self._publish_calls()
+        if time.monotonic() - self._last_flush >= FLUSH_S:
+            self._flush()
+
+    def _publish_window(self, w: str) -> None:
+        self.bus.publish(self.topics.state_window(w), state_payload(**self.engine.window_view(w)), retain=True)
+
+    def _flush(self) -> None:
+        self._last_flush = time.monotonic()
+        for w in sorted(self._dirty_windows):
+            self._publish_window(w)
+        for z in sorted(self._dirty_zones):
+            self.bus.publish(self.topics.state_zone(z), state_payload(**self.engine.zone_view(z)), retain=True)
+        self._dirty_windows.clear()
+        self._dirty_zones.clear()
 
     def _publish_calls(self) -> None:
         self.bus.publish(self.topics.state_calls, state_payload(calls=self.engine.calls_view()), retain=True)

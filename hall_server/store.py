@@ -63,6 +63,10 @@ class Store:
                                   (client, request_id)).fetchone()
         return json.loads(row[0]) if row else None
 
+    def reply_keys(self) -> set[tuple[str, str]]:
+        with self._lock:
+            return {(c, r) for c, r in self.db.execute("SELECT client, request_id FROM replies")}
+
     def load_day(self, day: date) -> tuple[list[Ticket], list[WindowState], list[dict[str, Any]], list[Appointment]]:
         d = day.isoformat()
         with self._lock:
