@@ -1,0 +1,101 @@
+"""A Chinese ESC/POS ticket printer behind a pseudo-terminal: answers DLE EOT for its faults, records jobs.
+
+URL: sim://printer?paper=ok|near_end|out&cover=open|closed&cutter=ok|error&offline=1&silent=1&garbage=1&encoding=gbk
+Faults can also be changed at runtime with `set_fault(...)`.
+"""
+from __future__ import annotations
+
+import random
+import threading
+
+from devices.printer.protocol import EscPosScanner, check_encoding, encode_status, is_status_byte, printed_text
+from devices.simulators.base import SimulatedDevice, check_params, parse_bool
+from devices.transport import register_simulator
+
+_GARBAGE = bytes(b for b in range(256) if not is_status_byte(b))
+
+
+class PrinterSimulator(SimulatedDevice):
+    kind = "printer"
+
+    def __init__(self, paper: str = "ok", cover: str = "closed", cutter: str = "ok", offline: bool = False,
+                 silent: bool = False, garbage: bool = False, encoding: str = "gbk", seed: int = 7) -> None:
+        super().__init__()
+        self.encoding = check_encoding(encoding)
+        self.paper = paper
+        self.cover = cover
+        self.cutter = cutter
+        self.offline = offline
+        self.garbage = garbage
+        self.silent = silent
+        self.set_fault()  # validates
+        self.status_queries = 0
+        self.jobs: list[bytes] = []  # complete jobs (up to a cut) received while the printer could print
+        self.rejected_jobs: list[bytes] = []  # jobs received while in an error state (a real printer holds them)
+        self._scanner = EscPosScanner()
+        self._job = bytearray()
+        self._rng = random.Random(seed)
+        self._jobs_changed = threading.Condition()
+
+    def set_fault(self, *, paper: str | None = None, cover: str | None = None, cutter: str | None = None,
+                  offline: bool | None = None, silent: bool | None = None, garbage: bool | None = None) -> None:
+        """Change the printer's condition; None leaves a setting as it is."""
+        paper = self.paper if paper is None else paper
+        cover = self.cover if cover is None else cover
+        cutter = self.cutter if cutter is None else cutter
+        if paper not in ("ok", "near_end", "out"):
+            raise ValueError(f"paper={paper!r} is not ok, near_end or out")
+        if cover not in ("open", "closed"):
+            raise ValueError(f"cover={cover!r} is not open or closed")
+        if cutter not in ("ok", "error"):
+            raise ValueError(f"cutter={cutter!r} is not ok or error")
+        self.paper, self.cover, self.cutter = paper, cover, cutter
+        if offline is not None:
+            self.offline = offline
+        if silent is not None:
+            self.silent = silent
+        if garbage is not None:
+            self.garbage = garbage
+
+    @property
+    def can_print(self) -> bool:
+        return self.paper != "out" and self.cover == "closed" and self.cutter == "ok" and not self.offline
+
+    def status_bytes(self) -> dict[int, bytes]:
+        return encode_status(offline=self.offline, cover_open=self.cover == "open", paper=self.paper,
+                             cutter_error=self.cutter == "error")
+
+    def on_bytes(self, data: bytes) -> None:
+        for token in self._scanner.feed(data):
+            d = token.data
+            if token.kind == "command" and d[:2] == b"\x10\x04" and len(d) == 3:
+                self.status_queries += 1
+                if self.garbage:
+                    self.send(bytes(self._rng.choice(_GARBAGE) for _ in range(self._rng.randint(1, 3))))
+                else:
+                    self.send(self.status_bytes().get(d[2], b""))
+                continue
+            self._job += d
+            if token.kind == "command" and d[:2] == b"\x1dV":
+                with self._jobs_changed:
+                    (self.jobs if self.can_print else self.rejected_jobs).append(bytes(self._job))
+                    self._job.clear()
+                    self._jobs_changed.notify_all()
+
+    def printed_texts(self) -> list[str]:
+        return [printed_text(job, self.encoding) for job in self.jobs]
+
+    def wait_jobs(self, count: int, timeout: float = 5.0) -> bool:
+        with self._jobs_changed:
+            return self._jobs_changed.wait_for(lambda: len(self.jobs) + len(self.rejected_jobs) >= count, timeout)
+
+
+def _factory(params: dict[str, str]) -> PrinterSimulator:
+    check_params(params, {"paper", "cover", "cutter", "offline", "silent", "garbage", "encoding"}, "printer")
+    return PrinterSimulator(
+        paper=params.get("paper", "ok"), cover=params.get("cover", "closed"), cutter=params.get("cutter", "ok"),
+        offline=parse_bool(params.get("offline"), "offline"), silent=parse_bool(params.get("silent"), "silent"),
+        garbage=parse_bool(params.get("garbage"), "garbage"), encoding=params.get("encoding", "gbk"))
+
+
+register_simulator("printer", _factory)
