@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from datetime import time
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
@@ -154,29 +155,7 @@ class HallConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _references(self) -> "HallConfig":
-        problems: list[str] = []
-        zone_ids = _unique("zones", [z.id for z in self.zones], problems)
-        svc_ids = _unique("services", [s.id for s in self.services], problems)
-        _unique("windows", [w.id for w in self.windows], problems)
-        served: set[str] = set()
-        for i, s in enumerate(self.services):
-            if s.zone not in zone_ids:
-                problems.append(f"services[{i}].zone: no zone {s.zone!r}")
-        for i, w in enumerate(self.windows):
-            if w.zone not in zone_ids:
-                problems.append(f"windows[{i}].zone: no zone {w.zone!r}")
-            for j, sid in enumerate(w.services):
-                if sid not in svc_ids:
-                    problems.append(f"windows[{i}].services[{j}]: no service {sid!r}")
-                served.add(sid)
-        for i, s in enumerate(self.services):
-            if s.id not in served:
-                problems.append(f"services[{i}]: no window serves {s.id!r}")
-        win_ids = {w.id for w in self.windows}
-        for i, c in enumerate(self.device_controllers):
-            for j, wid in enumerate(c.windows):
-                if wid != "*" and wid not in win_ids:
-                    problems.append(f"device_controllers[{i}].windows[{j}]: no window {wid!r}")
+        problems = cross_references(self.model_dump(include={"zones", "services", "windows", "device_controllers"}))
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -213,7 +192,7 @@ class HallConfig(ConfigModel):
         }
 
 
-def _unique(what: str, ids: list[str], problems: list[str]) -> set[str]:
+def _unique(what: str, ids: list[Any], problems: list[str]) -> set[str]:
     seen: set[str] = set()
     for i, x in enumerate(ids):
         if x in seen:
@@ -222,12 +201,52 @@ def _unique(what: str, ids: list[str], problems: list[str]) -> set[str]:
     return seen
 
 
+def cross_references(data: dict[str, Any]) -> list[str]:
+    """Problems between sections (unknown zone, service or window ids, duplicates, unserved services).
+    Works on the raw TOML too, so an admin sees these alongside field errors."""
+    def items(key: str) -> list[dict[str, Any]]:
+        v = data.get(key)
+        return [x if isinstance(x, dict) else {} for x in v] if isinstance(v, list) else []
+
+    problems: list[str] = []
+    zones, services, windows = items("zones"), items("services"), items("windows")
+    zone_ids = _unique("zones", [z.get("id") for z in zones], problems)
+    svc_ids = _unique("services", [x.get("id") for x in services], problems)
+    win_ids = _unique("windows", [w.get("id") for w in windows], problems)
+    served: set[str] = set()
+    for i, x in enumerate(services):
+        if isinstance(x.get("zone"), str) and x["zone"] not in zone_ids:
+            problems.append(f"services[{i}].zone: no zone {x['zone']!r}")
+    for i, w in enumerate(windows):
+        if isinstance(w.get("zone"), str) and w["zone"] not in zone_ids:
+            problems.append(f"windows[{i}].zone: no zone {w['zone']!r}")
+        for j, sid in enumerate(w.get("services") if isinstance(w.get("services"), list) else []):
+            if isinstance(sid, str) and sid not in svc_ids:
+                problems.append(f"windows[{i}].services[{j}]: no service {sid!r}")
+            served.add(sid)
+    for i, x in enumerate(services):
+        if isinstance(x.get("id"), str) and x["id"] not in served:
+            problems.append(f"services[{i}]: no window serves {x['id']!r}")
+    for i, c in enumerate(items("device_controllers")):
+        for j, wid in enumerate(c.get("windows") if isinstance(c.get("windows"), list) else []):
+            if wid != "*" and wid not in win_ids:
+                problems.append(f"device_controllers[{i}].windows[{j}]: no window {wid!r}")
+    return problems
+
+
 def load_hall_config(path: str | Path) -> HallConfig:
-    """Load and validate; the cross-reference problems come out as separate key-path lines."""
+    """Load and validate; field errors and cross-reference problems are listed together, one per line."""
     try:
         return load_toml(path, HallConfig)
     except ConfigError as err:
-        raise ConfigError(err.path, _split_problems(err.problems)) from None
+        problems = _split_problems(err.problems)
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            raw = None
+        if raw is not None:
+            problems += [p for p in cross_references(raw) if p not in problems]
+        raise ConfigError(err.path, problems) from None
 
 
 def _split_problems(problems: list[str]) -> list[str]:

@@ -1,0 +1,67 @@
+"""`onewindow server` as an operator meets it: refuses a broken config with every problem listed, prints its ready
+line, shuts down cleanly on SIGTERM (state/server goes offline), serves an authenticated embedded broker."""
+from __future__ import annotations
+
+import json
+import queue
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from hall_bus import BusClient
+from tests.support.hall import HALL_CONFIG, ROOT, free_port, start_server
+
+pytestmark = pytest.mark.e2e
+
+
+def test_server_refuses_a_broken_config_listing_every_problem(tmp_path) -> None:
+    bad = HALL_CONFIG.read_text(encoding="utf-8")
+    bad = bad.replace('timezone = "Asia/Shanghai"', 'timezone = "Mars/Olympus"', 1)
+    bad = bad.replace('zone = "z3"', 'zone = "z9"', 1)
+    bad = bad.replace('prefix = "A"', 'prefix = "a1"', 1)
+    path = tmp_path / "hall.toml"
+    path.write_text(bad, encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "hall_server.cli", "server", "--config", str(path),
+                          "--data", str(tmp_path), "--broker-port", "0"], capture_output=True, text=True,
+                         cwd=ROOT, timeout=60)
+    assert out.returncode == 1
+    assert "hall.timezone" in out.stderr and "Mars/Olympus" in out.stderr
+    assert "no zone 'z9'" in out.stderr
+    assert "services[0].prefix" in out.stderr and "'a1'" in out.stderr
+    assert out.stdout == ""      # no ready line
+
+
+def test_sigterm_shuts_down_cleanly_and_says_offline(tmp_path) -> None:
+    proc, ready, _log = start_server(tmp_path / "data", broker_port=free_port())
+    assert ready["hall"] == "daan" and ready["broker"].startswith("mqtt://127.0.0.1:")
+    watcher = BusClient(ready["broker"], "daan", "display-w").start()
+    states: queue.Queue = queue.Queue()
+    watcher.subscribe(watcher.topics.state_server, lambda t, p: states.put(p["state"]))
+    assert states.get(timeout=5) == "online"
+    proc.send_signal(signal.SIGTERM)
+    assert states.get(timeout=5) == "offline"
+    assert proc.wait(10) == 0
+    assert json.loads(proc.stdout.readline())["event"] == "stopped"
+    proc.stdout.close()
+    watcher.stop()
+
+
+def test_embedded_broker_with_authentication(tmp_path) -> None:
+    conf = HALL_CONFIG.read_text(encoding="utf-8").replace(
+        '# username = "onewindow-server"\n# password = "change-me"',
+        'username = "onewindow-server"\npassword = "s3cret"')
+    path = tmp_path / "hall.toml"
+    path.write_text(conf, encoding="utf-8")
+    port = free_port()
+    proc, ready, _log = start_server(tmp_path / "data", broker_port=port, config=path)
+    try:
+        assert "s3cret" not in json.dumps(ready) or ready["broker"].startswith("mqtt://")
+        intruder = BusClient(f"mqtt://127.0.0.1:{port}", "daan", "kiosk-k1").start()
+        assert not intruder.wait_connected(2)       # anonymous access is refused
+        intruder.stop()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        proc.stdout.close()

@@ -1,0 +1,136 @@
+"""The declared contract: validation of everything that arrives, roles, envelopes, the generated AsyncAPI."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hall_bus import contract as c
+from hall_bus.asyncapi import build
+from hall_bus.topics import Topics
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def req(args: dict, **extra) -> bytes:
+    return json.dumps({"v": 1, "id": "r1", "args": args, **extra}).encode()
+
+
+def test_a_valid_issue_request_is_cleaned_of_unknown_fields() -> None:
+    r = c.parse_request("ticket.issue", req({"service": "ss_enroll", "channel": "id_card", "extra": 1,
+                                              "holder": {"ref": "abcdefgh12345678", "birth_date": "1950-01-02",
+                                                         "display_name": "张*", "raw_id": "x"}}))
+    assert r.id == "r1"
+    assert r.args == {"service": "ss_enroll", "channel": "id_card",
+                      "holder": {"ref": "abcdefgh12345678", "birth_date": "1950-01-02", "display_name": "张*"}}
+
+
+@pytest.mark.parametrize("payload, code, words", [
+    (b"\xff\xfe", "bad_request", "not UTF-8"),
+    (b"nope", "bad_request", "not JSON"),
+    (b"[1]", "bad_request", "not an object"),
+    (b'{"id":"x"}', "bad_request", "v:"),
+    (b'{"v":2,"id":"x"}', "unsupported_version", "version 2"),
+    (b'{"v":1,"id":""}', "bad_request", "id:"),
+    (b'{"v":1,"id":"x","args":{"service":1,"channel":"walk_in"}}', "bad_request", "args.service"),
+    (b'{"v":1,"id":"x","args":{"service":"a","channel":"bus"}}', "bad_request", "args.channel"),
+    (b'{"v":1,"id":"x","args":{"channel":"walk_in"}}', "bad_request", "args.service: missing"),
+    (b'{"v":1,"id":"x","args":{"service":"a","channel":"walk_in","holder":{"ref":"short"}}}', "bad_request",
+     "args.holder.ref"),
+    (b'{"v":1,"id":"x","args":{"service":"a b","channel":"walk_in"}}', "bad_request", "args.service"),
+])
+def test_bad_requests_name_the_problem(payload: bytes, code: str, words: str) -> None:
+    with pytest.raises(c.BusError) as e:
+        c.parse_request("ticket.issue", payload)
+    assert e.value.code == code and words in e.value.message
+    assert e.value.message_zh
+
+
+def test_oversized_payloads_are_refused_before_parsing() -> None:
+    with pytest.raises(c.BusError, match="exceeds"):
+        c.decode_json(b"{" + b" " * c.MAX_PAYLOAD + b"}")
+
+
+def test_one_of_rules() -> None:
+    with pytest.raises(c.BusError, match="exactly one of ticket_id, number, verify"):
+        c.validate_args("ticket.get", {})
+    with pytest.raises(c.BusError, match="exactly one of"):
+        c.validate_args("window.transfer", {"window": "w1", "service": "a", "to_window": "w2"})
+    with pytest.raises(c.BusError) as e:
+        c.validate_args("evaluation.submit", {"verify": "K7Q2", "grade": 6})
+    assert "grade" in e.value.message
+    with pytest.raises(c.BusError):
+        c.validate_args("evaluation.submit", {"verify": "K7Q2", "grade": True})   # a boolean is no grade
+
+
+def test_unknown_op() -> None:
+    with pytest.raises(c.BusError) as e:
+        c.validate_args("ticket.print", {})
+    assert e.value.code == "unknown_op"
+
+
+def test_roles() -> None:
+    assert c.role_of("kiosk-k1") is c.Role.KIOSK and c.role_of("panel-w15") is c.Role.PANEL
+    assert c.role_of("onewindow-server") is c.Role.SERVER
+    assert c.role_of("hacker") is None and c.role_of("kiosk-") is None and c.role_of("admin-x") is None
+    assert c.may_call("kiosk-k1", "ticket.issue", {})
+    assert not c.may_call("kiosk-k1", "window.call_next", {"window": "w1"})
+    assert c.may_call("panel-w15", "window.call_next", {"window": "w15"})
+    assert not c.may_call("panel-w15", "window.call_next", {"window": "w16"})
+    assert not c.may_call("display-d1", "ticket.get", {"number": "A001"})
+    allowed = {"devices-hall": {"w1", "w2"}}
+    assert c.may_call("devices-hall", "window.recall", {"window": "w2"}, allowed.get)
+    assert not c.may_call("devices-hall", "window.recall", {"window": "w3"}, allowed.get)
+    assert not c.may_call("devices-other", "window.recall", {"window": "w1"}, allowed.get)
+
+
+def test_reply_envelopes() -> None:
+    ok = c.make_ok("r1", "ticket.issue", {"number": "A001"})
+    assert ok == {"v": 1, "id": "r1", "op": "ticket.issue", "ok": True, "data": {"number": "A001"}}
+    err = c.make_error("r2", "window.call_next", c.BusError(c.ErrorCode.NO_TICKET, "nobody waits"))
+    assert err["ok"] is False and err["error"] == {"code": "no_ticket", "message": "nobody waits",
+                                                    "message_zh": "当前没有等候的号"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_never_raise_anything_but_bus_error(data: bytes) -> None:
+    for op in ("ticket.issue", "window.call", "evaluation.submit"):
+        try:
+            c.parse_request(op, data)
+        except c.BusError:
+            pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=8), kids, max_size=4),
+                    max_leaves=20))
+def test_arbitrary_json_args_never_raise_anything_but_bus_error(args) -> None:
+    payload = json.dumps({"v": 1, "id": "x", "args": args}).encode()
+    for op in c.OPS:
+        try:
+            c.parse_request(op, payload)
+        except c.BusError:
+            pass
+
+
+def test_topics_are_declared_once_and_parse_back() -> None:
+    t = Topics("daan")
+    assert t.request("kiosk-k1", "ticket.issue") == "onewindow/daan/request/kiosk-k1/ticket.issue"
+    assert t.state_window("w15") == "onewindow/daan/state/window/w15"
+    assert t.device_status("printer-k1") == "onewindow/daan/device/printer-k1/status"
+    p = t.parse(t.request("kiosk-k1", "ticket.issue"))
+    assert p is not None and p.kind == "request" and p.parts == ("kiosk-k1", "ticket.issue")
+    assert t.parse("onewindow/other/state/calls") is None
+    with pytest.raises(ValueError):
+        Topics("da/an")
+
+
+def test_committed_asyncapi_matches_the_declarations() -> None:
+    committed = json.loads((ROOT / "docs" / "asyncapi.json").read_text(encoding="utf-8"))
+    assert committed == build(), "regenerate: python -m hall_bus.asyncapi > docs/asyncapi.json"
+    assert set(c.OPS) <= {k.rsplit("/", 1)[1] for k in committed["channels"] if "/request/" in k}
