@@ -236,18 +236,22 @@ def write_csvs(rep: DayReport, out: Path) -> dict[str, Path]:
 
 
 # ---------------------------------------------------------------- SVG charts (drawn by hand: no JS, no CSS files)
-def _nice_max(v: float) -> float:
+def _axis(v: float, max_ticks: int = 5, whole: bool = False) -> tuple[float, list[float]]:
+    """A round axis maximum at or above v and its ticks (steps of 1, 2 or 5 x 10^k; whole numbers for counts)."""
     if v <= 0:
-        return 1.0
-    mag = 10 ** math.floor(math.log10(v))
-    for m in (1, 2, 2.5, 5, 10):
-        if v <= m * mag:
-            return m * mag
-    return 10 * mag
+        return 1.0, [0.0, 1.0]
+    raw = v / max_ticks
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if raw <= m * mag)
+    if whole:
+        step = max(1.0, step)
+    top = step * math.ceil(v / step - 1e-9)
+    n = round(top / step)
+    return top, [round(step * i, 9) for i in range(n + 1)]
 
 
 def _num(v: float) -> str:
-    return f"{v:.0f}" if abs(v - round(v)) < 1e-9 or v >= 10 else f"{v:.1f}"
+    return f"{v:.0f}" if abs(v - round(v)) < 1e-9 or v >= 100 else f"{v:.1f}"
 
 
 def _text(x: float, y: float, s: str, *, size: int = 12, anchor: str = "middle", fill: str = "#333",
@@ -259,18 +263,17 @@ def _text(x: float, y: float, s: str, *, size: int = 12, anchor: str = "middle",
 def column_chart(chart_id: str, title: str, labels: list[str], series: list[tuple[str, str, list[float]]], *,
                  width: int = 860, height: int = 300, rotate_labels: bool = False, unit: str = "",
                  colours: list[str] | None = None) -> str:
-    """Vertical bars, one group per label, one bar per series (name, colour, values)."""
+    """Vertical bars of counts, one group per label, one bar per series (name, colour, values)."""
     left, right, top = 56, 16, 40
-    bottom = 70 if rotate_labels else 46
+    bottom = 44 if rotate_labels else 46
     plot_w, plot_h = width - left - right, height - top - bottom
-    vmax = _nice_max(max((v for _n, _c, vals in series for v in vals), default=0))
+    vmax, ticks = _axis(max((v for _n, _c, vals in series for v in vals), default=0), whole=True)
     parts = [f'<svg id="{chart_id}" class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
              f'height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
              f'font-family="{FONT}">', f'<title>{escape(title)}</title>',
              _text(left, 22, title, size=15, anchor="start", fill="#1a1a1a", extra='font-weight="bold"')]
-    for i in range(5):
-        v = vmax * i / 4
-        y = top + plot_h - plot_h * i / 4
+    for v in ticks:
+        y = top + plot_h - plot_h * v / vmax
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#ddd"/>')
         parts.append(_text(left - 6, y + 4, _num(v) + unit, size=11, anchor="end", fill="#666"))
     if not labels or vmax <= 0 or not any(v for _n, _c, vals in series for v in vals):
@@ -291,8 +294,8 @@ def column_chart(chart_id: str, title: str, labels: list[str], series: list[tupl
                 parts.append(_text(x + (bar_w - 1) / 2, y - 4, _num(v), size=10, fill="#444"))
         cx = left + slot * i + slot / 2
         if rotate_labels:
-            parts.append(_text(cx + 3, top + plot_h + 8, label, size=10, anchor="end",
-                               extra=f'transform="rotate(-60 {cx + 3:.1f} {top + plot_h + 8:.1f})"'))
+            parts.append(_text(cx + 3, top + plot_h + 6, label, size=9, anchor="end",
+                               extra=f'transform="rotate(-90 {cx + 3:.1f} {top + plot_h + 6:.1f})"'))
         else:
             parts.append(_text(cx, top + plot_h + 16, label, size=11))
     parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#888"/>')
@@ -312,15 +315,15 @@ def bar_chart(chart_id: str, title: str, labels: list[str], series: list[tuple[s
     left, right, top, row = 250, 60, 44, 18 * max(1, len(series)) + 12
     height = top + row * max(1, len(labels)) + 20
     plot_w = width - left - right
-    vmax = _nice_max(max((v for _n, _c, vals in series for v in vals), default=0))
+    vmax, ticks = _axis(max((v for _n, _c, vals in series for v in vals), default=0))
     parts = [f'<svg id="{chart_id}" class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
              f'height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
              f'font-family="{FONT}">', f'<title>{escape(title)}</title>',
              _text(12, 22, title, size=15, anchor="start", fill="#1a1a1a", extra='font-weight="bold"')]
-    for i in range(5):
-        x = left + plot_w * i / 4
+    for v in ticks:
+        x = left + plot_w * v / vmax
         parts.append(f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 20}" stroke="#e3e3e3"/>')
-        parts.append(_text(x, height - 6, _num(vmax * i / 4) + unit, size=10, fill="#666"))
+        parts.append(_text(x, height - 6, _num(v) + unit, size=10, fill="#666"))
     for i, label in enumerate(labels):
         y0 = top + row * i
         parts.append(_text(left - 8, y0 + row / 2 + 2, label, size=12, anchor="end"))
@@ -367,7 +370,7 @@ def render_html(rep: DayReport) -> str:
     active = [w for w in cfg.windows if rep.windows[w.id].served or rep.windows[w.id].called]
     per_window = column_chart(
         "chart-windows", "各窗口办结件数 Tickets served per window",
-        [w.name.removesuffix("窗口") for w in active], [("办结 Served", "#2a9d8f",
+        [w.name.removesuffix("号窗口") for w in active], [("办结 Served", "#2a9d8f",
                                                         [float(rep.windows[w.id].served) for w in active])],
         rotate_labels=len(active) > 16, colours=[zone_colour[w.zone] for w in active], height=320)
     grade_chart = column_chart(

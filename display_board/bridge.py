@@ -1,0 +1,58 @@
+"""The display's one link to the bus: retained state and call events become Qt signals with plain dicts."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, Signal
+
+
+log = logging.getLogger("onewindow.display")
+
+
+class Bus(Protocol):  # hall_bus.BusClient, or a fake in tests
+    topics: Any
+
+    def subscribe(self, topic_filter: str, handler: Any) -> None: ...
+    def on_connection(self, listener: Any) -> None: ...
+    def start(self) -> Any: ...
+    def stop(self) -> None: ...
+
+
+class DisplayBridge(QObject):
+    """Handlers run on paho's thread; Qt queues the signals to the GUI thread."""
+    catalog = Signal(object)
+    zone = Signal(str, object)
+    calls = Signal(object)
+    server = Signal(object)
+    call = Signal(object)
+    connection = Signal(bool)
+
+    def __init__(self, bus: Bus, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.bus = bus
+        t = bus.topics
+        self._zone_prefix = t.state_zone("")
+        bus.subscribe(t.state_catalog, lambda _t, p: self.catalog.emit(p))
+        bus.subscribe(t.state_server, lambda _t, p: self.server.emit(p))
+        bus.subscribe(t.state_zone("+"), self._on_zone)
+        bus.subscribe(t.state_calls, self._on_calls)
+        bus.subscribe(t.event_call, lambda _t, p: self.call.emit(p))
+        bus.on_connection(lambda up: self.connection.emit(bool(up)))
+
+    def _on_zone(self, topic: str, payload: dict[str, Any]) -> None:
+        self.zone.emit(topic.removeprefix(self._zone_prefix), payload)
+
+    def _on_calls(self, _topic: str, payload: dict[str, Any]) -> None:
+        self.calls.emit(payload)
+
+    def start(self) -> None:
+        self.bus.start()
+
+    def stop(self) -> None:
+        self.bus.stop()
+
+    def reread_calls(self) -> None:
+        """Subscribing again to the same filter makes the broker re-send the retained state/calls."""
+        log.info("gap in event/call seq: re-reading state/calls")
+        self.bus.subscribe(self.bus.topics.state_calls, self._on_calls)

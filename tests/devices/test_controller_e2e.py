@@ -1,0 +1,51 @@
+"""End to end with the real hall server: keypad press -> server -> LED window screen and keypad show the number."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from devices.controller import DeviceController, DevicesConfig
+from devices.keypad.protocol import Key
+from hall_bus.configfile import validate
+from tests.support.hall import start_hall
+
+pytestmark = [pytest.mark.e2e, pytest.mark.mosquitto]
+
+
+def test_keypad_call_reaches_the_server_and_the_screen_shows_the_number(tmp_path: Path) -> None:
+    if shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists():
+        pytest.skip("mosquitto is not installed (apt install mosquitto)")
+    hall = start_hall(tmp_path, broker="mosquitto")
+    controller = None
+    clients = []
+    try:
+        config = validate("e2e", {
+            "name": "hall", "hall": hall.hall, "broker": hall.url,
+            "buses": {"pads": {"kind": "keypad", "url": "sim://keypads?addrs=1"},
+                      "line": {"kind": "bus7e", "url": "sim://bus7e?screens=1,31", "poll_interval_s": 0.02}},
+            "keypads": [{"id": "keypad-w1", "bus": "pads", "addr": 1, "window": "w1", "prefix": "A"}],
+            "screens": [{"id": "led-w1", "bus": "line", "addr": 1, "window": "w1"}],
+            "strips": [{"id": "strip-z1", "bus": "line", "addr": 31, "zone": "z1"}],
+        }, DevicesConfig)
+        controller = DeviceController(config).start()
+        assert controller.bus.wait_connected(10)
+        pads = controller._buses["pads"].transport.simulator
+        line = controller._buses["line"].transport.simulator
+        panel = hall.client("panel-w1")
+        kiosk = hall.client("kiosk-e2e")
+        clients += [panel, kiosk]
+        panel.request("window.open", {"window": "w1"})
+        ticket = kiosk.request("ticket.issue", {"service": "ss_enroll", "channel": "walk_in"})
+        assert pads.press(1, Key.CALL)
+        number = ticket["number"]
+        assert line.wait_for(lambda s: s.device(1).number == number and f"请{number}号" in s.device(1).text, 15)
+        assert pads.wait_for(lambda s: s.keypad(1).display == number[-3:], 15)
+        assert line.wait_for(lambda s: number in s.device(31).text, 15)
+    finally:
+        if controller is not None:
+            controller.stop()
+        for c in clients:
+            c.stop()
+        hall.stop()

@@ -1,0 +1,210 @@
+"""The admins' hall config: the reference hall loads, and a broken file lists every problem with its key path
+and bad value (in the loader and through `onewindow check-config`)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from hall_bus.configfile import ConfigError
+from hall_server.config import HallConfig, load_hall_config
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = ROOT / "config" / "hall.toml"
+ONEWINDOW = ROOT / ".venv" / "bin" / "onewindow"
+ZONES = {"z1": "社会保障服务区", "z2": "行政审批服务区", "z3": "税务办理服务区", "z4": "公安户籍服务区",
+         "z5": "非公经济服务区", "z6": "公共资源交易区"}
+
+
+@pytest.fixture(scope="module")
+def reference() -> HallConfig:
+    return load_hall_config(REFERENCE)
+
+
+@pytest.fixture(scope="module")
+def reference_text() -> str:
+    return REFERENCE.read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- the reference hall
+def test_reference_hall(reference: HallConfig) -> None:
+    assert reference.hall.id == "daan" and reference.hall.name == "大安区政务服务中心"
+    assert reference.hall.timezone == "Asia/Shanghai"
+    assert {z.id: z.name for z in reference.zones} == ZONES
+    assert len(reference.services) >= 40
+    assert len(reference.windows) == 102
+    assert [w.id for w in reference.windows] == [f"w{i}" for i in range(1, 103)]
+    assert reference.windows_by_id["w15"].name == "15号窗口" and reference.windows_by_id["w15"].name_en == "Window 15"
+    assert reference.priority.age == 70 and reference.priority.appointment is True
+
+
+def test_every_zone_has_services_and_windows(reference: HallConfig) -> None:
+    services = Counter(s.zone for s in reference.services)
+    windows = Counter(w.zone for w in reference.windows)
+    assert set(services) == set(ZONES) and set(windows) == set(ZONES)
+    assert min(services.values()) >= 3
+
+
+def test_services_are_complete(reference: HallConfig) -> None:
+    for s in reference.services:
+        assert s.name and s.name_en and s.materials and len(s.steps) == len(s.steps_en)
+        assert 0 <= s.promised_days <= s.legal_days, s.id
+        assert 1 <= s.daily_quota <= 999
+    ids = [s.id for s in reference.services]
+    assert len(ids) == len(set(ids))
+
+
+def test_windows_serve_services_of_the_hall(reference: HallConfig) -> None:
+    served = {sid for w in reference.windows for sid in w.services}
+    assert served == set(reference.services_by_id)
+
+
+def test_public_catalog_has_no_secrets(reference: HallConfig) -> None:
+    catalog = reference.public_catalog()
+    assert {"hall", "zones", "services", "windows", "issuing_hours", "priority"} <= set(catalog)
+    assert "broker" not in catalog and "password" not in str(catalog)
+    assert "avg_service_s" not in catalog["services"][0]
+
+
+# ---------------------------------------------------------------- broken files
+def _variant(text: str, old: str, new: str, count: int = 1) -> str:
+    assert old in text, old
+    return text.replace(old, new, count)
+
+
+BROKEN = {
+    # name: (old, new, expected fragments of one problem line)
+    "unknown zone": ('zone = "z1"\nprefix = "A"', 'zone = "z9"\nprefix = "A"',
+                     ["services[0].zone", "'z9'"]),
+    "bad prefix": ('prefix = "A"', 'prefix = "a1"', ["services[0].prefix", "'a1'"]),
+    "promised > legal": ("legal_days = 20\npromised_days = 5", "legal_days = 20\npromised_days = 30",
+                         ["services[0]", "promised_days 30", "legal_days 20"]),
+    "bad time zone": ('timezone = "Asia/Shanghai"', 'timezone = "Asia/Beijing"', ["hall.timezone", "'Asia/Beijing'"]),
+    "duplicate window id": ('id = "w2"\n', 'id = "w1"\n', ["windows[1].id", "duplicate", "'w1'"]),
+    "duplicate service id": ('id = "ss_transfer"\n', 'id = "ss_enroll"\n', ["services[1].id", "duplicate", "'ss_enroll'"]),
+    "hours out of order": ('hours = [["08:30", "12:00"], ["13:30", "17:00"]]',
+                           'hours = [["12:00", "08:30"], ["13:30", "17:00"]]', ["issuing.hours", "12:00", "08:30"]),
+    "bad clock time": ('hours = [["08:30", "12:00"], ["13:30", "17:00"]]',
+                       'hours = [["08:30", "12:00"], ["13:30", "25:00"]]', ["issuing.hours[1][1]", "'25:00'"]),
+    "unknown key typo": ("long_wait_s = 1800", "long_wait_sec = 1800", ["supervision.long_wait_sec", "1800"]),
+    "window serves unknown service": ('services = ["pr_deposit", "pr_land"]', 'services = ["pr_deposit", "pr_lnad"]',
+                                      ["windows[95].services[1]", "'pr_lnad'"]),
+    "wrong type": ("daily_quota = 300", 'daily_quota = "many"', ["services[0].daily_quota", "'many'"]),
+    "syntax error": ('name = "大安区政务服务中心"', 'name = "大安区政务服务中心', ["(syntax)", "line 7"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_broken_file_names_key_path_and_value(tmp_path: Path, reference_text: str, case: str) -> None:
+    old, new, fragments = BROKEN[case]
+    path = tmp_path / "hall.toml"
+    path.write_text(_variant(reference_text, old, new), encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_hall_config(path)
+    assert exc.value.path == str(path)
+    matching = [p for p in exc.value.problems if all(f in p for f in fragments)]
+    assert matching, exc.value.problems
+
+
+def test_every_field_problem_is_listed_at_once(tmp_path: Path, reference_text: str) -> None:
+    cases = ("bad prefix", "bad time zone", "bad clock time", "unknown key typo", "wrong type")
+    text = reference_text
+    for case in cases:
+        old, new, _ = BROKEN[case]
+        text = _variant(text, old, new)
+    # services[1] (services[0] already has field errors, so its own cross-field check cannot run)
+    text = _variant(text, "legal_days = 45\npromised_days = 15", "legal_days = 45\npromised_days = 50")
+    path = tmp_path / "hall.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_hall_config(path)
+    problems = exc.value.problems
+    for case in cases:
+        assert any(all(f in p for f in BROKEN[case][2]) for p in problems), (case, problems)
+    assert any(p.startswith("services[1]") and "promised_days 50" in p for p in problems), problems
+    assert len(problems) == 6
+
+
+def test_every_reference_problem_is_listed_at_once(tmp_path: Path, reference_text: str) -> None:
+    text = reference_text
+    cases = ("unknown zone", "duplicate window id", "window serves unknown service")
+    for case in cases:
+        old, new, _ = BROKEN[case]
+        text = _variant(text, old, new)
+    path = tmp_path / "hall.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_hall_config(path)
+    for case in cases:
+        assert any(all(f in p for f in BROKEN[case][2]) for p in exc.value.problems), (case, exc.value.problems)
+    # pr_land lost its window w96 but others still serve it: no extra "no window serves" line
+    assert len(exc.value.problems) == 3
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_hall_config(tmp_path / "nope.toml")
+    assert exc.value.problems[0].startswith("(file)")
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "hall.toml"
+    path.write_bytes('[hall]\nname = "大安"\n'.encode("gbk"))
+    with pytest.raises(ConfigError) as exc:
+        load_hall_config(path)
+    assert "UTF-8" in exc.value.problems[0]
+
+
+# ---------------------------------------------------------------- onewindow check-config
+def _check_config(path: Path) -> subprocess.CompletedProcess[str]:
+    exe = [str(ONEWINDOW)] if ONEWINDOW.exists() else [sys.executable, "-m", "hall_server.cli"]
+    return subprocess.run([*exe, "check-config", str(path)], capture_output=True, text=True, timeout=60,
+                          cwd=ROOT, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+
+
+def test_check_config_accepts_the_reference_file() -> None:
+    proc = _check_config(REFERENCE)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "OK" in proc.stdout and "102 windows" in proc.stdout and "6 zones" in proc.stdout
+
+
+def test_check_config_lists_every_problem_and_exits_1(tmp_path: Path, reference_text: str) -> None:
+    text = reference_text
+    cases = ("bad prefix", "bad time zone", "unknown key typo")
+    for case in cases:
+        old, new, _ = BROKEN[case]
+        text = _variant(text, old, new)
+    path = tmp_path / "broken.toml"
+    path.write_text(text, encoding="utf-8")
+    proc = _check_config(path)
+    assert proc.returncode == 1
+    assert f"{path}: 3 problem(s)" in proc.stdout
+    for case in cases:
+        assert any(all(f in line for f in BROKEN[case][2]) for line in proc.stdout.splitlines()), (case, proc.stdout)
+
+
+def test_check_config_reports_a_syntax_error(tmp_path: Path, reference_text: str) -> None:
+    old, new, _ = BROKEN["syntax error"]
+    path = tmp_path / "broken.toml"
+    path.write_text(_variant(reference_text, old, new), encoding="utf-8")
+    proc = _check_config(path)
+    assert proc.returncode == 1 and "(syntax)" in proc.stdout
+
+
+def test_field_and_reference_problems_are_listed_together(tmp_path: Path, reference_text: str) -> None:
+    """An admin fixing the file sees everything at once, not one layer of problems per run."""
+    cases = ("bad prefix", "bad time zone", "duplicate window id", "window serves unknown service")
+    text = reference_text
+    for case in cases:
+        old, new, _ = BROKEN[case]
+        text = _variant(text, old, new)
+    path = tmp_path / "hall.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_hall_config(path)
+    for case in cases:
+        assert any(all(f in p for f in BROKEN[case][2]) for p in exc.value.problems), (case, exc.value.problems)

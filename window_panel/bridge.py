@@ -1,0 +1,55 @@
+"""The panel's one link to the bus: retained state, ticket events and request replies as Qt signals with dicts."""
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, Signal
+
+
+
+class Bus(Protocol):  # hall_bus.BusClient, or a fake in tests
+    topics: Any
+
+    def subscribe(self, topic_filter: str, handler: Any) -> None: ...
+    def on_connection(self, listener: Any) -> None: ...
+    def request_async(self, op: str, args: dict[str, Any], callback: Any) -> str: ...
+    def start(self) -> Any: ...
+    def stop(self) -> None: ...
+
+
+class PanelBridge(QObject):
+    """Bus callbacks run on paho's / request worker threads; Qt queues these signals to the GUI thread."""
+    window_state = Signal(object)
+    catalog = Signal(object)
+    server = Signal(object)
+    ticket_event = Signal(object)
+    connection = Signal(bool)
+    reply = Signal(str, object)       # (tag of the request, reply envelope)
+
+    def __init__(self, bus: Bus, window: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.bus = bus
+        self.window = window
+        t = bus.topics
+        bus.subscribe(t.state_window(window), lambda _t, p: self.window_state.emit(p))
+        bus.subscribe(t.state_catalog, lambda _t, p: self.catalog.emit(p))
+        bus.subscribe(t.state_server, lambda _t, p: self.server.emit(p))
+        bus.subscribe(t.event_ticket, self._on_ticket_event)
+        bus.on_connection(lambda up: self.connection.emit(bool(up)))
+
+    def _on_ticket_event(self, _topic: str, payload: dict[str, Any]) -> None:
+        # {"action": "hold", "ticket": {...}, "window": "w15", "ts": ...}
+        ticket = payload.get("ticket") if isinstance(payload.get("ticket"), dict) else payload
+        window = payload.get("window") or ticket.get("window")
+        if window == self.window:
+            self.ticket_event.emit({**ticket, "window": window})
+
+    def request(self, tag: str, op: str, args: dict[str, Any]) -> None:
+        """Never blocks: the reply (or a synthetic timeout error) arrives as reply(tag, envelope)."""
+        self.bus.request_async(op, args, lambda env: self.reply.emit(tag, env))
+
+    def start(self) -> None:
+        self.bus.start()
+
+    def stop(self) -> None:
+        self.bus.stop()
