@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from amqtt.broker import Broker
 from amqtt.contexts import Action
@@ -88,75 +93,120 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class EmbeddedBroker:
-    """amqtt on a daemon thread. start() returns once the listener accepts connections."""
+    """amqtt in a child process owned by the server (its own interpreter, so broker and server do not share one
+    GIL). start() returns once the listener accepts connections; the child exits when the server dies, even by
+    SIGKILL (it watches its parent)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 1883, *, hall: str = "daan",
                  users: dict[str, str] | None = None) -> None:
         self.host, self.port, self.hall = host, port, hall
         self.users = dict(users or {})
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._broker: Broker | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
+        self._proc: subprocess.Popen[str] | None = None
 
     @property
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
 
-    def _config(self) -> dict[str, Any]:
-        auth = bool(self.users)
-        return {
-            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}", "max_connections": 2000}},
-            "timeout_disconnect_delay": 2,
-            "plugins": {
-                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": not auth},
-                "hall_server.broker.PasswordAuth": {"users": self.users},
-                "hall_server.broker.ClientTopicAcl": {"hall": self.hall, "enabled": auth},
-            },
-        }
-
-    def start(self, timeout: float = 10.0) -> None:
-        if not port_free(self.host, self.port):
-            raise OSError(f"MQTT port {self.host}:{self.port} is already in use")
-        self._thread = threading.Thread(target=self._run, name="amqtt-broker", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout):
+    def start(self, timeout: float = 15.0, port_wait: float = 5.0) -> None:
+        # A restarted server may find its previous broker still closing its listener for a moment.
+        deadline = time.monotonic() + port_wait
+        while not port_free(self.host, self.port):
+            if time.monotonic() > deadline:
+                raise OSError(f"MQTT port {self.host}:{self.port} is already in use")
+            time.sleep(0.05)
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "hall_server.broker", "--host", self.host, "--port", str(self.port),
+             "--hall", self.hall, "--parent", str(os.getpid())],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=_die_with_parent)
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(json.dumps({"users": self.users}))   # credentials never on the command line
+        self._proc.stdin.close()
+        result: list[str] = []
+        reader = threading.Thread(target=lambda: result.append(self._proc.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        line = result[0] if result else ""
+        if not line.startswith("{"):
+            self.stop()
             raise TimeoutError(f"embedded broker did not start on {self.url} within {timeout} s")
-        if self._error:
-            raise OSError(f"embedded broker failed on {self.url}: {self._error}") from self._error
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        # amqtt logs every packet at INFO/DEBUG; the hall log needs only its warnings.
-        for name in ("amqtt", "transitions"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-
-        async def boot() -> None:
-            self._broker = Broker(self._config(), loop=loop)
-            await self._broker.start()
-
-        try:
-            loop.run_until_complete(boot())
-        except BaseException as exc:  # report to start()
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        loop.run_forever()
-        loop.close()
+        status = json.loads(line)
+        if status.get("event") != "ready":
+            self.stop()
+            raise OSError(f"embedded broker failed on {self.url}: {status.get('error')}")
 
     def stop(self, timeout: float = 5.0) -> None:
-        loop, broker = self._loop, self._broker
-        if loop is None or broker is None or not loop.is_running():
+        proc, self._proc = self._proc, None
+        if proc is None:
             return
-        fut = asyncio.run_coroutine_threadsafe(broker.shutdown(), loop)
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel sends SIGTERM to the broker the moment the server dies (the ppid watch is the fallback)."""
+    if sys.platform.startswith("linux"):
         try:
-            fut.result(timeout)
-        except Exception as exc:  # shutdown errors must not block the server's exit
-            log.warning("embedded broker shutdown: %s", exc)
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread:
-            self._thread.join(timeout)
+            import ctypes
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+
+def _serve(host: str, port: int, hall: str, users: dict[str, str], parent: int) -> int:
+    """The child: run amqtt until SIGTERM or until the parent process is gone."""
+    for name in ("amqtt", "transitions"):   # amqtt logs every packet at INFO/DEBUG
+        logging.getLogger(name).setLevel(logging.WARNING)
+    auth = bool(users)
+    config = {
+        "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}", "max_connections": 2000}},
+        "timeout_disconnect_delay": 2,
+        "plugins": {
+            "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": not auth},
+            "hall_server.broker.PasswordAuth": {"users": users},
+            "hall_server.broker.ClientTopicAcl": {"hall": hall, "enabled": auth},
+        },
+    }
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        broker = Broker(config, loop=loop)
+        try:
+            await broker.start()
+        except Exception as exc:
+            print(json.dumps({"event": "error", "error": str(exc)}), flush=True)
+            return
+        print(json.dumps({"event": "ready", "broker": f"mqtt://{host}:{port}"}), flush=True)
+        while not stop.is_set():
+            if os.getppid() != parent:      # the server died (even by SIGKILL): do not outlive it
+                break
+            try:
+                await asyncio.wait_for(stop.wait(), 0.5)
+            except TimeoutError:
+                pass
+        await broker.shutdown()
+
+    asyncio.run(main())
+    return 0
+
+
+if __name__ == "__main__":
+    import argparse
+    ap = argparse.ArgumentParser(description="OneWindow embedded broker (started by onewindow server)")
+    ap.add_argument("--host", required=True)
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--hall", required=True)
+    ap.add_argument("--parent", type=int, required=True)
+    a = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)-7s broker: %(message)s")
+    sys.exit(_serve(a.host, a.port, a.hall, json.loads(sys.stdin.read() or "{}").get("users", {}), a.parent))
