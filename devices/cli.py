@@ -133,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("led", help="show text on an LED window screen")
     p.add_argument("--port", required=True)
     p.add_argument("--addr", type=int, required=True)
-    p.add_argument("text")
+    p.add_argument("--text", required=True, help="text to show (GBK on the wire)")
     p.set_defaults(run=_led)
 
     p = sub.add_parser("say", help="speak (or render to WAV) one phrase")

@@ -5,6 +5,7 @@ import io
 import math
 import os
 import sys
+import threading
 import wave
 from array import array
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ def wav_bytes(pcm: Pcm) -> bytes:
 def write_wav(path: str | os.PathLike[str], pcm: Pcm) -> Path:
     """Write atomically (tmp + rename) so a reader never sees half a file."""
     p = Path(path)
-    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.{threading.get_ident()}.tmp")   # unique per writer thread
     tmp.write_bytes(wav_bytes(pcm))
     os.replace(tmp, p)
     return p

@@ -102,3 +102,14 @@ def test_led_diagnostic_command() -> None:
                       "kind": "screen", "content_lost": True, "retries": 0}
     missing = led_command("sim://bus7e?screens=5", 6, "x", timeout=0.05)
     assert missing["ok"] is False and "device 6" in missing["error"]
+
+
+def test_installer_led_command_shows_text_on_a_simulated_screen() -> None:
+    import json
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "hall_server.cli", "device", "led", "--port", "sim://bus7e?screens=3",
+                          "--addr", "3", "--text", "请A023号"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["ok"] is True and result["addr"] == 3 and result["text"] == "请A023号"
