@@ -1,0 +1,346 @@
+"""The one object between the kiosk's widgets and the outside world: it owns the bus client and the
+device drivers, runs every blocking call on worker threads and reports through Qt signals that carry
+plain values (kiosk.model). Widgets never touch the bus or a driver."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Protocol
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from hall_bus import BusClient, RequestError, Topics
+from kiosk.config import KioskConfig
+from kiosk.model import (
+    Catalog, CodeQuery, Connectivity, DeviceHealth, Health, Holder, IssueOutcome, Service, Ticket, ZoneLoad,
+)
+
+log = logging.getLogger("onewindow.kiosk")
+
+
+# ------------------------------------------------------------------ what the bridge needs from devices
+class PrinterPort(Protocol):
+    def open(self) -> None: ...
+    def close(self) -> None: ...
+    def health(self) -> DeviceHealth: ...
+    def print_ticket(self, ticket: Ticket, lang: str, progress: Callable[[float], None]) -> None: ...
+    def print_checklist(self, service: Service, lang: str) -> None: ...
+
+
+class IdCardPort(Protocol):
+    """on_card(Holder) for a valid card; on_health(DeviceHealth) for reader state; on_failure(reason)."""
+    def open(self, on_card: Callable[[Holder], None], on_health: Callable[[DeviceHealth], None],
+             on_failure: Callable[[str], None]) -> None: ...
+    def close(self) -> None: ...
+
+
+class ScannerPort(Protocol):
+    def open(self, on_code: Callable[[str], None], on_health: Callable[[DeviceHealth], None]) -> None: ...
+    def close(self) -> None: ...
+
+
+class BusPort(Protocol):
+    topics: Topics
+    connected: bool
+    def start(self) -> Any: ...
+    def stop(self) -> None: ...
+    def subscribe(self, topic_filter: str, handler: Callable[[str, dict[str, Any]], None]) -> None: ...
+    def publish(self, topic: str, payload: dict[str, Any], *, retain: bool = False) -> Any: ...
+    def request(self, op: str, args: dict[str, Any], *, timeout: float = 8.0) -> dict[str, Any]: ...
+    def on_connection(self, listener: Callable[[bool], None]) -> None: ...
+
+
+LOG_EVENTS = True
+
+
+def emit_log(event: str, **fields: Any) -> None:
+    """One JSON line on stdout per notable event (tests and the bench read them)."""
+    if not LOG_EVENTS:
+        return
+    try:
+        sys.stdout.write(json.dumps({"event": event, "ts": round(time.time(), 3), **fields}, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    except (ValueError, OSError):
+        pass
+
+
+class KioskBridge(QObject):
+    catalogChanged = Signal(object)          # Catalog
+    zoneLoadChanged = Signal(str, object)    # zone id, ZoneLoad
+    connectivityChanged = Signal(object)     # Connectivity
+    deviceChanged = Signal(object)           # DeviceHealth
+    holderRead = Signal(object)              # Holder
+    idcardFailed = Signal(str)               # reason word
+    scanned = Signal(str)                    # code from a serial scanner
+    issueProgress = Signal(str, float)       # stage (request, print, done), fraction 0..1
+    issueFinished = Signal(object)           # IssueOutcome
+    lookupFinished = Signal(object)          # IssueOutcome (kind found / refused / unreachable)
+    checklistFinished = Signal(bool, str)    # ok, reason
+    printedBytes = Signal(float)             # monotonic time the last ticket byte went to the transport
+
+    def __init__(self, config: KioskConfig, *, bus: BusPort | None = None, printer: PrinterPort | None = None,
+                 idcard: IdCardPort | None = None, scanner: ScannerPort | None = None, voice: Any = None,
+                 hmac_key: bytes | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.config = config
+        self.topics = Topics(config.hall)
+        self._bus = bus
+        self._printer = printer
+        self._idcard = idcard
+        self._scanner = scanner
+        self._voice = voice
+        self._hmac_key = hmac_key
+        self._device_worker = ThreadPoolExecutor(1, thread_name_prefix="kiosk-device")
+        self._bus_worker = ThreadPoolExecutor(2, thread_name_prefix="kiosk-bus")
+        self._lock = threading.Lock()
+        self._conn = Connectivity()
+        self._health: dict[str, DeviceHealth] = {}
+        self._poll_pending: Future[Any] | None = None
+        self._busy = False
+        self._stopped = False
+        self.catalog: Catalog | None = None
+        self.zone_loads: dict[str, ZoneLoad] = {}
+        self._poll_timer = QTimer(self)
+        self._poll_timer.setInterval(int(config.printer.poll_s * 1000))
+        self._poll_timer.timeout.connect(self.poll_printer)
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        if self._bus is None:
+            self._bus = BusClient(self.config.broker, self.config.hall, self.config.client_id,
+                                  presence={"kiosk": self.config.id})
+        bus = self._bus
+        bus.on_connection(self._on_bus_connection)
+        bus.subscribe(self.topics.state_catalog, self._on_catalog)
+        bus.subscribe(self.topics.state_zone("+"), self._on_zone)
+        bus.subscribe(self.topics.state_server, self._on_server)
+        bus.start()
+        for health in list(self._health.values()):     # found before the bus existed
+            bus.publish(self.topics.device_status(self.config.device_id(health.kind)), health.status_payload(),
+                        retain=True)
+        if self._printer is not None:
+            self._device_worker.submit(self._open_printer)
+            self._poll_timer.start()
+        else:
+            self._set_health(DeviceHealth("printer", Health.OFFLINE, "not_configured"))
+        if self._idcard is not None:
+            self._device_worker.submit(self._guard, "idcard", lambda: self._idcard.open(  # type: ignore[union-attr]
+                self._on_card, self._set_health, self.idcardFailed.emit))
+        if self._scanner is not None:
+            self._device_worker.submit(self._guard, "scanner", lambda: self._scanner.open(  # type: ignore[union-attr]
+                self.scanned.emit, self._set_health))
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self._poll_timer.stop()
+        for port in (self._idcard, self._scanner, self._printer, self._voice):
+            if port is not None:
+                try:
+                    port.close()
+                except Exception:  # closing must not stop the others from closing
+                    log.exception("closing %r failed", port)
+        self._device_worker.shutdown(wait=True, cancel_futures=True)
+        self._bus_worker.shutdown(wait=False, cancel_futures=True)
+        if self._bus is not None:
+            self._bus.stop()
+
+    def _guard(self, kind: str, fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except Exception as exc:  # a missing reader must not stop the kiosk
+            log.warning("%s failed to open: %s", kind, exc)
+            self._set_health(DeviceHealth(kind, Health.ERROR, "open_failed", {"message": str(exc)[:200]}))
+
+    # ------------------------------------------------------------ state from the bus (paho's thread)
+    @property
+    def connectivity(self) -> Connectivity:
+        return self._conn
+
+    def health(self, kind: str) -> DeviceHealth:
+        return self._health.get(kind, DeviceHealth(kind))
+
+    def _on_bus_connection(self, up: bool) -> None:
+        with self._lock:
+            self._conn = Connectivity(up, self._conn.server)
+            conn = self._conn
+        if up:  # the broker may have lost our retained device states: they are re-published by the client
+            pass
+        emit_log("bus", connected=up)
+        self.connectivityChanged.emit(conn)
+
+    def _on_server(self, _topic: str, obj: dict[str, Any]) -> None:
+        online = obj.get("state") == "online"
+        with self._lock:
+            self._conn = Connectivity(self._conn.bus or bool(getattr(self._bus, "connected", True)), online)
+            conn = self._conn
+        emit_log("server", online=online)
+        self.connectivityChanged.emit(conn)
+
+    def _on_catalog(self, _topic: str, obj: dict[str, Any]) -> None:
+        catalog = Catalog.from_dict(obj)
+        self.catalog = catalog
+        self.catalogChanged.emit(catalog)
+
+    def _on_zone(self, topic: str, obj: dict[str, Any]) -> None:
+        parsed = self.topics.parse(topic)
+        if parsed is None or len(parsed.parts) != 2:
+            return
+        zone = parsed.parts[1]
+        load = ZoneLoad.from_dict(obj)
+        self.zone_loads[zone] = load
+        self.zoneLoadChanged.emit(zone, load)
+
+    # ------------------------------------------------------------ devices
+    def _set_health(self, health: DeviceHealth) -> None:
+        with self._lock:
+            old = self._health.get(health.kind)
+            self._health[health.kind] = health
+        if old == health:
+            return
+        emit_log("device", kind=health.kind, state=health.state.value, code=health.code)
+        if self._bus is not None:
+            try:
+                self._bus.publish(self.topics.device_status(self.config.device_id(health.kind)),
+                                  health.status_payload(), retain=True)
+            except Exception:  # the retained copy is re-published on reconnect
+                log.exception("publishing %s status failed", health.kind)
+        self.deviceChanged.emit(health)
+
+    def report_device(self, kind: str, state: str, code: str) -> None:
+        """A device problem found outside its driver (e.g. no HMAC key for the ID reader)."""
+        self._set_health(DeviceHealth(kind, Health(state), code))
+
+    def _open_printer(self) -> None:
+        assert self._printer is not None
+        try:
+            self._printer.open()
+        except Exception as exc:
+            self._set_health(DeviceHealth("printer", Health.OFFLINE, "open_failed", {"message": str(exc)[:200]}))
+            return
+        self._check_printer()
+
+    def _check_printer(self) -> DeviceHealth:
+        assert self._printer is not None
+        try:
+            health = self._printer.health()
+        except Exception as exc:
+            health = DeviceHealth("printer", Health.OFFLINE, "no_reply", {"message": str(exc)[:200]})
+        self._set_health(health)
+        return health
+
+    def poll_printer(self) -> None:
+        """Ask the printer for its status when it is idle (recovery from paper out needs no restart)."""
+        if self._printer is None or self._stopped or self._busy:
+            return
+        if self._poll_pending is not None and not self._poll_pending.done():
+            return
+        self._poll_pending = self._device_worker.submit(self._check_printer)
+
+    def _on_card(self, holder: Holder) -> None:
+        emit_log("idcard", masked_name=holder.display_name)
+        self.holderRead.emit(holder)
+
+    # ------------------------------------------------------------ intents from the screens
+    def say(self, text: str, lang: str) -> None:
+        """A spoken prompt, when the kiosk has a voice (config [announcer])."""
+        if self._voice is not None:
+            self._voice.say(text, lang)
+
+    def issue(self, service_id: str, holder: Holder | None, lang: str) -> None:
+        args: dict[str, Any] = {"service": service_id, "channel": "id_card" if holder else "walk_in", "lang": lang}
+        if holder is not None:
+            args["holder"] = holder.as_args()
+        self._start_issue("ticket.issue", args, lang)
+
+    def checkin(self, code: str, lang: str) -> None:
+        self._start_issue("appointment.checkin", {"code": code}, lang)
+
+    def _start_issue(self, op: str, args: dict[str, Any], lang: str) -> None:
+        self._busy = True
+        self._device_worker.submit(self._issue_job, op, args, lang)
+
+    def _issue_job(self, op: str, args: dict[str, Any], lang: str) -> None:
+        try:
+            self.issueFinished.emit(self._issue(op, args, lang))
+        except Exception as exc:  # never leave the citizen on a spinning screen
+            log.exception("%s failed", op)
+            self.issueFinished.emit(IssueOutcome("refused", code="internal", message=str(exc)[:200],
+                                                 message_zh="本机内部错误，请联系工作人员"))
+        finally:
+            self._busy = False
+
+    def _issue(self, op: str, args: dict[str, Any], lang: str) -> IssueOutcome:
+        # Ask the printer first: a kiosk that cannot print issues nothing.
+        health = self._check_printer() if self._printer is not None else self.health("printer")
+        if health.blocks_issuing:
+            return IssueOutcome("printer_blocked", code=health.code)
+        if not self._conn.reachable or self._bus is None:
+            return IssueOutcome("unreachable", code="offline")
+        self.issueProgress.emit("request", 0.15)
+        try:
+            data = self._bus.request(op, args, timeout=self.config.request_timeout_s)
+        except RequestError as exc:
+            if exc.code == "timeout":
+                return IssueOutcome("unreachable", code="timeout")
+            return IssueOutcome("refused", code=exc.code, message=exc.message, message_zh=exc.message_zh)
+        ticket = Ticket.from_dict(data)
+        emit_log("issued", number=ticket.number, service=ticket.service, channel=ticket.channel)
+        self.issueProgress.emit("print", 0.5)
+        assert self._printer is not None
+        try:
+            self._printer.print_ticket(ticket, lang, lambda f: self.issueProgress.emit("print", 0.5 + 0.45 * f))
+            self.printedBytes.emit(time.monotonic())
+        except Exception as exc:  # the number is valid: show it large, tell staff
+            after = self._check_printer()
+            code = after.code if after.state is not Health.OK else getattr(exc, "faults", ("print_failed",))[0:1]
+            code = code if isinstance(code, str) else (code[0] if code else "print_failed")
+            log.warning("ticket %s issued but not printed: %s", ticket.number, exc)
+            emit_log("unprinted", number=ticket.number, reason=code)
+            if after.state is Health.OK:
+                self._set_health(DeviceHealth("printer", Health.ERROR, code, {"message": str(exc)[:200]}))
+            return IssueOutcome("unprinted", ticket=ticket, code=code, detail=str(exc)[:200])
+        self.issueProgress.emit("done", 1.0)
+        emit_log("printed", number=ticket.number)
+        self._check_printer()   # paper may now be near its end
+        return IssueOutcome("printed", ticket=ticket)
+
+    def lookup(self, query: CodeQuery) -> None:
+        args = {query.kind: query.value}
+        self._bus_worker.submit(self._lookup_job, args)
+
+    def _lookup_job(self, args: dict[str, Any]) -> None:
+        if not self._conn.reachable or self._bus is None:
+            self.lookupFinished.emit(IssueOutcome("unreachable", code="offline"))
+            return
+        try:
+            data = self._bus.request("ticket.get", args, timeout=self.config.request_timeout_s)
+        except RequestError as exc:
+            kind = "unreachable" if exc.code == "timeout" else "refused"
+            self.lookupFinished.emit(IssueOutcome(kind, code=exc.code, message=exc.message, message_zh=exc.message_zh))
+            return
+        self.lookupFinished.emit(IssueOutcome("found", ticket=Ticket.from_dict(data)))
+
+    def print_checklist(self, service: Service, lang: str) -> None:
+        self._device_worker.submit(self._checklist_job, service, lang)
+
+    def _checklist_job(self, service: Service, lang: str) -> None:
+        if self._printer is None:
+            self.checklistFinished.emit(False, "no printer")
+            return
+        health = self._check_printer()
+        if health.blocks_issuing:
+            self.checklistFinished.emit(False, health.code)
+            return
+        try:
+            self._printer.print_checklist(service, lang)
+        except Exception as exc:
+            self._check_printer()
+            self.checklistFinished.emit(False, str(getattr(exc, "message", exc))[:120])
+            return
+        self.checklistFinished.emit(True, "")

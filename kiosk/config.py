@@ -1,0 +1,89 @@
+"""The kiosk's own config file (config/kiosk.toml): who it is, where the broker and its devices are."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from hall_bus.configfile import ConfigModel, ConfigError, load_toml
+
+__all__ = ["KioskConfig", "PrinterConfig", "DeviceConfig", "load", "ConfigError"]
+
+
+class PrinterConfig(ConfigModel):
+    url: str = "sim://printer"
+    encoding: Literal["gbk", "gb18030", "utf-8"] = "gbk"
+    paper_mm: Literal[58, 80] = 80
+    poll_s: float = Field(2.0, gt=0, le=60, description="status poll interval while idle")
+
+
+class DeviceConfig(ConfigModel):
+    url: str = ""
+
+
+class IdCardConfig(ConfigModel):
+    url: str = ""
+    poll_s: float = Field(0.5, gt=0, le=10, description="find-card poll interval")
+
+
+class AnnouncerConfig(ConfigModel):
+    """Spoken prompts at the kiosk (devices.voice synthesizer); off unless the terminal has a speaker."""
+    enabled: bool = False
+    output: str = Field("default", description="ALSA device, 'dir:PATH' or 'none'")
+    rate: int = Field(170, ge=80, le=450)
+
+
+class KioskConfig(ConfigModel):
+    id: str = Field(pattern=r"^[A-Za-z0-9_]{1,32}$", description="kiosk name; MQTT client id kiosk-<id>")
+    hall: str = Field("daan", pattern=r"^[A-Za-z0-9_]{1,32}$")
+    broker: str = "mqtt://127.0.0.1:1883"
+    language: Literal["zh", "en"] = "zh"
+    idle_timeout_s: float = Field(45.0, gt=0, le=600)
+    elderly_timeout_s: float = Field(90.0, gt=0, le=1200)
+    request_timeout_s: float = Field(8.0, gt=0, le=60)
+    hmac_key: str = Field(min_length=1, description="literal key, or env:VARNAME")
+    status_url: str = Field("https://example.invalid/t/{verify}", description="ticket QR; {verify} is replaced")
+    orientation: Literal["portrait", "landscape"] = "portrait"
+    fullscreen: bool = True
+    printer: PrinterConfig = PrinterConfig()
+    idcard: IdCardConfig = IdCardConfig()
+    scanner: DeviceConfig = DeviceConfig()
+    announcer: AnnouncerConfig = AnnouncerConfig()
+
+    @field_validator("status_url")
+    @classmethod
+    def _has_verify(cls, v: str) -> str:
+        if "{verify}" not in v:
+            raise ValueError("must contain {verify}")
+        return v
+
+    @field_validator("broker")
+    @classmethod
+    def _broker(cls, v: str) -> str:
+        if not re.match(r"^mqtts?://", v):
+            raise ValueError("must start with mqtt:// or mqtts://")
+        return v
+
+    @property
+    def client_id(self) -> str:
+        return f"kiosk-{self.id}"
+
+    def device_id(self, kind: str) -> str:
+        return f"{kind}-{self.id}"
+
+    def resolve_hmac_key(self) -> bytes:
+        """The key for ID references; `env:NAME` reads it from the environment at start."""
+        if self.hmac_key.startswith("env:"):
+            name = self.hmac_key[4:]
+            value = os.environ.get(name)
+            if not value:
+                raise ConfigError("hmac_key", [f"hmac_key: environment variable {name} is not set"])
+            return value.encode("utf-8")
+        return self.hmac_key.encode("utf-8")
+
+
+def load(path: str | Path) -> KioskConfig:
+    return load_toml(path, KioskConfig)

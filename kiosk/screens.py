@@ -1,0 +1,657 @@
+"""The kiosk's screens. Each one renders the controller's state and emits intents; none of them talks
+to the bus or a device."""
+from __future__ import annotations
+
+import datetime as _dt
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QGridLayout, QLineEdit, QProgressBar, QScrollArea, QScroller, QSizePolicy, QVBoxLayout, QWidget,
+)
+
+from kiosk import theme
+from kiosk.i18n import error_text, t
+from kiosk.model import Service, Ticket, ZoneLoad, minutes
+from kiosk.widgets import (
+    Badge, Keypad, StatusIcon, ZoneTile, text_height, TicketOut, button, clear_layout, frame, hbox, label, sep, vbox,
+)
+
+if TYPE_CHECKING:
+    from kiosk.window import KioskWindow
+
+AC = Qt.AlignmentFlag.AlignCenter
+
+
+class Screen(QWidget):
+    """Base: a screen rebuilds its content from the controller on render()."""
+    intent = Signal(str, object)
+    name = "screen"
+    nav = True           # show back/home in the footer
+
+    def __init__(self, k: "KioskWindow") -> None:
+        super().__init__()
+        self.k = k
+        self.setObjectName("screen")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        self.body = QVBoxLayout(self)
+        self.setProperty("screen", self.name)
+
+    def s(self, n: int) -> int:
+        return theme.px(n, self.k.scale)
+
+    def render(self) -> None:
+        clear_layout(self.body)
+        if self.k.portrait:
+            self.body.setContentsMargins(self.s(40), self.s(32), self.s(40), self.s(28))
+            self.body.setSpacing(self.s(24))
+        else:   # landscape: height is the scarce dimension
+            self.body.setContentsMargins(self.s(48), self.s(22), self.s(48), self.s(20))
+            self.body.setSpacing(self.s(18))
+        self.build()
+
+    def build(self) -> None:
+        raise NotImplementedError
+
+    def go(self, what: str, arg: Any = None):  # noqa: ANN201 - a slot factory
+        return lambda _=False: self.intent.emit(what, arg)
+
+    @property
+    def lang(self) -> str:
+        return self.k.lang
+
+    def tr(self, key: str, **kw: Any) -> str:
+        return t(key, self.k.lang, **kw)
+
+    def other(self, zh: str, en: str) -> str:
+        """The name in the other language, shown small under the main one."""
+        return zh if self.lang == "en" else en
+
+    def wait_text(self, load: ZoneLoad | None) -> str:
+        if load is None:
+            return "—"
+        parts = [self.tr("zone_waiting", n=load.waiting)]
+        m = minutes(load.est_wait_s)
+        parts.append(self.tr("zone_wait", m=m) if m else self.tr("zone_no_wait"))
+        return "  ·  ".join(parts)
+
+
+# ------------------------------------------------------------------ home
+class HomeScreen(Screen):
+    name = "home"
+    nav = False
+
+    def build(self) -> None:
+        k = self.k
+        cat = k.catalog
+        top = self._greeting() if k.holder is not None else self._id_hint()
+        warn = k.device_warning_text()
+        warn_w = frame("warn", hbox(label(warn, "body"), margins=(24, 14, 24, 14))) if warn else None
+        title = label(self.tr("holder_choose") if k.holder else self.tr("welcome"), "h2")
+        grid = QGridLayout()
+        grid.setSpacing(self.s(22))
+        cols = 2 if k.portrait else 3
+        zones = list(cat.zones) if cat else []
+        for i, zone in enumerate(zones):
+            grid.addWidget(self._zone_tile(i, zone), i // cols, i % cols)
+        for r in range(max(1, (len(zones) + cols - 1) // cols)):
+            grid.setRowStretch(r, 1)
+        notice = (cat.notice_en if self.lang == "en" else cat.notice) if cat and k.portrait else ""
+        notice_w = label(notice, "muted", align=AC) if notice else None   # landscape: in the footer
+        appt = self._action("appointment", "appointment_sub", "appointment")
+        status = self._action("status", "status_sub", "status")
+        if k.elderly and not k.holder:
+            title = None     # elderly mode: the zone tiles themselves say what to do, and get the room
+        if k.portrait:
+            self.body.addWidget(top)
+            if warn_w:
+                self.body.addWidget(warn_w)
+            if title:
+                self.body.addWidget(title)
+            self.body.addLayout(grid, 1)
+            self.body.addLayout(hbox(appt, status, spacing=self.s(22)))
+            if notice_w:
+                self.body.addWidget(notice_w)
+            return
+        if title:
+            self.body.addWidget(title)
+        self.body.addLayout(grid, 1)
+        if warn_w:
+            self.body.addWidget(warn_w)
+        row = hbox(spacing=self.s(22))
+        row.addWidget(top, 2)
+        row.addWidget(appt, 1)
+        row.addWidget(status, 1)
+        self.body.addLayout(row)
+        if notice_w:
+            self.body.addWidget(notice_w)
+
+    def _id_hint(self) -> QWidget:
+        k = self.k
+        if k.idcard_fault:
+            return frame("warn", hbox(label(self.tr("id_fault"), "body"), margins=(28, 18, 28, 18)))
+        card = frame("hint")
+        lay = hbox(spacing=self.s(20), margins=(self.s(28), self.s(22), self.s(28), self.s(22)))
+        lay.addWidget(Badge("ID", theme.PRIMARY, self.s(84)))
+        hint = label(self.tr("id_hint"), "body") if not k.elderly else None
+        lay.addLayout(vbox(label(self.tr("id_hint_title"), "h3"), hint, spacing=4), 1)
+        if k.id_error:
+            lay.addWidget(label(self.tr("id_read_failed"), "chipWarn"))
+        card.setLayout(lay)
+        return card
+
+    def _greeting(self) -> QWidget:
+        k = self.k
+        assert k.holder is not None
+        lay = hbox(spacing=self.s(20), margins=(self.s(28), self.s(20), self.s(28), self.s(20)))
+        lay.addWidget(StatusIcon("ok", self.s(84)))
+        texts = vbox(label(self.tr("hello_holder", name=k.holder.display_name), "h2", name="greeting"), spacing=4)
+        if k.holder_is_senior():
+            texts.addWidget(label(self.tr("holder_priority"), "chipOk", wrap=False))
+        lay.addLayout(texts, 1)
+        lay.addWidget(button(self.tr("holder_forget"), None, self.go("forget_holder"), name="forget-holder"))
+        return frame("greet", lay)
+
+    def _zone_tile(self, index: int, zone) -> QWidget:
+        k = self.k
+        colour = theme.zone_colour(index)
+        services = k.catalog.services_of(zone.id) if k.catalog else []
+        prefix = services[0].prefix if services else chr(ord("A") + index)
+        tile = ZoneTile(colour, self.s(24), self.s(16))
+        tile.setObjectName(f"zone-{zone.id}")
+        tile.clicked.connect(self.go("zone", zone.id))
+        tile.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        top = hbox(spacing=self.s(18))
+        top.addWidget(Badge(prefix, colour, self.s(76)), 0, Qt.AlignmentFlag.AlignTop)
+        title = label(zone.title(self.lang), "tileTitle" if k.portrait else "tileTitleL")
+        # Long English zone names do not fit a half-width tile at elderly size: they keep the normal size.
+        title_px = self.s(40 if k.portrait else 36) if not (k.elderly and self.lang == "en") else (40 if k.portrait else 36)
+        title.setStyleSheet(f"font-size: {title_px}px;")
+        names = vbox(title, spacing=2)
+        sub = self.other(zone.name, zone.name_en)
+        if not k.elderly:   # elderly mode: fewer, larger words
+            names.addWidget(label(sub + (f" · {zone.floor}" if zone.floor else ""), "tileSub"))
+        top.addLayout(names, 1)
+        load = k.loads.get(zone.id)
+        stat = label(self.wait_text(load), "tileStat", name=f"zone-load-{zone.id}")
+        stat.setStyleSheet(f"color: {colour};")
+        count = label(self.tr("zone_services", n=len(services)), "tileSub") if k.portrait and not k.elderly else None
+        lay = vbox(top, 0, stat, count, spacing=self.s(8), margins=(self.s(36), self.s(20), self.s(20), self.s(18)))
+        tile.setLayout(lay)
+        # The tile's height from its text at the width it will get: a wrapped title must never overlap the counts.
+        cols = 2 if k.portrait else 3
+        screen_w = self.k.width() or (1080 if k.portrait else 1920)
+        text_w = (screen_w - 2 * self.s(48) - (cols - 1) * self.s(22)) // cols - self.s(36 + 20 + 76 + 18)
+        need = self.s(20 + 18) + max(self.s(76), text_height(zone.title(self.lang), title_px, text_w, bold=True)
+                                     + (self.s(44) if not k.elderly else 0)) + self.s(16) + self.s(48)
+        if count is not None:
+            need += self.s(44)
+        tile.setMinimumHeight(need)
+        return tile
+
+    def _action(self, title: str, sub: str, intent: str) -> QWidget:
+        tile = ZoneTile(theme.PRIMARY, self.s(24), self.s(10))
+        tile.setObjectName(f"action-{intent}")
+        tile.clicked.connect(self.go(intent))
+        sub_w = label(self.tr(sub), "tileSub") if not (self.k.elderly and not self.k.portrait) else None
+        lay = vbox(label(self.tr(title), "h3"), sub_w,
+                   spacing=4, margins=(self.s(28), self.s(18), self.s(28), self.s(18)))
+        tile.setLayout(lay)
+        tile.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        return tile
+
+
+# ------------------------------------------------------------------ zone: its services
+class ZoneScreen(Screen):
+    name = "zone"
+
+    def per_page(self) -> int:
+        k = self.k
+        if k.portrait:
+            return 3 if k.elderly else 6
+        if k.elderly:
+            return 2
+        return 6 if self.lang == "zh" else 4    # English names wrap to two lines
+
+    def build(self) -> None:
+        k = self.k
+        zone = k.catalog.zone(k.zone_id) if k.catalog and k.zone_id else None
+        if zone is None:
+            return
+        index = [z.id for z in k.catalog.zones].index(zone.id)
+        colour = theme.zone_colour(index)
+        services = k.catalog.services_of(zone.id)
+        head = hbox(spacing=self.s(20))
+        head.addWidget(Badge(services[0].prefix if services else "?", colour, self.s(92)))
+        head.addLayout(vbox(label(zone.title(self.lang), "h1" if k.portrait else "h2"),
+                            label(self.other(zone.name, zone.name_en) + (f" · {zone.floor}" if zone.floor else ""), "muted"),
+                            spacing=2), 1)
+        stat = label(self.wait_text(k.loads.get(zone.id)), "h3", wrap=False)
+        stat.setStyleSheet(f"color: {colour};")
+        if k.elderly and k.portrait:
+            self.body.addLayout(head)
+            self.body.addWidget(stat)
+        else:
+            head.addWidget(stat)
+            self.body.addLayout(head)
+        if k.portrait:
+            self.body.addWidget(label(self.tr("choose_service"), "h3"))
+        per = self.per_page()
+        pages = max(1, (len(services) + per - 1) // per)
+        k.page = min(k.page, pages - 1)
+        shown = services[k.page * per:(k.page + 1) * per]
+        cols = 1 if k.portrait or k.elderly else 2
+        grid = QGridLayout()
+        grid.setSpacing(self.s(14))
+        for i, svc in enumerate(shown):
+            grid.addWidget(self._row(svc), i // cols, i % cols)
+        self.body.addLayout(grid)
+        self.body.addStretch(1)
+        if pages > 1:
+            pager = hbox(spacing=self.s(20))
+            prev = button("‹  " + self.tr("prev"), None, self.go("page", -1), name="page-prev")
+            nxt = button(self.tr("next") + "  ›", None, self.go("page", 1), name="page-next")
+            prev.setEnabled(k.page > 0)
+            nxt.setEnabled(k.page < pages - 1)
+            pager.addWidget(prev)
+            pager.addWidget(label(self.tr("page", p=k.page + 1, n=pages), "body", align=AC), 1)
+            pager.addWidget(nxt)
+            self.body.addLayout(pager)
+
+    def _row(self, svc: Service) -> QWidget:
+        k = self.k
+        v = self.s(18 if k.portrait else 12)
+        texts = vbox(label(svc.title(self.lang), "h3"), spacing=self.s(8))
+        chips = hbox(spacing=self.s(10))
+        chips.addWidget(label(self._promise(svc), "chip", wrap=False))
+        if svc.id_required:
+            chips.addWidget(label(self.tr("needs_id"), "chipWarn", wrap=False))
+        chips.addStretch(1)
+        texts.addLayout(chips)
+        g = button(self.tr("view_guide"), None, self.go("guide", svc.id), name=f"guide-{svc.id}")
+        take = button(self.tr("take_number"), "primary", self.go("service", svc.id), name=f"service-{svc.id}")
+        take.setStyleSheet(f"font-size: {self.s(32)}px; min-height: {self.s(84)}px; "
+                           f"padding: 0 {self.s(30 if k.portrait else 20)}px;")
+        if k.elderly and k.portrait:   # big words need the row's full width: buttons go under the name
+            lay = vbox(texts, hbox(0, g, take, spacing=self.s(18)), spacing=self.s(12),
+                       margins=(self.s(26), v, self.s(20), v))
+        else:
+            lay = hbox(spacing=self.s(18), margins=(self.s(26), v, self.s(20), v))
+            lay.addLayout(texts, 1)
+            lay.addWidget(g)
+            lay.addWidget(take)
+        card = frame("card", lay)
+        return card
+
+    def _promise(self, svc: Service) -> str:
+        if svc.promised_days == 0:
+            return self.tr("promised_now")
+        if svc.promised_days is None:
+            return self.tr("no_steps")
+        return self.tr("promised", d=svc.promised_days)
+
+
+# ------------------------------------------------------------------ confirm
+class ConfirmScreen(Screen):
+    name = "confirm"
+
+    def build(self) -> None:
+        k = self.k
+        svc = k.catalog.service(k.service_id) if k.catalog and k.service_id else None
+        if svc is None:
+            return
+        zone = k.catalog.zone(svc.zone)
+        self.body.addWidget(label(self.tr("confirm_title"), "h1"))
+        rows = vbox(spacing=self.s(18), margins=(self.s(36), self.s(30), self.s(36), self.s(30)))
+
+        def row(key: str, value: str, cls: str = "big", name: str | None = None) -> None:
+            line = hbox(spacing=self.s(24))
+            cap = label(self.tr(key), "muted", wrap=False)
+            cap.setMinimumWidth(self.s(200 if self.lang == "zh" else 230))
+            line.addWidget(cap, 0, Qt.AlignmentFlag.AlignTop)
+            line.addWidget(label(value, cls, name=name), 1)
+            rows.addLayout(line)
+
+        row("confirm_service", svc.title(self.lang), name="confirm-service")
+        if zone:
+            row("confirm_zone", (f"{zone.floor} " if zone.floor else "") + zone.title(self.lang), "h3")
+        load = k.loads.get(svc.zone)
+        if load is not None:
+            row("confirm_waiting", self.wait_text(load), "h3")
+        if k.holder is not None:
+            row("confirm_holder", k.holder.display_name, "h3")
+        rows.addWidget(sep())
+        rows.addWidget(label(self.tr("confirm_bring"), "h3"))
+        mats = svc.materials[:5]
+        for i, m in enumerate(mats, 1):
+            rows.addWidget(label(f"{i}. {m.name_en if self.lang == 'en' else m.name}", "body"))
+        if not mats:
+            rows.addWidget(label(self.tr("no_materials"), "body"))
+        card = frame("card", rows)
+        blocked = svc.id_required and k.holder is None
+        warn = frame("warn", vbox(label(self.tr("id_required_title"), "h3"), label(self.tr("id_required_body"), "body"),
+                                  spacing=6, margins=(28, 20, 28, 20))) if blocked else None
+        confirm = button(self.tr("confirm_button"), "primary", self.go("confirm", svc.id), name="confirm")
+        confirm.setMinimumHeight(self.s(150))
+        confirm.setStyleSheet(f"font-size: {self.s(52)}px;")
+        confirm.setEnabled(not blocked)
+        if k.portrait:
+            self.body.addWidget(card)
+            if warn:
+                self.body.addWidget(warn)
+            self.body.addStretch(1)
+            self.body.addWidget(confirm)
+        else:
+            row = hbox(spacing=self.s(32))
+            row.addLayout(vbox(card, 0), 3)
+            row.addLayout(vbox(warn, 0, confirm, spacing=self.s(24)), 2)
+            self.body.addLayout(row, 1)
+
+
+# ------------------------------------------------------------------ printing
+class PrintingScreen(Screen):
+    name = "printing"
+    nav = False
+
+    def build(self) -> None:
+        k = self.k
+        stage, frac = k.progress
+        self.body.addStretch(2)
+        icon = StatusIcon("info", self.s(150))
+        self.body.addWidget(icon, 0, AC)
+        self.body.addWidget(label(self.tr("printing_title"), "h1", align=AC))
+        steps = hbox(spacing=self.s(16))
+        order = ["request", "print", "done"]
+        current = order.index(stage) if stage in order else 0
+        for i, key in enumerate(("step_request", "step_print", "step_done")):
+            chip = label(f"{i + 1}  {self.tr(key)}", "chipOk" if i < current else ("chip" if i == current else "muted"),
+                         wrap=False, align=AC)
+            steps.addWidget(chip, 1)
+        self.body.addLayout(steps)
+        bar = QProgressBar()
+        bar.setObjectName("progress")
+        bar.setRange(0, 100)
+        bar.setValue(int(frac * 100))
+        self.body.addWidget(bar)
+        self.body.addWidget(label(self.tr("printing_wait"), "body", align=AC))
+        self.body.addStretch(3)
+
+    def set_progress(self, stage: str, frac: float) -> None:
+        bar = self.findChild(QProgressBar, "progress")
+        if bar is not None and self.k.progress[0] == stage:
+            bar.setValue(int(frac * 100))
+        else:
+            self.render()
+
+
+# ------------------------------------------------------------------ done / unprinted
+class TicketScreen(Screen):
+    """Done (printed) and unprinted-but-valid share the big number."""
+    name = "done"
+    nav = False
+
+    def build(self) -> None:
+        k = self.k
+        outcome = k.outcome
+        if outcome is None or outcome.ticket is None:
+            return
+        tk = outcome.ticket
+        unprinted = outcome.kind == "unprinted"
+        banner = None
+        if unprinted:
+            m = self.s(20 if k.portrait else 12)
+            banner = frame("danger", hbox(StatusIcon("danger", self.s(80 if k.portrait else 60)),
+                                          label(self.tr("unprinted_title"), "h2"),
+                                          spacing=self.s(20), margins=(self.s(26), m, self.s(26), m)))
+        num = label(tk.number, "number", align=AC, wrap=False, name="ticket-number")
+        style = "" if k.portrait else f"font-size: {self.s(160)}px;"
+        num.setStyleSheet(style + (f"color: {theme.DANGER};" if unprinted else ""))
+        number_col = vbox(label(self.tr("your_number"), "h2", align=AC), num, spacing=self.s(6))
+        if tk.priority:
+            number_col.addWidget(label(self.tr("priority_ticket"), "chipOk", align=AC, wrap=False), 0, AC)
+        number_col.addWidget(label(tk.service_title(self.lang), "h3", align=AC))
+        if unprinted and tk.verify:
+            number_col.addWidget(label(f"{self.tr('verify_code')}  {tk.verify}", "big", align=AC, name="verify"))
+        info = frame("card", vbox(
+            label(self.tr("ahead", n=tk.ahead) if tk.ahead else self.tr("ahead_none"), "big", align=AC, name="ahead"),
+            label(self.tr("est_wait", m=minutes(tk.est_wait_s) or 1), "h3", align=AC) if tk.ahead else None,
+            label(self._where(tk), "body", align=AC),
+            spacing=self.s(10), margins=(self.s(24), self.s(24), self.s(24), self.s(24))))
+        if unprinted:
+            after = label(self.tr("unprinted_body"), "body", align=AC)
+        else:
+            after = QWidget()
+            after.setLayout(hbox(0, TicketOut(self.s(110)), label(self.tr("take_ticket"), "h1", wrap=not k.portrait), 0,
+                                 spacing=self.s(20)))
+        foot = hbox(label(self.tr("idle_return", s=k.idle_remaining_s()), "muted", name="countdown"), 0,
+                    button(self.tr("finish"), "primary", self.go("home"), name="finish"), spacing=self.s(20))
+        if banner is not None:
+            self.body.addWidget(banner)
+        if k.portrait:
+            self.body.addStretch(1)
+            self.body.addLayout(number_col)
+            self.body.addWidget(info)
+            self.body.addStretch(1)
+            self.body.addWidget(after)
+            self.body.addStretch(1)
+        else:
+            row = hbox(spacing=self.s(40))
+            row.addLayout(vbox(0, number_col, 0), 1)
+            row.addLayout(vbox(0, info, after, 0, spacing=self.s(30)), 1)
+            self.body.addLayout(row, 1)
+        self.body.addLayout(foot)
+
+    def _where(self, tk: Ticket) -> str:
+        k = self.k
+        zone = k.catalog.zone(tk.zone) if k.catalog else None
+        zname = zone.title(self.lang) if zone else (tk.zone_name_en if self.lang == "en" else tk.zone_name)
+        floor = zone.floor if zone else ""
+        return self.tr("go_to_zone", zone=zname, floor=floor)
+
+    def tick(self) -> None:
+        lab = self.findChild(QWidget, "countdown")
+        if lab is not None:
+            lab.setText(self.tr("idle_return", s=self.k.idle_remaining_s()))  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------ guide
+class GuideScreen(Screen):
+    name = "guide"
+
+    def build(self) -> None:
+        k = self.k
+        svc = k.catalog.service(k.guide_service) if k.catalog and k.guide_service else None
+        if svc is None:
+            return
+        self.body.addWidget(label(self.tr("guide_title"), "muted"))
+        self.body.addWidget(label(svc.title(self.lang), "h1", name="guide-title"))
+        chips = hbox(spacing=self.s(12))
+        if svc.legal_days is not None:
+            chips.addWidget(label(self.tr("legal", d=svc.legal_days), "chip"))
+        if svc.promised_days is not None:
+            chips.addWidget(label(self.tr("promised", d=svc.promised_days) if svc.promised_days else self.tr("promised_now"),
+                                  "chipOk"))
+        if svc.appointment:
+            chips.addWidget(label(self.tr("appointment_ok"), "chip"))
+        chips.addStretch(1)
+        self.body.addLayout(chips)
+
+        content = QWidget()
+        lay = vbox(spacing=self.s(14), margins=(0, 0, self.s(20), 0))
+        lay.addWidget(label(self.tr("guide_materials"), "h2"))
+        mats = frame("card")
+        mlay = vbox(spacing=self.s(12), margins=(self.s(28), self.s(22), self.s(28), self.s(22)))
+        for i, m in enumerate(svc.materials, 1):
+            line = hbox(spacing=self.s(16))
+            line.addWidget(label(f"{i}.", "h3", wrap=False), 0, Qt.AlignmentFlag.AlignTop)
+            line.addWidget(label(m.name_en if self.lang == "en" else m.name, "body"), 1)
+            kind = self.tr("original") if m.original else self.tr("photocopy")
+            copies = self.tr("copy_one") if m.copies == 1 else self.tr("copies", n=m.copies)
+            line.addWidget(label(f"{kind} · {copies}", "chip", wrap=False), 0, Qt.AlignmentFlag.AlignTop)
+            mlay.addLayout(line)
+        if not svc.materials:
+            mlay.addWidget(label(self.tr("no_materials"), "body"))
+        mats.setLayout(mlay)
+        lay.addWidget(mats)
+        lay.addWidget(label(self.tr("guide_steps"), "h2"))
+        steps = svc.steps_en if self.lang == "en" and svc.steps_en else svc.steps
+        slay = vbox(spacing=self.s(12), margins=(self.s(28), self.s(22), self.s(28), self.s(22)))
+        for i, step in enumerate(steps, 1):
+            line = hbox(spacing=self.s(16))
+            line.addWidget(Badge(str(i), theme.PRIMARY, self.s(52)), 0, Qt.AlignmentFlag.AlignTop)
+            line.addWidget(label(step, "body"), 1)
+            slay.addLayout(line)
+        if not steps:
+            slay.addWidget(label(self.tr("no_steps"), "body"))
+        lay.addWidget(frame("card", slay))
+        lay.addStretch(1)
+        content.setLayout(lay)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(content)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        QScroller.grabGesture(scroll.viewport(), QScroller.ScrollerGestureType.LeftMouseButtonGesture)
+        scroll.viewport().installEventFilter(k)
+        self.body.addWidget(scroll, 1)
+        if k.checklist_msg:
+            ok, text = k.checklist_msg
+            self.body.addWidget(label(text, "chipOk" if ok else "chipWarn", name="checklist-msg"))
+        actions = hbox(spacing=self.s(20))
+        actions.addWidget(button(self.tr("print_checklist"), None, self.go("checklist", svc.id), name="print-checklist"), 1)
+        actions.addWidget(button(self.tr("take_number"), "primary", self.go("service", svc.id), name="guide-take"), 1)
+        self.body.addLayout(actions)
+
+
+# ------------------------------------------------------------------ code entry (appointment, status)
+class CodeScreen(Screen):
+    """Appointment check-in or ticket status: a code typed on the keypad or scanned."""
+    name = "code"
+    mode = "appointment"
+
+    def build(self) -> None:
+        k = self.k
+        appt = self.mode == "appointment"
+        self.body.addWidget(label(self.tr("appt_title" if appt else "status_title"), "h1"))
+        if not appt and k.lookup is not None and k.lookup.kind == "found":
+            self._result()
+            return
+        self.body.addWidget(label(self.tr("appt_body" if appt else "status_body"), "body"))
+        edit = QLineEdit(k.code_text)
+        edit.setObjectName("code-input")
+        edit.setReadOnly(True)
+        edit.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        edit.setPlaceholderText(self.tr("appt_placeholder" if appt else "status_placeholder"))
+        edit.setAlignment(AC)
+        msg = None
+        if k.code_busy:
+            msg = label(self.tr("appt_checking" if appt else "status_checking"), "chip", name="code-busy")
+        elif k.code_error:
+            msg = frame("warn", hbox(label(k.code_error, "body", name="code-error"), margins=(24, 14, 24, 14)))
+        pad = Keypad(self.lang, self.s(100 if k.portrait else 78))
+        pad.key.connect(lambda key: self.intent.emit("key", key))
+        if k.portrait:
+            self.body.addWidget(edit)
+            if msg:
+                self.body.addWidget(msg)
+            self.body.addStretch(1)
+            self.body.addWidget(pad)
+        else:
+            row = hbox(spacing=self.s(32))
+            row.addLayout(vbox(edit, msg, 0, spacing=self.s(20)), 2)
+            row.addLayout(vbox(0, pad), 3)
+            self.body.addLayout(row, 1)
+
+    def _result(self) -> None:
+        k = self.k
+        tk = k.lookup.ticket if k.lookup else None
+        if tk is None:
+            return
+        card = vbox(spacing=self.s(14), margins=(self.s(36), self.s(30), self.s(36), self.s(30)))
+        card.addWidget(label(tk.number, "number_small", align=AC, wrap=False, name="status-number"))
+        card.addWidget(label(tk.service_title(self.lang), "h3", align=AC))
+        state = label(self.tr(f"state_{tk.state}") if f"state_{tk.state}" in _STATE_KEYS else tk.state,
+                      "chipOk" if tk.state in ("serving", "done") else "chip", wrap=False, align=AC, name="status-state")
+        card.addWidget(state, 0, AC)
+        if tk.state == "waiting":
+            card.addWidget(label(self.tr("ahead", n=tk.ahead) if tk.ahead else self.tr("ahead_none"), "big", align=AC,
+                                 name="status-ahead"))
+            if tk.ahead:
+                card.addWidget(label(self.tr("est_wait", m=minutes(tk.est_wait_s) or 1), "h3", align=AC))
+        if tk.window and tk.state in ("serving", "held", "waiting"):
+            card.addWidget(label(self.tr("called_to", window=tk.window_title(self.lang)), "h1", align=AC,
+                                 name="status-window"))
+        self.body.addWidget(frame("card", card))
+        self.body.addStretch(1)
+        self.body.addWidget(button(self.tr("query_again"), "primary", self.go("status"), name="query-again"))
+
+
+_STATE_KEYS = {f"state_{s}" for s in ("waiting", "serving", "held", "no_show", "done", "transferred", "expired", "cancelled")}
+
+
+class AppointmentScreen(CodeScreen):
+    name = "appointment"
+    mode = "appointment"
+
+
+class StatusScreen(CodeScreen):
+    name = "status"
+    mode = "status"
+
+
+# ------------------------------------------------------------------ faults and refusals
+class FaultScreen(Screen):
+    """Server unreachable, connecting, or the printer out of service: say so plainly, never a made-up number."""
+    name = "fault"
+    nav = False
+
+    def build(self) -> None:
+        k = self.k
+        kind = k.fault_kind()
+        self.body.addStretch(1)
+        if kind in ("unreachable", "connecting"):
+            title, body = (("connecting_title", "connecting_body") if kind == "connecting"
+                           else ("unreachable_title", "unreachable_body"))
+            icon = "info" if kind == "connecting" else "danger"
+        else:
+            title = "printer_title"
+            body = {"paper_out": "paper_out_body", "cover_open": "cover_open_body"}.get(kind, "printer_offline_body")
+            icon = "danger"
+        m = self.s(48 if k.portrait else 28)
+        box = vbox(spacing=self.s(28 if k.portrait else 16), margins=(m, m, m, m))
+        box.addWidget(StatusIcon(icon, self.s(170 if k.portrait else 110)), 0, AC)
+        box.addWidget(label(self.tr(title), "h1", align=AC, name="fault-title"))
+        box.addWidget(label(self.tr(body), "big" if k.elderly else "h3", align=AC))
+        if kind != "connecting":
+            box.addWidget(label(self.tr("ask_staff"), "h2", align=AC))
+        self.body.addWidget(frame("danger" if icon == "danger" else "card", box))
+        self.body.addStretch(1)
+        if kind not in ("unreachable", "connecting"):
+            self.body.addWidget(label(self.tr("still_available"), "h3"))
+            self.body.addWidget(button(self.tr("status"), None, self.go("status"), name="fault-status"))
+        self.body.addStretch(1)
+
+
+class MessageScreen(Screen):
+    """The server refused (closed, quota, duplicate holder...): its reason, in the citizen's language."""
+    name = "message"
+
+    def build(self) -> None:
+        k = self.k
+        o = k.outcome
+        self.body.addStretch(1)
+        box = vbox(spacing=self.s(24), margins=(self.s(48), self.s(48), self.s(48), self.s(48)))
+        box.addWidget(StatusIcon("warn", self.s(150)), 0, AC)
+        box.addWidget(label(self.tr("refused_title"), "h1", align=AC))
+        text = error_text(o.code, o.message, o.message_zh, self.lang) if o else ""
+        box.addWidget(label(text, "h2", align=AC, name="refusal"))
+        self.body.addWidget(frame("card", box))
+        self.body.addStretch(2)
+        self.body.addWidget(button(self.tr("home"), "primary", self.go("home"), name="message-home"))
+
+
+def age_on(birth_date: str, today: _dt.date) -> int | None:
+    try:
+        b = _dt.date.fromisoformat(birth_date)
+    except ValueError:
+        return None
+    return today.year - b.year - ((today.month, today.day) < (b.month, b.day))

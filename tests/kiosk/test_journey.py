@@ -1,0 +1,210 @@
+"""The citizen's journeys on the kiosk window (fake bus and printer; the real ones are in test_e2e_kiosk.py)."""
+from __future__ import annotations
+
+from kiosk.model import Holder
+from tests.kiosk.conftest import make_config
+
+
+def take_number(k, zone: str = "z1", service: str = "ss_pension") -> None:
+    k.wait_screen("home")
+    k.press(f"zone-{zone}")
+    k.wait_screen("zone")
+    k.press(f"service-{service}")
+    k.wait_screen("confirm")
+    k.press("confirm")
+
+
+def test_walk_in_ticket_from_home_to_done(make_kiosk):
+    k = make_kiosk()
+    k.wait_screen("home")
+    k.qtbot.waitUntil(lambda: "等候 4 人" in k.text("zone-load-z1"))     # live count from state/zone/z1
+    k.bus.deliver(k.bus.topics.state_zone("z1"), {"v": 1, "waiting": 9, "serving": 2, "est_wait_s": 600})
+    k.qtbot.waitUntil(lambda: "等候 9 人  ·  约 10 分钟" in k.text("zone-load-z1"))
+    take_number(k)
+    k.wait_screen("done")
+    assert k.text("ticket-number") == "A001"
+    assert "前面还有 3 人" in k.text("ahead")
+    assert "请取走号票" in k.all_text()
+    assert [t.number for t in k.printer.printed] == ["A001"]
+    op, args = k.bus.requests[-1]
+    assert op == "ticket.issue" and args["service"] == "ss_pension" and args["channel"] == "walk_in"
+    assert "holder" not in args
+    k.press("finish")
+    k.wait_screen("home")
+
+
+def test_back_and_home_are_always_there(make_kiosk):
+    k = make_kiosk()
+    k.wait_screen("home")
+    k.press("zone-z1")
+    k.press("service-ss_pension")
+    k.wait_screen("confirm")
+    k.press("back")
+    k.wait_screen("zone")
+    k.press("home")
+    k.wait_screen("home")
+
+
+def test_language_switch_on_every_screen(make_kiosk):
+    k = make_kiosk()
+    k.wait_screen("home")
+    k.press("language")
+    assert "Welcome" in k.all_text()
+    k.qtbot.waitUntil(lambda: "4 waiting" in k.text("zone-load-z1"))
+    k.press("zone-z1")
+    assert "Pension benefit claim" in k.all_text() and "Take a number" in k.all_text()
+    k.press("service-ss_pension")
+    assert "Please confirm" in k.all_text()
+    k.press("confirm")
+    k.wait_screen("done")
+    assert "Please take your ticket" in k.all_text() and "3 ahead of you" in k.text("ahead")
+    k.press("language")
+    assert "请取走号票" in k.all_text()
+    assert k.bus.requests[-1][1]["lang"] == "en"
+
+
+def test_idle_timeout_returns_home_and_resets_language(make_kiosk, qtbot):
+    k = make_kiosk(config=make_config(idle_timeout_s=0.3))
+    k.wait_screen("home")
+    k.press("language")
+    k.press("zone-z1")
+    k.wait_screen("zone")
+    with qtbot.waitSignal(k.window.screenChanged, timeout=3000) as sig:
+        pass
+    assert sig.args == ["home"]
+    assert k.window.lang == "zh"
+
+
+def test_elderly_mode_larger_text_slower_timeout(make_kiosk):
+    k = make_kiosk(config=make_config(idle_timeout_s=10, elderly_timeout_s=50))
+    k.wait_screen("home")
+    before = k.window.font().pixelSize(), k.button("zone-z1").height()
+    k.press("elderly")
+    assert k.window.elderly and k.window.idle_timeout_s == 50
+    assert "标准模式" in k.button("elderly").text()
+    k.qtbot.waitUntil(lambda: k.button("zone-z1").height() >= before[1])
+    k.press("zone-z1")
+    assert k.window.idle.interval() == 50_000
+
+
+def test_guide_shows_materials_limits_steps_and_prints_checklist(make_kiosk):
+    k = make_kiosk()
+    k.wait_screen("home")
+    k.press("zone-z1")
+    k.press("guide-ss_pension")
+    k.wait_screen("guide")
+    text = k.all_text()
+    assert "居民身份证" in text and "法定时限 20 个工作日" in text and "承诺 5 个工作日办结" in text
+    assert "窗口提交材料" in text
+    with k.qtbot.waitSignal(k.bridge.checklistFinished, timeout=3000):
+        k.press("print-checklist")
+    assert [s.id for s in k.printer.checklists] == ["ss_pension"]
+    k.qtbot.waitUntil(lambda: "材料清单已打印" in k.all_text())
+    k.press("guide-take")
+    k.wait_screen("confirm")
+
+
+def test_id_card_greets_with_masked_name_and_sends_only_the_reference(make_kiosk):
+    k = make_kiosk()
+    k.wait_screen("home")
+    k.press("zone-z2")                                      # the card may arrive at any moment
+    k.bridge.holderRead.emit(Holder("r" * 43, "1950-03-08", "张*"))
+    k.press("home")
+    k.wait_screen("home")
+    assert k.text("greeting") == "张*，您好！"
+    assert "您可优先办理" in k.all_text()                    # 70+ from the catalog's priority age
+    take_number(k)
+    k.wait_screen("done")
+    op, args = k.bus.requests[-1]
+    assert args["channel"] == "id_card"
+    assert args["holder"] == {"ref": "r" * 43, "birth_date": "1950-03-08", "display_name": "张*"}
+    k.press("finish")
+    k.wait_screen("home")
+    assert k.window.holder is None                          # one card, one ticket
+
+
+def test_service_needing_id_waits_for_the_card(make_kiosk):
+    k = make_kiosk()
+    k.wait_screen("home")
+    k.press("zone-z4")
+    k.press("service-ps_hukou")
+    k.wait_screen("confirm")
+    assert not k.button("confirm").isEnabled()
+    assert "需要刷身份证" in k.all_text()
+    k.bridge.holderRead.emit(Holder("r" * 43, "1985-06-12", "张*"))
+    k.qtbot.waitUntil(lambda: k.button("confirm").isEnabled())
+    assert k.screen == "confirm"
+
+
+def test_server_refusal_is_told_in_its_words(make_kiosk):
+    from hall_bus import RequestError
+
+    def refuse(op, args):
+        raise RequestError("duplicate_holder", "This person already waits for this service", "您已在排队等候这项业务")
+    k = make_kiosk()
+    k.bus.answer = refuse
+    take_number(k)
+    k.wait_screen("message")
+    assert k.text("refusal") == "您已在排队等候这项业务"
+    assert k.printer.printed == []
+
+
+def test_appointment_code_typed_on_keypad(make_kiosk):
+    k = make_kiosk()
+    k.wait_screen("home")
+    k.press("action-appointment")
+    k.wait_screen("appointment")
+    for ch in "AB12CD":
+        k.press(f"key-{ch}")
+    assert k.window.code_text == "AB12CD"
+    k.press("key-OK")
+    k.wait_screen("done")
+    assert k.bus.requests[-1] == ("appointment.checkin", {"code": "AB12CD"})
+
+
+def test_appointment_scanned_by_keyboard_wedge_from_home(make_kiosk, qtbot):
+    k = make_kiosk()
+    k.wait_screen("home")
+    qtbot.keyClicks(k.window, "APPT-7781")
+    from PySide6.QtCore import Qt
+    qtbot.keyClick(k.window, Qt.Key.Key_Return)
+    k.wait_screen("done")
+    assert k.bus.requests[-1] == ("appointment.checkin", {"code": "APPT-7781"})
+
+
+def test_ticket_status_by_scanned_qr_url(make_kiosk, qtbot):
+    k = make_kiosk()
+    k.wait_screen("home")
+    with qtbot.waitSignal(k.bridge.lookupFinished, timeout=3000):
+        k.bridge.scanned.emit("https://q.example/t/K7Q2")    # a serial scanner reading the ticket's QR
+    k.wait_screen("status")
+    assert k.bus.requests[-1] == ("ticket.get", {"verify": "K7Q2"})
+    k.qtbot.waitUntil(lambda: "请到 15号窗口 办理" in k.all_text())
+    k.press("language")
+    assert "Please go to Window 15" in k.all_text()
+
+
+def test_ticket_status_by_typed_number(make_kiosk):
+    k = make_kiosk()
+    k.wait_screen("home")
+    k.press("action-status")
+    for ch in "A023":
+        k.press(f"key-{ch}")
+    k.press("key-OK")
+    k.qtbot.waitUntil(lambda: k.window.lookup is not None)
+    assert k.bus.requests[-1] == ("ticket.get", {"number": "A023"})
+    assert k.text("status-number") == "A023"
+
+
+def test_spoken_prompt_when_the_kiosk_has_a_voice(make_kiosk, tmp_path):
+    import shutil
+
+    import pytest
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (Debian package espeak-ng)")
+    from kiosk.hardware import PromptVoice
+    voice = PromptVoice(f"dir:{tmp_path}")
+    k = make_kiosk(voice=voice)
+    take_number(k)
+    k.wait_screen("done")
+    k.qtbot.waitUntil(lambda: any(tmp_path.glob("*.wav")), timeout=15000)

@@ -1,0 +1,115 @@
+"""Pure parts of the kiosk: catalogue parsing, code classification, texts, config, printer status mapping."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from devices.printer import PrinterState, PrinterStatus
+from hall_bus.configfile import ConfigError
+from kiosk.config import KioskConfig, load
+from kiosk.hardware import IdCardAdapter, printer_health
+from kiosk.i18n import TEXT, t
+from kiosk.model import Catalog, DeviceHealth, Health, Ticket, classify_code
+from kiosk.sample import sample_catalog
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_catalog_from_state_payload():
+    cat = Catalog.from_dict(sample_catalog())
+    assert [z.id for z in cat.zones] == ["z1", "z2", "z3", "z4", "z5", "z6"]
+    svc = cat.service("ss_pension")
+    assert svc.promised_days == 5 and svc.legal_days == 20 and svc.materials[0].name_en == "Resident ID card"
+    assert cat.priority_age == 70 and cat.hall_title("en").startswith("Daan")
+
+
+def test_catalog_ignores_junk_fields():
+    cat = Catalog.from_dict({"v": 1, "hall": "oops", "zones": [{"id": "z1", "name": 5}, "x"], "services": [{}]})
+    assert [z.id for z in cat.zones] == ["z1"] and cat.services == ()
+
+
+@pytest.mark.parametrize("text,kind,value", [
+    ("https://zwfw.example.gov.cn/t/K7Q2", "verify", "K7Q2"),
+    ("https://x.example/status?v=ab12", "verify", "AB12"),
+    ("a023", "number", "A023"),
+    ("AB123", "number", "AB123"),
+    ("APPT-20261127-0815", "appointment", "APPT-20261127-0815"),
+    ("a b", "invalid", "a b"),
+])
+def test_classify_code(text, kind, value):
+    q = classify_code(text)
+    assert (q.kind, q.value) == (kind, value)
+
+
+def test_status_screen_reads_bare_codes_as_verify_codes():
+    assert classify_code("k7q2", for_status=True).kind == "verify"
+
+
+def test_every_text_has_both_languages_with_the_same_placeholders():
+    for key, (zh, en) in TEXT.items():
+        assert zh and en, key
+        assert set(re.findall(r"{(\w+)}", zh)) == set(re.findall(r"{(\w+)}", en)), key
+    assert t("ahead", "en", n=3) == "3 ahead of you"
+
+
+def test_window_name_in_english_when_the_server_gives_only_chinese():
+    tk = Ticket(id="1", number="A001", service="s", zone="z1", state="serving", window="w15", window_name="15号窗口")
+    assert tk.window_title("en") == "Window 15" and tk.window_title("zh") == "15号窗口"
+
+
+def test_shipped_config_loads(monkeypatch):
+    cfg = load(ROOT / "config" / "kiosk.toml")
+    assert cfg.client_id == "kiosk-k1" and cfg.device_id("printer") == "printer-k1"
+    monkeypatch.setenv("ONEWINDOW_ID_HMAC_KEY", "secret")
+    assert cfg.resolve_hmac_key() == b"secret"
+    monkeypatch.delenv("ONEWINDOW_ID_HMAC_KEY")
+    with pytest.raises(ConfigError):
+        cfg.resolve_hmac_key()
+
+
+def test_bad_config_lists_every_problem(tmp_path):
+    p = tmp_path / "k.toml"
+    p.write_text('id = "k 1"\nhmac_key = "x"\nstatus_url = "https://x/t"\nlanguage = "fr"\nbogus = 1\n')
+    with pytest.raises(ConfigError) as exc:
+        load(p)
+    keys = " ".join(exc.value.problems)
+    for key in ("id", "status_url", "language", "bogus"):
+        assert key in keys
+
+
+@pytest.mark.parametrize("status,health,code", [
+    (PrinterStatus(PrinterState.OK), Health.OK, ""),
+    (PrinterStatus(PrinterState.WARNING, paper_near_end=True), Health.WARNING, "near_end"),
+    (PrinterStatus(PrinterState.ERROR, paper_end=True), Health.ERROR, "paper_out"),
+    (PrinterStatus(PrinterState.ERROR, cover_open=True), Health.ERROR, "cover_open"),
+    (PrinterStatus(PrinterState.UNKNOWN, detail="no_reply"), Health.OFFLINE, "no_reply"),
+])
+def test_printer_status_to_health(status, health, code):
+    h = printer_health(status, "sim://printer")
+    assert (h.state, h.code) == (health, code)
+    assert h.blocks_issuing == (health in (Health.ERROR, Health.OFFLINE))
+
+
+def test_unknown_printer_status_is_never_fine_except_on_write_only_links():
+    s = PrinterStatus(PrinterState.UNKNOWN, detail="no_reply")
+    assert printer_health(s, "serial:///dev/ttyUSB0").blocks_issuing
+    assert not printer_health(s, "file:///dev/usb/lp0").blocks_issuing
+
+
+def test_device_status_payload_for_staff():
+    assert DeviceHealth("printer", Health.ERROR, "paper_out").status_payload() == \
+        {"v": 1, "kind": "printer", "state": "error", "detail": {"code": "paper_out"}}
+    assert DeviceHealth("idcard").status_payload()["state"] == "offline"
+
+
+def test_id_reader_states():
+    assert IdCardAdapter.health_of("ready").state is Health.OK
+    assert IdCardAdapter.health_of("fault", "SAM self-test failed").state is Health.ERROR
+    assert IdCardAdapter.health_of("unplugged").state is Health.OFFLINE
+
+
+def test_config_rejects_broker_without_scheme():
+    with pytest.raises(ValueError):
+        KioskConfig.model_validate({"id": "k1", "hmac_key": "x", "broker": "127.0.0.1:1883"})
