@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import random
+import secrets
 import shutil
 import signal
 import subprocess
@@ -157,9 +158,11 @@ class Crowd:
             c.stop()
 
 
-def _spawn_app(args: list[str], name: str, procs: list[tuple[str, subprocess.Popen]]) -> None:
+def _spawn_app(args: list[str], name: str, procs: list[tuple[str, subprocess.Popen]],
+               env: dict[str, str] | None = None) -> None:
     try:
-        procs.append((name, subprocess.Popen([sys.executable, "-m", "hall_server.cli", *args], cwd=ROOT)))
+        procs.append((name, subprocess.Popen([sys.executable, "-m", "hall_server.cli", *args], cwd=ROOT,
+                                             env={**os.environ, **(env or {})})))
         say(f"started {name}: onewindow {' '.join(args)}")
     except OSError as exc:
         say(f"could not start {name}: {exc}")
@@ -215,8 +218,10 @@ def run(argv: list[str]) -> int:
         _spawn_app(["devices", "--config", str(devices_cfg), "--broker", url, "--voice-out", str(data / "voice")],
                    "device controller (simulated keypads, LED screens, evaluators)", procs)
     if not headless:
+        # A real hall keeps the ID-reference key in the kiosk's environment; the demo makes one for this run.
         _spawn_app(["kiosk", "--config", str(ROOT / "config" / "kiosk.toml"), "--broker", url, "--windowed"],
-                   "kiosk", procs)
+                   "kiosk", procs, env={"ONEWINDOW_ID_HMAC_KEY": os.environ.get("ONEWINDOW_ID_HMAC_KEY")
+                                        or secrets.token_hex(32)})
         _spawn_app(["display", "--config", str(ROOT / "config" / "display.toml"), "--broker", url], "hall display", procs)
         gui_windows.add("w15")
         _spawn_app(["panel", "--window", "w15", "--broker", url], "staff panel of window 15", procs)
