@@ -158,14 +158,33 @@ class Crowd:
             c.stop()
 
 
-def _spawn_app(args: list[str], name: str, procs: list[tuple[str, subprocess.Popen]],
+def _spawn_app(args: list[str], name: str, procs: list[tuple[str, subprocess.Popen, Path]], log_dir: Path,
                env: dict[str, str] | None = None) -> None:
+    """Start one role with its output in log_dir/<role>.log, so the live log stays the crowd's."""
+    log_path = log_dir / f"{args[0]}.log"
     try:
-        procs.append((name, subprocess.Popen([sys.executable, "-m", "hall_server.cli", *args], cwd=ROOT,
-                                             env={**os.environ, **(env or {})})))
-        say(f"started {name}: onewindow {' '.join(args)}")
+        with log_path.open("w") as log_file:
+            proc = subprocess.Popen([sys.executable, "-m", "hall_server.cli", *args], cwd=ROOT,
+                                    stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        procs.append((name, proc, log_path))
+        say(f"started {name}: onewindow {' '.join(args)}  (log: {log_path})")
     except OSError as exc:
         say(f"could not start {name}: {exc}")
+
+
+def _report_early_exits(procs: list[tuple[str, subprocess.Popen, Path]]) -> None:
+    """A role that died at start (no Qt platform plugin, bad config...) is named with its last log line; the
+    rest of the hall carries on without it."""
+    for name, proc, log_path in procs:
+        if proc.poll() is not None:
+            lines = [ln for ln in log_path.read_text(errors="replace").splitlines() if ln.strip()]
+            hint = next((ln for ln in lines if "xcb" in ln or "platform plugin" in ln), lines[-1] if lines else "")
+            say(f"{name} stopped at start (exit {proc.returncode}): {hint.strip()[:160]}")
+            text = "\n".join(lines)
+            if "could not connect to display" in text:
+                say(f"  no X display answers at DISPLAY={os.environ.get('DISPLAY', '')}; try --headless")
+            elif "platform plugin" in text:
+                say("  Qt's X11 plugin lacks system libraries: see README 'System packages' (libxcb-cursor0 ...)")
 
 
 def run(argv: list[str]) -> int:
@@ -211,20 +230,21 @@ def run(argv: list[str]) -> int:
     url = ready["broker"]
     say(f"hall server ready: {cfg.hall.name} on {url} (log: {data / 'server.log'})")
 
-    procs: list[tuple[str, subprocess.Popen]] = []
+    procs: list[tuple[str, subprocess.Popen, Path]] = []
     gui_windows: set[str] = set()
     devices_cfg = ROOT / "config" / "devices.toml"
     if devices_cfg.exists():
         _spawn_app(["devices", "--config", str(devices_cfg), "--broker", url, "--voice-out", str(data / "voice")],
-                   "device controller (simulated keypads, LED screens, evaluators)", procs)
+                   "device controller (simulated keypads, LED screens, evaluators)", procs, data)
     if not headless:
         # A real hall keeps the ID-reference key in the kiosk's environment; the demo makes one for this run.
         _spawn_app(["kiosk", "--config", str(ROOT / "config" / "kiosk.toml"), "--broker", url, "--windowed"],
-                   "kiosk", procs, env={"ONEWINDOW_ID_HMAC_KEY": os.environ.get("ONEWINDOW_ID_HMAC_KEY")
+                   "kiosk", procs, data, env={"ONEWINDOW_ID_HMAC_KEY": os.environ.get("ONEWINDOW_ID_HMAC_KEY")
                                         or secrets.token_hex(32)})
-        _spawn_app(["display", "--config", str(ROOT / "config" / "display.toml"), "--broker", url], "hall display", procs)
+        _spawn_app(["display", "--config", str(ROOT / "config" / "display.toml"), "--broker", url],
+                   "hall display", procs, data)
         gui_windows.add("w15")
-        _spawn_app(["panel", "--window", "w15", "--broker", url], "staff panel of window 15", procs)
+        _spawn_app(["panel", "--window", "w15", "--broker", url], "staff panel of window 15", procs, data)
 
     crowd = Crowd(cfg, url, gui_windows=gui_windows, speed=args.speed, seed=args.seed)
     crowd.start()
@@ -232,12 +252,16 @@ def run(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     say("the crowd is coming in; Ctrl+C stops the demo")
-    stop.wait(args.duration if args.duration > 0 else None)
+    if not stop.wait(min(4.0, args.duration) if args.duration > 0 else 4.0):
+        _report_early_exits(procs)
+        remaining = args.duration - 4.0 if args.duration > 0 else None
+        if remaining is None or remaining > 0:
+            stop.wait(remaining)
     crowd.close()
-    for name, proc in procs:
+    for _name, proc, _log in procs:
         if proc.poll() is None:
             proc.terminate()
-    for name, proc in procs:
+    for _name, proc, _log in procs:
         try:
             proc.wait(5)
         except subprocess.TimeoutExpired:
