@@ -138,3 +138,54 @@ def test_panel_shows_server_offline_behind_a_live_broker(qtbot, tmp_path) -> Non
         pbus.stop()
     finally:
         hall.stop()
+
+
+def test_keypad_key_calls_screen_display_and_voice(qtbot, tmp_path, monkeypatch) -> None:
+    """The calling chain from a wired keypad: key press on the simulated FF 68 bus → device controller →
+    server → the simulated window LED screen gets the number frame, the hall display shows the call and the
+    announcer writes the clip."""
+    from devices.controller import DeviceController, DevicesConfig
+    from devices.keypad.protocol import Key
+    from display_board.voice import CallVoice
+    from hall_bus.configfile import validate
+    if not shutil.which("espeak-ng"):
+        pytest.skip("espeak-ng is not installed (Debian package espeak-ng): no voice to check")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    hall = start_hall(tmp_path, "mosquitto")
+    voice_dir = tmp_path / "voice"
+    cfg = DisplayConfig(id="e2e", hall=hall.hall, broker=hall.url,
+                        voice=VoiceConfig(enabled=True, output=f"dir:{voice_dir}", repeat=1))
+    voice = CallVoice(cfg.voice)
+    dbus = BusClient(hall.url, hall.hall, cfg.client_id)
+    display = DisplayController(cfg, DisplayBridge(dbus), voice=voice, animate=False)
+    qtbot.addWidget(display.view)
+    display.view.show()
+    dbus.start()
+    devices = DeviceController(validate("e2e", {
+        "name": "hall", "hall": hall.hall, "broker": hall.url,
+        "buses": {"pads": {"kind": "keypad", "url": "sim://keypads?addrs=7"},
+                  "line": {"kind": "bus7e", "url": "sim://bus7e?screens=7", "poll_interval_s": 0.02}},
+        "keypads": [{"id": "keypad-w7", "bus": "pads", "addr": 7, "window": "w7", "prefix": "A"}],
+        "screens": [{"id": "led-w7", "bus": "line", "addr": 7, "window": "w7"}],
+    }, DevicesConfig)).start()
+    kiosk = hall.client("kiosk-e2e")
+    try:
+        assert devices.bus.wait_connected(10)
+        ticket = kiosk.request("ticket.issue", {"service": service_of(hall, "w7"), "channel": "walk_in"})
+        number = ticket["number"]
+        pads = devices._buses["pads"].transport.simulator
+        line = devices._buses["line"].transport.simulator
+        with qtbot.waitSignal(display.call_shown, timeout=WAIT) as shown:
+            assert pads.press(7, Key.CALL)                       # the keypad's 呼叫 key
+        assert shown.args[0]["number"] == number and shown.args[0]["window"] == "w7"
+        assert display.model.latest["number"] == number
+        assert line.wait_for(lambda s: s.device(7).number == number and f"请{number}号" in s.device(7).text, 15)
+        assert voice.drain(30)
+        clips = sorted(voice_dir.glob("*.wav"))
+        assert len(clips) == 1 and number in clips[0].name and clips[0].stat().st_size > 10000
+    finally:
+        devices.stop()
+        kiosk.stop()
+        dbus.stop()
+        voice.close()
+        hall.stop()
