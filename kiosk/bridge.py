@@ -79,7 +79,7 @@ class KioskBridge(QObject):
     issueProgress = Signal(str, float)       # stage (request, print, done), fraction 0..1
     issueFinished = Signal(object)           # IssueOutcome
     lookupFinished = Signal(object)          # IssueOutcome (kind found / refused / unreachable)
-    checklistFinished = Signal(bool, str)    # ok, reason
+    checklistFinished = Signal(bool, str)    # ok, printer code when not printed
     printedBytes = Signal(float)             # monotonic time the last ticket byte went to the transport
 
     def __init__(self, config: KioskConfig, *, bus: BusPort | None = None, printer: PrinterPort | None = None,
@@ -129,7 +129,7 @@ class KioskBridge(QObject):
             self._set_health(DeviceHealth("printer", Health.OFFLINE, "not_configured"))
         if self._idcard is not None:
             self._device_worker.submit(self._guard, "idcard", lambda: self._idcard.open(  # type: ignore[union-attr]
-                self._on_card, self._set_health, self.idcardFailed.emit))
+                self._on_card, self._set_health, self._on_card_rejected))
         if self._scanner is not None:
             self._device_worker.submit(self._guard, "scanner", lambda: self._scanner.open(  # type: ignore[union-attr]
                 self.scanned.emit, self._set_health))
@@ -246,6 +246,10 @@ class KioskBridge(QObject):
         emit_log("idcard", masked_name=holder.display_name)
         self.holderRead.emit(holder)
 
+    def _on_card_rejected(self, reason: str) -> None:
+        emit_log("idcard_rejected", reason=reason)
+        self.idcardFailed.emit(reason)
+
     # ------------------------------------------------------------ intents from the screens
     def say(self, text: str, lang: str) -> None:
         """A spoken prompt, when the kiosk has a voice (config [announcer])."""
@@ -298,8 +302,7 @@ class KioskBridge(QObject):
             self.printedBytes.emit(time.monotonic())
         except Exception as exc:  # the number is valid: show it large, tell staff
             after = self._check_printer()
-            code = after.code if after.state is not Health.OK else getattr(exc, "faults", ("print_failed",))[0:1]
-            code = code if isinstance(code, str) else (code[0] if code else "print_failed")
+            code = after.code if after.state is not Health.OK else (getattr(exc, "code", "") or "print_failed")
             log.warning("ticket %s issued but not printed: %s", ticket.number, exc)
             emit_log("unprinted", number=ticket.number, reason=code)
             if after.state is Health.OK:
@@ -340,7 +343,9 @@ class KioskBridge(QObject):
         try:
             self._printer.print_checklist(service, lang)
         except Exception as exc:
-            self._check_printer()
-            self.checklistFinished.emit(False, str(getattr(exc, "message", exc))[:120])
+            log.warning("checklist for %s not printed: %s", service.id, exc)
+            after = self._check_printer()
+            self.checklistFinished.emit(False, after.code if after.state is not Health.OK
+                                        else (getattr(exc, "code", "") or "print_failed"))
             return
         self.checklistFinished.emit(True, "")

@@ -5,31 +5,37 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import threading
+from collections.abc import Sequence
 from typing import Any, Callable
 
 from kiosk.config import KioskConfig
-from kiosk.model import Catalog, DeviceHealth, Health, Holder, Service, Ticket
+from kiosk.model import Catalog, DeviceHealth, Health, Holder, PrintFailed, Service, Ticket
 
 log = logging.getLogger("onewindow.kiosk.hw")
 
-# printer fault word (devices.printer) -> the kiosk's code, worst first
+# printer fault word (devices.printer PrinterStatus.faults / PrinterError.faults) -> the kiosk's code
 _PRINTER_CODES = {"paper_end": "paper_out", "cover_open": "cover_open", "cutter_error": "cutter_error",
-                  "offline": "offline", "error": "error", "paper_near_end": "near_end"}
+                  "offline": "offline", "error": "error", "paper_near_end": "near_end",
+                  "no_reply": "no_reply", "bad_reply": "bad_reply", "disconnected": "disconnected"}
+
+
+def printer_code(faults: Sequence[str], default: str = "error") -> str:
+    """The kiosk's code for the worst of the driver's fault words (the driver lists them worst first)."""
+    return _PRINTER_CODES.get(faults[0], faults[0]) if faults else default
 
 
 def printer_health(status: Any, url: str) -> DeviceHealth:
     """devices.printer.PrinterStatus -> DeviceHealth. No answer is never 'fine' (DEVICES.md), except on
     write-only links (file://) that cannot answer at all."""
-    state = status.state.value
+    from devices.printer import PrinterState
     faults = tuple(status.faults)
     detail = {"faults": list(faults)}
-    if state == "ok":
+    if status.state is PrinterState.OK:
         return DeviceHealth("printer", Health.OK, "", detail)
-    if state == "warning":
-        return DeviceHealth("printer", Health.WARNING, _PRINTER_CODES.get(faults[0], faults[0]) if faults else "warning", detail)
-    if state == "error":
-        code = _PRINTER_CODES.get(faults[0], faults[0]) if faults else "error"
-        return DeviceHealth("printer", Health.ERROR, code, detail)
+    if status.state is PrinterState.WARNING:
+        return DeviceHealth("printer", Health.WARNING, printer_code(faults, "warning"), detail)
+    if status.state is PrinterState.ERROR:
+        return DeviceHealth("printer", Health.ERROR, printer_code(faults), detail)
     if url.startswith("file:"):
         return DeviceHealth("printer", Health.OK, "no_status", detail)
     return DeviceHealth("printer", Health.OFFLINE, status.detail or "no_reply", detail)
@@ -76,9 +82,10 @@ class PrinterAdapter:
             lang=lang, priority=ticket.priority)
 
     def print_ticket(self, ticket: Ticket, lang: str, progress: Callable[[float], None]) -> None:
+        """Raises PrintFailed (with the kiosk's code) when the printer refused or lost the job."""
         data = self.ticket_data(ticket, lang)
         progress(0.1)
-        self.driver.print_ticket(data)
+        self._print(lambda: self.driver.print_ticket(data))
         progress(1.0)
 
     def print_checklist(self, service: Service, lang: str) -> None:
@@ -86,13 +93,39 @@ class PrinterAdapter:
         items = [{"name": m.name, "name_en": m.name_en, "copies": m.copies, "original": m.original}
                  for m in service.materials]
         steps = service.steps_en if lang == "en" and service.steps_en else service.steps
-        self.driver.print_checklist(service.title(lang), items, lang=lang,
-                                    hall_name=cat.hall_title(lang) if cat else "", steps=steps)
+        self._print(lambda: self.driver.print_checklist(service.title(lang), items, lang=lang,
+                                                        hall_name=cat.hall_title(lang) if cat else "", steps=steps))
+
+    def _print(self, job: Callable[[], Any]) -> None:
+        from devices.errors import DeviceError, PrinterError
+        try:
+            job()
+        except PrinterError as exc:
+            raise PrintFailed(printer_code(exc.faults, "print_failed"), exc.message) from exc
+        except DeviceError as exc:   # e.g. the port cannot be reopened
+            raise PrintFailed("disconnected", exc.message) from exc
+
+
+def reader_health(state: Any, detail: str = "") -> DeviceHealth:
+    """devices.idcard.ReaderState -> DeviceHealth. CARD means a valid card lies on the reader, so the reader is
+    fine; STARTING is not an error (the first status reply follows within a poll)."""
+    from devices.idcard import ReaderState
+    extra = {"message": detail[:200]} if detail else {}
+    health = {
+        ReaderState.STARTING: Health.OK,
+        ReaderState.READY: Health.OK,
+        ReaderState.CARD: Health.OK,
+        ReaderState.FAULT: Health.ERROR,       # answers, but its SAM module cannot read cards
+        ReaderState.UNPLUGGED: Health.OFFLINE,  # port error or silence; the driver keeps retrying
+        ReaderState.CLOSED: Health.OFFLINE,     # the kiosk is shutting down
+    }[ReaderState(state)]
+    return DeviceHealth("idcard", health, ReaderState(state).value, extra if health is not Health.OK else {})
 
 
 class IdCardAdapter:
     """IdCardReader behind the bridge's IdCardPort: a card becomes a Holder (HMAC ref, birth date, masked
-    name); the raw number and name never leave devices.idcard."""
+    name); the raw number and name never leave devices.idcard. A rejected card (failed check digit,
+    inconsistent fields) is on_failure(reason), never a Holder; it says nothing about the reader's health."""
 
     def __init__(self, url: str, key: bytes, poll_s: float = 0.5) -> None:
         self.url = url
@@ -105,15 +138,18 @@ class IdCardAdapter:
         from devices.idcard import IdCardReader
         adapter = self
 
-        class Listener:   # devices.idcard.IdCardListener's methods; called on the reader's thread
+        class Listener:   # devices.idcard.IdCardListener; called on the reader's thread
             def card_inserted(self, card: Any) -> None:
                 on_card(adapter.holder_of(card))
 
-            def card_rejected(self, error: Any) -> None:
-                on_failure(str(getattr(error, "reason", "error")))
+            def card_removed(self) -> None:
+                pass      # the holder stays chosen until the ticket is issued, forgotten or the kiosk idles
 
-            def state_changed(self, state: Any, detail: str = "") -> None:
-                on_health(adapter.health_of(state, detail))
+            def card_rejected(self, error: Any) -> None:   # devices.errors.IdCardError
+                on_failure(error.reason)
+
+            def state_changed(self, state: Any, detail: str) -> None:
+                on_health(reader_health(state, detail))
 
         self._listener = Listener()
         self.reader = IdCardReader(self.url, poll_interval=self.poll_s)
@@ -122,16 +158,6 @@ class IdCardAdapter:
 
     def holder_of(self, card: Any) -> Holder:
         return Holder(ref=card.ref(self._key), birth_date=card.birth_date.isoformat(), display_name=card.masked_name)
-
-    @staticmethod
-    def health_of(state: Any, detail: str = "") -> DeviceHealth:
-        word = str(getattr(state, "value", state))
-        extra = {"message": detail[:200]} if detail else {}
-        if word in ("ready", "card", "starting"):
-            return DeviceHealth("idcard", Health.OK, word)
-        if word == "fault":
-            return DeviceHealth("idcard", Health.ERROR, "fault", extra)
-        return DeviceHealth("idcard", Health.OFFLINE, word, extra)
 
     def close(self) -> None:
         if self.reader is not None:

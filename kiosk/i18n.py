@@ -131,7 +131,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "still_available": ("仍可使用：", "Still available:"),
     "paper_low": ("打印纸即将用完，已通知工作人员", "Paper is running low; staff have been told"),
     "id_fault": ("身份证阅读器暂不可用，可直接点选业务取号", "The ID card reader is unavailable; you can still choose a service"),
-    "id_read_failed": ("未能读取身份证，请重新放置", "The ID card could not be read, please place it again"),
+    "id_read_failed": ("未能识别这张身份证，请重新放置或联系工作人员",
+                       "This ID card could not be read. Please place it again or ask staff"),
     "refused_title": ("未能取号", "No number issued"),
     "try_again": ("重试", "Try again"),
     "closed_body": ("现在不在取号时间内", "Numbers are not being issued at this time"),
@@ -142,6 +143,19 @@ def t(key: str, lang: str, **kw: Any) -> str:
     zh, en = TEXT[key]
     text = en if lang == "en" else zh
     return text.format(**kw) if kw else text
+
+
+PRINTER_PROBLEM = {
+    "paper_out": ("打印纸已用完", "the printer is out of paper"),
+    "cover_open": ("打印机盖未关好", "the printer cover is open"),
+}
+_PRINTER_UNAVAILABLE = ("打印机暂不可用，请联系工作人员", "the printer is not available, please ask staff")
+
+
+def printer_problem(code: str, lang: str) -> str:
+    """A printer code (paper_out, cover_open, no_reply, ...) in words a citizen understands."""
+    zh, en = PRINTER_PROBLEM.get(code, _PRINTER_UNAVAILABLE)
+    return en if lang == "en" else zh
 
 
 def error_text(code: str, message: str, message_zh: str, lang: str) -> str:

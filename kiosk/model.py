@@ -208,6 +208,15 @@ class DeviceHealth:
         return {"v": 1, "kind": self.kind, "state": state, "detail": {"code": self.code, **self.detail}}
 
 
+class PrintFailed(Exception):
+    """A PrinterPort could not print a job; `code` is the kiosk's printer code (paper_out, cover_open, ...)."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        super().__init__(f"{code}: {message}" if message else code)
+        self.code = code
+        self.message = message
+
+
 @dataclass(frozen=True)
 class Connectivity:
     bus: bool = False

@@ -330,6 +330,7 @@ class ConfirmScreen(Screen):
         card = frame("card", rows)
         blocked = svc.id_required and k.holder is None
         warn = frame("warn", vbox(label(self.tr("id_required_title"), "h3"), label(self.tr("id_required_body"), "body"),
+                                  label(self.tr("id_read_failed"), "chipWarn") if k.id_error else None,
                                   spacing=6, margins=(28, 20, 28, 20))) if blocked else None
         confirm = button(self.tr("confirm_button"), "primary", self.go("confirm", svc.id), name="confirm")
         confirm.setMinimumHeight(self.s(150))

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
 from kiosk import theme
 from kiosk.bridge import KioskBridge, emit_log
 from kiosk.config import KioskConfig
-from kiosk.i18n import error_text, t
+from kiosk.i18n import error_text, printer_problem, t
 from kiosk.model import (
     Catalog, CodeQuery, Connectivity, DeviceHealth, Health, Holder, IssueOutcome, ZoneLoad, classify_code,
 )
@@ -241,7 +241,7 @@ class KioskWindow(QWidget):
     # ------------------------------------------------------------ idle
     def restart_idle(self) -> None:
         if self.current in ("home", "fault") and self.holder is None and not self.elderly \
-                and self.lang == self.config.language:
+                and self.lang == self.config.language and not self.id_error:
             self.idle.stop()
             return
         self.idle.start(int(self.idle_timeout_s * 1000))
@@ -479,9 +479,12 @@ class KioskWindow(QWidget):
             self.show_screen("fault" if self.fault_kind() else "home", push=False)
 
     def on_id_failed(self, _reason: str) -> None:
+        """A card was read but rejected (e.g. its number fails the check digit): one plain message, whatever
+        the reason; the reason word goes to the log only."""
         self.id_error = True
-        if self.current == "home":
+        if self.current in ("home", "confirm"):
             self.schedule_refresh()
+            self.restart_idle()
 
     def on_progress(self, stage: str, frac: float) -> None:
         old = self.progress[0]
@@ -534,6 +537,7 @@ class KioskWindow(QWidget):
             self.refresh()
 
     def on_checklist(self, ok: bool, why: str) -> None:
-        self.checklist_msg = (ok, t("checklist_printed", self.lang) if ok else t("checklist_failed", self.lang, why=why))
+        self.checklist_msg = (ok, t("checklist_printed", self.lang) if ok
+                              else t("checklist_failed", self.lang, why=printer_problem(why, self.lang)))
         if self.current == "guide":
             self.refresh()

@@ -1,36 +1,38 @@
-"""Faults told plainly to the citizen and published to staff; recovery without a restart."""
+"""Faults told plainly to the citizen and published to staff; recovery without a restart. Every fault is
+injected into the simulated device behind the real driver (or into the scripted server's replies)."""
 from __future__ import annotations
 
+import pytest
+
 from hall_bus import RequestError
-from kiosk.model import Health
-from tests.kiosk.conftest import FakePrinter
 from tests.kiosk.test_journey import take_number
 
 
 def test_paper_near_end_warns_and_keeps_issuing(make_kiosk):
-    printer = FakePrinter()
-    printer.set(Health.WARNING, "near_end")
-    k = make_kiosk(printer=printer)
+    k = make_kiosk(printer="sim://printer?paper=near_end")
     k.wait_screen("home")
     k.qtbot.waitUntil(lambda: "打印纸即将用完" in k.all_text())
-    status = k.bus.status_of("printer-t1")
+    status = k.status_of("printer")
     assert status["state"] == "warning" and status["detail"]["code"] == "near_end"
     take_number(k)
     k.wait_screen("done")
-    assert len(printer.printed) == 1
+    [ticket] = k.wait_printed(1)
+    assert "A001" in ticket.splitlines()
 
 
 def test_paper_out_issues_nothing_and_recovers(make_kiosk):
     k = make_kiosk()
     k.wait_screen("home")
-    k.printer.set(Health.ERROR, "paper_out")
+    k.printer.set_fault(paper="out")
     k.wait_screen("fault")                                   # noticed by the idle poll
     assert "打印纸已用完" in k.all_text() and "请联系工作人员" in k.all_text()
-    assert k.bus.status_of("printer-t1")["state"] == "error"
-    assert all(op != "ticket.issue" for op, _ in k.bus.requests)
-    k.printer.set(Health.OK)
+    assert k.status_of("printer")["state"] == "error"
+    assert k.status_of("printer")["detail"]["code"] == "paper_out"
+    assert all(op != "ticket.issue" for op, *_ in k.bus.requests)
+    k.printer.set_fault(paper="ok")                          # staff load a new roll
     k.wait_screen("home")
-    assert k.bus.status_of("printer-t1")["state"] == "ok"
+    assert k.status_of("printer")["state"] == "ok"
+    assert k.printer.jobs == [] and k.printer.rejected_jobs == []
 
 
 def test_cover_opened_before_confirm_issues_nothing(make_kiosk):
@@ -39,33 +41,60 @@ def test_cover_opened_before_confirm_issues_nothing(make_kiosk):
     k.press("zone-z1")
     k.press("service-ss_pension")
     k.wait_screen("confirm")
-    k.printer.set(Health.ERROR, "cover_open")
     k.bridge._poll_timer.stop()                              # the touch comes before the next poll
+    k.printer.set_fault(cover="open")
     k.press("confirm")
     k.wait_screen("fault")
     assert "打印机盖未关好" in k.all_text()
-    assert all(op != "ticket.issue" for op, _ in k.bus.requests)
+    assert all(op != "ticket.issue" for op, *_ in k.bus.requests)
+    assert k.printer.jobs == [] and k.printer.rejected_jobs == []
 
 
 def test_paper_runs_out_after_the_server_issued_the_ticket(make_kiosk):
     k = make_kiosk()
-    k.printer.fail_next = "paper_out"
+    desk = k.bus.answer
+
+    def issue_then_run_out(op, args):                         # between the status check and the print job
+        reply = desk(op, args)
+        k.printer.set_fault(paper="out")
+        return reply
+    k.bus.answer = issue_then_run_out
     take_number(k)
     k.wait_screen("done")
     assert k.window.outcome.kind == "unprinted"
     assert k.text("ticket-number") == "A001"                 # valid, shown large
     assert "K7Q2" in k.text("verify")
     assert "号票未能打印，但号码有效" in k.all_text()
-    assert k.bus.status_of("printer-t1")["state"] == "error"
+    assert k.status_of("printer")["state"] == "error"
+    assert k.status_of("printer")["detail"]["code"] == "paper_out"
+    assert k.printer.jobs == [] and k.printer.rejected_jobs == []   # the driver sent nothing to a printer without paper
+
+
+@pytest.mark.parametrize("fault", ["silent", "garbage"])
+def test_printer_that_stops_answering_sensibly_issues_nothing(make_kiosk, fault):
+    k = make_kiosk()
+    k.wait_screen("home")
+    k.printer.set_fault(**{fault: True})
+    k.wait_screen("fault")
+    assert "打印机无响应" in k.all_text() and "请联系工作人员" in k.all_text()
+    status = k.status_of("printer")
+    assert status["state"] == "offline"
+    assert status["detail"]["code"] == {"silent": "no_reply", "garbage": "bad_reply"}[fault]
+    assert all(op != "ticket.issue" for op, *_ in k.bus.requests)
+    k.printer.set_fault(**{fault: False})
+    k.wait_screen("home")
+    take_number(k)
+    k.wait_screen("done")
+    assert "A001" in k.wait_printed(1)[0]
 
 
 def test_server_offline_shows_ask_staff_never_a_number(make_kiosk):
     k = make_kiosk()
     k.wait_screen("home")
-    k.bus.server(False)
+    k.bus.set_server(False)
     k.wait_screen("fault")
     assert "暂时无法取号" in k.all_text() and "请联系工作人员" in k.all_text()
-    k.bus.server(True)
+    k.bus.set_server(True)
     k.wait_screen("home")
 
 
@@ -86,15 +115,47 @@ def test_request_timeout_shows_unreachable_not_a_number(make_kiosk):
     take_number(k)
     k.wait_screen("fault")
     assert "暂时无法取号" in k.all_text()
-    assert k.printer.printed == []
+    assert k.printer.jobs == []
 
 
 def test_id_reader_fault_is_told_and_published(make_kiosk):
-    from kiosk.model import DeviceHealth
-    k = make_kiosk()
+    k = make_kiosk(idcard="sim://idcard?card=absent")
     k.wait_screen("home")
-    k.bridge._set_health(DeviceHealth("idcard", Health.ERROR, "fault"))
+    k.qtbot.waitUntil(lambda: (k.status_of("idcard") or {}).get("state") == "ok")
+    k.idcard.set_fault(sam="fail")                           # the reader answers, its SAM module does not
     k.qtbot.waitUntil(lambda: "身份证阅读器暂不可用" in k.all_text())
-    assert k.bus.status_of("idcard-t1")["state"] == "error"
+    assert k.status_of("idcard")["state"] == "error" and k.status_of("idcard")["detail"]["code"] == "fault"
     take_number(k)                                           # walk-in tickets still work
     k.wait_screen("done")
+    assert "A001" in k.wait_printed(1)[0]
+    k.press("finish")
+    k.idcard.set_fault(sam="ok")                             # recovery without a restart
+    k.wait_screen("home")
+    k.qtbot.waitUntil(lambda: "身份证阅读器暂不可用" not in k.all_text())
+    assert k.status_of("idcard")["state"] == "ok"
+
+
+def test_id_reader_unplugged_is_offline_for_staff(make_kiosk):
+    k = make_kiosk(idcard="sim://idcard?card=absent")
+    k.wait_screen("home")
+    k.idcard.unplug()
+    k.qtbot.waitUntil(lambda: "身份证阅读器暂不可用" in k.all_text())
+    assert k.status_of("idcard")["state"] == "offline" and k.status_of("idcard")["detail"]["code"] == "unplugged"
+    k.idcard.replug()
+    k.qtbot.waitUntil(lambda: k.status_of("idcard")["state"] == "ok", timeout=8000)
+    k.qtbot.waitUntil(lambda: "身份证阅读器暂不可用" not in k.all_text())
+
+
+def test_checklist_on_a_printer_without_paper_says_so_plainly(make_kiosk):
+    k = make_kiosk()
+    k.wait_screen("home")
+    k.press("zone-z1")
+    k.press("guide-ss_pension")
+    k.wait_screen("guide")
+    k.bridge._poll_timer.stop()
+    k.printer.set_fault(paper="out")
+    with k.qtbot.waitSignal(k.bridge.checklistFinished, timeout=3000):
+        k.press("print-checklist")
+    k.qtbot.waitUntil(lambda: "清单打印失败：打印纸已用完" in k.all_text())
+    assert "paper" not in k.all_text()
+    assert k.printer.jobs == [] and k.printer.rejected_jobs == []

@@ -1,8 +1,23 @@
-"""The citizen's journeys on the kiosk window (fake bus and printer; the real ones are in test_e2e_kiosk.py)."""
+"""The citizen's journeys on the kiosk window: the real printer (and ID reader) drivers on simulated devices,
+a scripted bus (the real server and broker are in test_e2e_kiosk.py)."""
 from __future__ import annotations
 
-from kiosk.model import Holder
-from tests.kiosk.conftest import make_config
+import base64
+import hashlib
+import hmac
+import json
+
+from PySide6.QtWidgets import QLabel
+
+from devices.printer.protocol import qr_payloads
+from devices.simulators.idcard import SAMPLE_CARDS
+from tests.kiosk.conftest import KEY
+
+
+def ref_of(card: str) -> str:
+    """The HMAC reference the server should get for a sample card (never the number itself)."""
+    number = SAMPLE_CARDS[card].number
+    return base64.urlsafe_b64encode(hmac.new(KEY, number.encode(), hashlib.sha256).digest()).rstrip(b"=").decode()
 
 
 def take_number(k, zone: str = "z1", service: str = "ss_pension") -> None:
@@ -25,8 +40,12 @@ def test_walk_in_ticket_from_home_to_done(make_kiosk):
     assert k.text("ticket-number") == "A001"
     assert "前面还有 3 人" in k.text("ahead")
     assert "请取走号票" in k.all_text()
-    assert [t.number for t in k.printer.printed] == ["A001"]
-    op, args = k.bus.requests[-1]
+    [ticket] = k.wait_printed(1)
+    lines = ticket.splitlines()
+    assert lines[:4] == ["大安区政务服务中心", "社会保障服务区 1F", "A001", "养老保险待遇申领"]
+    assert "前面还有 3 人等候" in lines and "验证码 K7Q2" in lines
+    assert qr_payloads(k.printer.jobs[0]) == ["https://q.example/t/K7Q2"]
+    op, args, _ = k.bus.requests[-1]
     assert op == "ticket.issue" and args["service"] == "ss_pension" and args["channel"] == "walk_in"
     assert "holder" not in args
     k.press("finish")
@@ -58,13 +77,15 @@ def test_language_switch_on_every_screen(make_kiosk):
     k.press("confirm")
     k.wait_screen("done")
     assert "Please take your ticket" in k.all_text() and "3 ahead of you" in k.text("ahead")
+    [ticket] = k.wait_printed(1)
+    assert "Pension benefit claim" in ticket and "A001" in ticket      # the ticket speaks English too
     k.press("language")
     assert "请取走号票" in k.all_text()
     assert k.bus.requests[-1][1]["lang"] == "en"
 
 
 def test_idle_timeout_returns_home_and_resets_language(make_kiosk, qtbot):
-    k = make_kiosk(config=make_config(idle_timeout_s=0.3))
+    k = make_kiosk(idle_timeout_s=0.3)
     k.wait_screen("home")
     k.press("language")
     k.press("zone-z1")
@@ -76,7 +97,7 @@ def test_idle_timeout_returns_home_and_resets_language(make_kiosk, qtbot):
 
 
 def test_elderly_mode_larger_text_slower_timeout(make_kiosk):
-    k = make_kiosk(config=make_config(idle_timeout_s=10, elderly_timeout_s=50))
+    k = make_kiosk(idle_timeout_s=10, elderly_timeout_s=50)
     k.wait_screen("home")
     before = k.window.font().pixelSize(), k.button("zone-z1").height()
     k.press("elderly")
@@ -98,42 +119,83 @@ def test_guide_shows_materials_limits_steps_and_prints_checklist(make_kiosk):
     assert "窗口提交材料" in text
     with k.qtbot.waitSignal(k.bridge.checklistFinished, timeout=3000):
         k.press("print-checklist")
-    assert [s.id for s in k.printer.checklists] == ["ss_pension"]
+    [checklist] = k.wait_printed(1)
+    assert "养老保险待遇申领" in checklist and "所需材料：" in checklist
+    assert "1. 居民身份证（原件1份）" in checklist.splitlines()
     k.qtbot.waitUntil(lambda: "材料清单已打印" in k.all_text())
     k.press("guide-take")
     k.wait_screen("confirm")
 
 
 def test_id_card_greets_with_masked_name_and_sends_only_the_reference(make_kiosk):
-    k = make_kiosk()
+    k = make_kiosk(idcard="sim://idcard?card=absent")
     k.wait_screen("home")
     k.press("zone-z2")                                      # the card may arrive at any moment
-    k.bridge.holderRead.emit(Holder("r" * 43, "1950-03-08", "张*"))
+    k.idcard.insert("elder")                                # 李秀英, born 1946-03-04
+    k.qtbot.waitUntil(lambda: k.window.holder is not None)
+    assert k.screen == "zone"
     k.press("home")
     k.wait_screen("home")
-    assert k.text("greeting") == "张*，您好！"
+    assert k.text("greeting") == "李*，您好！"
     assert "您可优先办理" in k.all_text()                    # 70+ from the catalog's priority age
+    assert "李秀英" not in k.all_text()
     take_number(k)
     k.wait_screen("done")
-    op, args = k.bus.requests[-1]
+    op, args, _ = k.bus.requests[-1]
     assert args["channel"] == "id_card"
-    assert args["holder"] == {"ref": "r" * 43, "birth_date": "1950-03-08", "display_name": "张*"}
+    assert args["holder"] == {"ref": ref_of("elder"), "birth_date": "1946-03-04", "display_name": "李*"}
+    sent = json.dumps(k.bus.requests, ensure_ascii=False, default=str)
+    assert SAMPLE_CARDS["elder"].number not in sent and "李秀英" not in sent
     k.press("finish")
     k.wait_screen("home")
     assert k.window.holder is None                          # one card, one ticket
+    assert k.bridge.health("idcard").code == "card"         # though the card still lies on the reader
+
+
+def test_rejected_card_is_told_plainly_and_greets_no_one(make_kiosk):
+    k = make_kiosk(idcard="sim://idcard?card=absent")
+    k.wait_screen("home")
+    with k.qtbot.waitSignal(k.bridge.idcardFailed, timeout=5000) as rejected:
+        k.idcard.insert("bad_number")                       # its number fails the GB 11643 check digit
+    assert rejected.args == ["invalid_number"]
+    k.qtbot.waitUntil(lambda: "未能识别这张身份证，请重新放置或联系工作人员" in k.all_text())
+    text = k.all_text()
+    assert "invalid" not in text and "GB 11643" not in text and "王" not in text
+    assert k.window.holder is None and k.window.findChild(QLabel, "greeting") is None
+    assert k.status_of("idcard")["state"] == "ok"           # a bad card is not a broken reader
+    assert k.bus.requests == []
+    k.idcard.insert("zhang")                                # a valid card replaces it
+    k.qtbot.waitUntil(lambda: k.window.holder is not None)
+    k.qtbot.waitUntil(lambda: "张*，您好！" in k.all_text())
+    assert "未能识别这张身份证" not in k.all_text()
+
+
+def test_rejected_card_on_a_service_that_needs_one(make_kiosk):
+    k = make_kiosk(idcard="sim://idcard?card=absent")
+    k.wait_screen("home")
+    k.press("zone-z4")
+    k.press("service-ps_hukou")
+    k.wait_screen("confirm")
+    k.idcard.insert("bad_number")
+    k.qtbot.waitUntil(lambda: "未能识别这张身份证，请重新放置或联系工作人员" in k.all_text())
+    assert not k.button("confirm").isEnabled()
+    assert k.screen == "confirm"
 
 
 def test_service_needing_id_waits_for_the_card(make_kiosk):
-    k = make_kiosk()
+    k = make_kiosk(idcard="sim://idcard?card=absent")
     k.wait_screen("home")
     k.press("zone-z4")
     k.press("service-ps_hukou")
     k.wait_screen("confirm")
     assert not k.button("confirm").isEnabled()
     assert "需要刷身份证" in k.all_text()
-    k.bridge.holderRead.emit(Holder("r" * 43, "1985-06-12", "张*"))
+    k.idcard.insert("zhang")
     k.qtbot.waitUntil(lambda: k.button("confirm").isEnabled())
     assert k.screen == "confirm"
+    k.press("confirm")
+    k.wait_screen("done")
+    assert k.bus.requests[-1][1]["holder"]["ref"] == ref_of("zhang")
 
 
 def test_server_refusal_is_told_in_its_words(make_kiosk):
@@ -146,7 +208,7 @@ def test_server_refusal_is_told_in_its_words(make_kiosk):
     take_number(k)
     k.wait_screen("message")
     assert k.text("refusal") == "您已在排队等候这项业务"
-    assert k.printer.printed == []
+    assert k.printer.jobs == []
 
 
 def test_appointment_code_typed_on_keypad(make_kiosk):
@@ -159,7 +221,8 @@ def test_appointment_code_typed_on_keypad(make_kiosk):
     assert k.window.code_text == "AB12CD"
     k.press("key-OK")
     k.wait_screen("done")
-    assert k.bus.requests[-1] == ("appointment.checkin", {"code": "AB12CD"})
+    assert k.bus.requests[-1][:2] == ("appointment.checkin", {"code": "AB12CD"})
+    assert "A001" in k.wait_printed(1)[0]
 
 
 def test_appointment_scanned_by_keyboard_wedge_from_home(make_kiosk, qtbot):
@@ -169,7 +232,7 @@ def test_appointment_scanned_by_keyboard_wedge_from_home(make_kiosk, qtbot):
     from PySide6.QtCore import Qt
     qtbot.keyClick(k.window, Qt.Key.Key_Return)
     k.wait_screen("done")
-    assert k.bus.requests[-1] == ("appointment.checkin", {"code": "APPT-7781"})
+    assert k.bus.requests[-1][:2] == ("appointment.checkin", {"code": "APPT-7781"})
 
 
 def test_ticket_status_by_scanned_qr_url(make_kiosk, qtbot):
@@ -178,7 +241,7 @@ def test_ticket_status_by_scanned_qr_url(make_kiosk, qtbot):
     with qtbot.waitSignal(k.bridge.lookupFinished, timeout=3000):
         k.bridge.scanned.emit("https://q.example/t/K7Q2")    # a serial scanner reading the ticket's QR
     k.wait_screen("status")
-    assert k.bus.requests[-1] == ("ticket.get", {"verify": "K7Q2"})
+    assert k.bus.requests[-1][:2] == ("ticket.get", {"verify": "K7Q2"})
     k.qtbot.waitUntil(lambda: "请到 15号窗口 办理" in k.all_text())
     k.press("language")
     assert "Please go to Window 15" in k.all_text()
@@ -192,7 +255,7 @@ def test_ticket_status_by_typed_number(make_kiosk):
         k.press(f"key-{ch}")
     k.press("key-OK")
     k.qtbot.waitUntil(lambda: k.window.lookup is not None)
-    assert k.bus.requests[-1] == ("ticket.get", {"number": "A023"})
+    assert k.bus.requests[-1][:2] == ("ticket.get", {"number": "A023"})
     assert k.text("status-number") == "A023"
 
 

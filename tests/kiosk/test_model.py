@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from devices.idcard import ReaderState
 from devices.printer import PrinterState, PrinterStatus
 from hall_bus.configfile import ConfigError
 from kiosk.config import KioskConfig, load
-from kiosk.hardware import IdCardAdapter, printer_health
+from kiosk.hardware import printer_health, reader_health
 from kiosk.i18n import TEXT, t
 from kiosk.model import Catalog, DeviceHealth, Health, Ticket, classify_code
 from kiosk.sample import sample_catalog
@@ -104,10 +105,21 @@ def test_device_status_payload_for_staff():
     assert DeviceHealth("idcard").status_payload()["state"] == "offline"
 
 
-def test_id_reader_states():
-    assert IdCardAdapter.health_of("ready").state is Health.OK
-    assert IdCardAdapter.health_of("fault", "SAM self-test failed").state is Health.ERROR
-    assert IdCardAdapter.health_of("unplugged").state is Health.OFFLINE
+@pytest.mark.parametrize("state,health", [
+    (ReaderState.STARTING, Health.OK),       # not an error: the first status reply is on its way
+    (ReaderState.READY, Health.OK),
+    (ReaderState.CARD, Health.OK),           # a valid card lies on the reader
+    (ReaderState.FAULT, Health.ERROR),
+    (ReaderState.UNPLUGGED, Health.OFFLINE),
+    (ReaderState.CLOSED, Health.OFFLINE),
+])
+def test_id_reader_states(state, health):
+    h = reader_health(state, "SAM self-test failed" if health is Health.ERROR else "")
+    assert (h.kind, h.state, h.code) == ("idcard", health, state.value)
+
+
+def test_every_reader_state_has_a_health():
+    assert {reader_health(s).code for s in ReaderState} == {s.value for s in ReaderState}
 
 
 def test_config_rejects_broker_without_scheme():
