@@ -192,6 +192,8 @@ class HallService:
             self.bus.publish(self.topics.response(req.client), reply)
         for client, reply in replies_now:
             self.bus.publish(self.topics.response(client), reply)
+        if time.monotonic() - self._last_flush >= FLUSH_S:    # after the replies: never delays one
+            self._flush()
 
     def _commit(self, outcomes: list[Outcome], committed: list[tuple[_Request, str, dict[str, Any], Outcome]]) -> None:
         day = self.engine.day
@@ -311,8 +313,6 @@ class HallService:
             self._publish_window(w)
         if calls:
             self._publish_calls()
-        if time.monotonic() - self._last_flush >= FLUSH_S:
-            self._flush()
 
     def _publish_window(self, w: str) -> None:
         self.bus.publish(self.topics.state_window(w), state_payload(**self.engine.window_view(w)), retain=True)
