@@ -11,12 +11,16 @@ import sys
 import threading
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hall_bus.configfile import ConfigError
 from hall_server.broker import EmbeddedBroker, free_port
 from hall_server.config import HallConfig, load_hall_config
 from hall_server.engine import Appointment
 from hall_server.store import Store
+
+if TYPE_CHECKING:
+    from hall_server.service import HallService
 
 log = logging.getLogger("onewindow.server")
 
@@ -65,6 +69,23 @@ def load_appointments(cfg: HallConfig, config_path: Path) -> list[Appointment]:
     except OSError as exc:
         log.warning("appointments file %s unreadable: %s", path, exc.strerror)
     return out
+
+
+def reload_config(path: str, service: "HallService") -> None:
+    """SIGHUP: re-read the hall config; a broken or structurally different file leaves the running one in place."""
+    try:
+        new = load_hall_config(path)
+    except ConfigError as err:
+        log.error("config reload refused, keeping the running configuration; %s has %d problem(s):",
+                  err.path, len(err.problems))
+        for problem in err.problems:
+            log.error("  %s", problem)
+        return
+    why = service.reload(new)
+    if why:
+        log.warning("config reload refused, keeping the running configuration: %s", why)
+    else:
+        log.info("config reload accepted from %s", path)
 
 
 def run(argv: list[str]) -> int:
@@ -120,6 +141,9 @@ def run(argv: list[str]) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=reload_config, args=(args.config, service),
+                                                                  daemon=True).start())
     if not service.start():
         print(f"onewindow server: cannot reach the broker at {service.bus.address.url}; still trying",
               file=sys.stderr)

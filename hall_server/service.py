@@ -36,7 +36,12 @@ class _Request:
 
 @dataclass
 class _Tick:
-    kind: str   # "supervise" | "roll"
+    kind: str   # "supervise" | "roll" | "flush" | "publish_all"
+
+
+@dataclass
+class _Reload:
+    config: HallConfig
 
 
 class HallService:
@@ -50,7 +55,7 @@ class HallService:
         self.engine = Engine(config)
         self.topics = Topics(config.hall.id)
         self._clock = clock or (lambda: datetime.now(self.engine.tz))
-        self._inbox: queue.Queue[_Request | _Tick | None] = queue.Queue()
+        self._inbox: queue.Queue[_Request | _Tick | _Reload | None] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._timer: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -158,7 +163,20 @@ class HallService:
         self.engine.restore(today, *self.store.load_day(today))
         self._publish_all()
 
-    def _process(self, batch: list[_Request | _Tick]) -> None:
+    def reload(self, new: HallConfig) -> str | None:
+        """Apply a new config at the next batch; None when accepted, else why it needs a restart. Texts, notices,
+        materials, quotas, hours, priority and supervision apply at once; the hall's structure (ids of zones,
+        services and windows, prefixes, which window serves what) only with a restart, which is quick and safe."""
+        def shape(c: HallConfig) -> tuple:
+            return (c.hall.id, c.hall.timezone, [z.id for z in c.zones],
+                    [(s.id, s.zone, s.prefix) for s in c.services], [(w.id, w.zone, w.services) for w in c.windows],
+                    c.broker, c.device_controllers)
+        if shape(new) != shape(self.config):
+            return "zones, services, windows, prefixes, broker or controllers changed: restart the server to apply"
+        self._inbox.put(_Reload(new))
+        return None
+
+    def _process(self, batch: list[_Request | _Tick | _Reload]) -> None:
         now = self._clock()
         committed: list[tuple[_Request, str, dict[str, Any], Outcome]] = []
         replies_now: list[tuple[str, dict[str, Any]]] = []     # (client, reply) needing no commit
@@ -173,6 +191,11 @@ class HallService:
             publish_all = bool(roll.rollover)
 
         for item in batch:
+            if isinstance(item, _Reload):
+                self.config = self.engine.config = item.config
+                publish_all = True
+                log.info("configuration reloaded")
+                continue
             if isinstance(item, _Tick):
                 if item.kind == "supervise":
                     outcomes.append(self.engine.supervise(now))

@@ -7,6 +7,7 @@ import queue
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -62,6 +63,36 @@ def test_embedded_broker_with_authentication(tmp_path) -> None:
         assert not intruder.wait_connected(2)       # anonymous access is refused
         intruder.stop()
     finally:
+        proc.terminate()
+        proc.wait(10)
+        proc.stdout.close()
+
+
+def test_sighup_reloads_the_config_and_keeps_the_old_one_when_broken(tmp_path) -> None:
+    path = tmp_path / "hall.toml"
+    original = HALL_CONFIG.read_text(encoding="utf-8")
+    path.write_text(original, encoding="utf-8")
+    proc, ready, log_path = start_server(tmp_path / "data", broker_port=free_port(), config=path)
+    watcher = BusClient(ready["broker"], "daan", "display-w").start()
+    catalogs: queue.Queue = queue.Queue()
+    watcher.subscribe(watcher.topics.state_catalog, lambda t, p: catalogs.put(p))
+    try:
+        assert "请携带本人有效身份证件" in catalogs.get(timeout=5)["hall"]["notice"]
+        path.write_text(original.replace('zone = "z3"', 'zone = "z9"', 1), encoding="utf-8")   # broken
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while "config reload refused" not in log_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "no zone 'z9'" in log_path.read_text()
+        assert catalogs.empty()                          # the running configuration stays
+        path.write_text(original.replace('notice = "请携带', 'notice = "今日系统升级，请携带', 1), encoding="utf-8")
+        proc.send_signal(signal.SIGHUP)
+        assert catalogs.get(timeout=10)["hall"]["notice"].startswith("今日系统升级")
+        kiosk = BusClient(ready["broker"], "daan", "kiosk-k1").start()
+        assert kiosk.request("ticket.issue", {"service": "ss_enroll", "channel": "walk_in"})["number"] == "A001"
+        kiosk.stop()
+    finally:
+        watcher.stop()
         proc.terminate()
         proc.wait(10)
         proc.stdout.close()
