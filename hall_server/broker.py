@@ -107,7 +107,7 @@ class EmbeddedBroker:
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 15.0, port_wait: float = 5.0) -> None:
+    def start(self, timeout: float = 15.0, port_wait: float = 10.0) -> None:
         # A restarted server may find its previous broker still closing its listener for a moment.
         deadline = time.monotonic() + port_wait
         while not port_free(self.host, self.port):
@@ -150,11 +150,12 @@ class EmbeddedBroker:
 
 
 def _die_with_parent() -> None:
-    """Linux: the kernel sends SIGTERM to the broker the moment the server dies (the ppid watch is the fallback)."""
+    """Linux: the kernel kills the broker the moment the server dies, so a restarted server finds its port free
+    at once (the broker holds nothing worth a graceful exit; the ppid watch is the fallback elsewhere)."""
     if sys.platform.startswith("linux"):
         try:
             import ctypes
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
         except OSError:
             pass
 
@@ -188,7 +189,7 @@ def _serve(host: str, port: int, hall: str, users: dict[str, str], parent: int) 
         print(json.dumps({"event": "ready", "broker": f"mqtt://{host}:{port}"}), flush=True)
         while not stop.is_set():
             if os.getppid() != parent:      # the server died (even by SIGKILL): do not outlive it
-                break
+                os._exit(0)
             try:
                 await asyncio.wait_for(stop.wait(), 0.5)
             except TimeoutError:

@@ -90,7 +90,7 @@ class HomeScreen(Screen):
         title = label(self.tr("holder_choose") if k.holder else self.tr("welcome"), "h2")
         grid = QGridLayout()
         grid.setSpacing(self.s(22))
-        cols = 2 if k.portrait else 3
+        cols = self._zone_columns()
         zones = list(cat.zones) if cat else []
         for i, zone in enumerate(zones):
             grid.addWidget(self._zone_tile(i, zone), i // cols, i % cols)
@@ -176,18 +176,39 @@ class HomeScreen(Screen):
         stat = label(self.wait_text(load), "tileStat", name=f"zone-load-{zone.id}")
         stat.setStyleSheet(f"color: {colour};")
         count = label(self.tr("zone_services", n=len(services)), "tileSub") if k.portrait and not k.elderly else None
+        cols = self._zone_columns()
+        if cols == 1:    # elderly portrait: full-width rows, the name on top and the waiting count under it
+            stat.setWordWrap(False)
+            row = vbox(title, stat, spacing=self.s(6), margins=(self.s(36), self.s(16), self.s(24), self.s(16)))
+            tile.setLayout(row)
+            stat.ensurePolished()
+            screen_w = self.k.width() or 1080
+            title_w = screen_w - 2 * self.s(48) - self.s(36 + 24)
+            title_h = text_height(zone.title(self.lang), title_px, title_w, bold=True)
+            tile.setMinimumHeight(self.s(16 + 16 + 6) + title_h + stat.sizeHint().height())
+            return tile
         lay = vbox(top, 0, stat, count, spacing=self.s(8), margins=(self.s(36), self.s(20), self.s(20), self.s(18)))
         tile.setLayout(lay)
-        # The tile's height from its text at the width it will get: a wrapped title must never overlap the counts.
-        cols = 2 if k.portrait else 3
+        # The tile's height from its text at the width it will get: a wrapped title or a wrapped count must never
+        # overlap the other.
         screen_w = self.k.width() or (1080 if k.portrait else 1920)
-        text_w = (screen_w - 2 * self.s(48) - (cols - 1) * self.s(22)) // cols - self.s(36 + 20 + 76 + 18)
+        tile_w = (screen_w - 2 * self.s(48) - (cols - 1) * self.s(22)) // cols
+        text_w = tile_w - self.s(36 + 20 + 76 + 18)
+        stat.ensurePolished()
+        stat_h = text_height(self.wait_text(load), stat.font().pixelSize() or self.s(34), tile_w - self.s(36 + 20),
+                             bold=True)
         need = self.s(20 + 18) + max(self.s(76), text_height(zone.title(self.lang), title_px, text_w, bold=True)
-                                     + (self.s(44) if not k.elderly else 0)) + self.s(16) + self.s(48)
+                                     + (self.s(44) if not k.elderly else 0)) + self.s(16) + stat_h
         if count is not None:
             need += self.s(44)
         tile.setMinimumHeight(need)
         return tile
+
+    def _zone_columns(self) -> int:
+        """Three across in landscape, two in portrait; elderly portrait gets full-width rows for its larger text."""
+        if not self.k.portrait:
+            return 3
+        return 1 if self.k.elderly else 2
 
     def _action(self, title: str, sub: str, intent: str) -> QWidget:
         tile = ZoneTile(theme.PRIMARY, self.s(24), self.s(10))
