@@ -92,7 +92,7 @@ def run_kiosks(url: str, n_kiosks: int, per_kiosk: int, services: list[str], int
     """n_kiosks clients each issuing per_kiosk tickets: back to back (interval 0: saturation, throughput) or one
     every `interval` seconds at a random phase (latency under a steady load). In a hall every kiosk is its own
     machine; here they are spread over a few processes so the load generator's GIL does not add its own queue."""
-    processes = processes or min(n_kiosks, 10)
+    processes = processes or min(n_kiosks, 5)
     ctx = mp.get_context("spawn")
     out: mp.Queue = ctx.Queue()
     start_at = time.time() + 3.0 + 0.1 * processes     # all groups connected before the clock starts
@@ -130,7 +130,7 @@ def bench_broker(kind: str, tmp: Path, conf: Path, quick: bool) -> dict:
     services = [s.id for s in cfg.services]
     try:
         single = run_kiosks(url, 1, 100 if quick else 400, services)
-        steady = run_kiosks(url, 50, 5 if quick else 16, services, interval=0.5)
+        steady = run_kiosks(url, 50, 5 if quick else 30, services, interval=0.5)
         many = run_kiosks(url, 50, 10 if quick else 40, services)
     finally:
         proc.terminate()
