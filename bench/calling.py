@@ -23,7 +23,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 
 from display_board.app import DisplayController, make_app  # noqa: E402
 from display_board.bridge import DisplayBridge  # noqa: E402
@@ -117,13 +116,13 @@ def main(argv: list[str]) -> int:
         dbus.wait_connected(10)
 
         def wait(cond, timeout: float = 10.0) -> bool:
+            # The marks are stamped where they happen (signal handlers); this loop only keeps Qt running.
             deadline = time.monotonic() + timeout
-            loop = QEventLoop()
             while not cond():
                 if time.monotonic() > deadline:
                     return False
-                QTimer.singleShot(1, loop.quit)
-                loop.exec()
+                app.processEvents()
+                time.sleep(0.0005)
             return True
 
         reply_ms, event_ms, paint_ms, audio_ms = [], [], [], []

@@ -18,7 +18,7 @@ def sources() -> list[Path]:
 
 def test_pyside6_only_in_gui_packages() -> None:
     bad = [str(p.relative_to(ROOT)) for p in sources()
-           if p.relative_to(ROOT).parts[0] not in GUI | {"bench"}
+           if p.relative_to(ROOT).parts[0] not in GUI
            and re.search(r"^\s*(from|import)\s+PySide6", p.read_text(encoding="utf-8"), re.M)]
     assert not bad, f"PySide6 imported outside the GUI packages: {bad}"
 
