@@ -15,6 +15,7 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from hall_bus import BusClient, RequestError
 from hall_server.broker import free_port, port_free
@@ -158,6 +159,16 @@ class Crowd:
             c.stop()
 
 
+def write_demo_appointments(cfg: HallConfig, path: Path, count: int = 5) -> list[str]:
+    """Today's bookings, as the online booking platform would export them (code,service,date,start,end)."""
+    today = datetime.now(ZoneInfo(cfg.hall.timezone)).date().isoformat()
+    services = [s for s in cfg.services if s.appointment][:count]
+    codes = [f"YY{2026000 + i:07d}" for i in range(1, len(services) + 1)]
+    rows = ["code,service,date,start,end"] + [f"{c},{s.id},{today},08:30,17:00" for c, s in zip(codes, services)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return codes
+
+
 def _spawn_app(args: list[str], name: str, procs: list[tuple[str, subprocess.Popen, Path]], log_dir: Path,
                env: dict[str, str] | None = None) -> None:
     """Start one role with its output in log_dir/<role>.log, so the live log stays the crowd's."""
@@ -217,8 +228,10 @@ def run(argv: list[str]) -> int:
         if shutil.which(tool) is None:
             say(f"note: {tool} not found — {lost}")
 
+    appointments = write_demo_appointments(cfg, data / "appointments.csv")
     server = subprocess.Popen([sys.executable, "-m", "hall_server.cli", "server", "--config", args.config,
-                               "--data", str(data), "--broker-port", str(port), "--open-all-day"],
+                               "--data", str(data), "--broker-port", str(port), "--open-all-day",
+                               "--appointments", str(data / "appointments.csv")],
                               stdout=subprocess.PIPE, stderr=(data / "server.log").open("w"), text=True, cwd=ROOT)
     assert server.stdout is not None
     line = server.stdout.readline()
@@ -229,6 +242,7 @@ def run(argv: list[str]) -> int:
     ready = json.loads(line)
     url = ready["broker"]
     say(f"hall server ready: {cfg.hall.name} on {url} (log: {data / 'server.log'})")
+    say("appointment codes to try at the kiosk (预约签到): " + ", ".join(appointments))
 
     procs: list[tuple[str, subprocess.Popen, Path]] = []
     gui_windows: set[str] = set()

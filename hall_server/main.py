@@ -48,11 +48,16 @@ def check_config(argv: list[str]) -> int:
     return 0
 
 
-def load_appointments(cfg: HallConfig, config_path: Path) -> list[Appointment]:
+def appointments_path(cfg: HallConfig, config_path: Path, override: str | None) -> Path | None:
+    if override:
+        return Path(override)
+    return (config_path.parent / cfg.appointments.file).resolve() if cfg.appointments.file else None
+
+
+def load_appointments(cfg: HallConfig, path: Path | None) -> list[Appointment]:
     """The booking platform's daily export: CSV rows code,service,date,start,end."""
-    if not cfg.appointments.file:
+    if path is None:
         return []
-    path = (config_path.parent / cfg.appointments.file).resolve()
     out: list[Appointment] = []
     try:
         with path.open(encoding="utf-8-sig", newline="") as f:
@@ -96,6 +101,7 @@ def run(argv: list[str]) -> int:
     g.add_argument("--broker-port", type=int, help="port of the embedded broker (0: any free port)")
     g.add_argument("--broker", help="external broker URL, mqtt://[user:pass@]host:port")
     p.add_argument("--open-all-day", action="store_true", help="ignore the configured issuing hours")
+    p.add_argument("--appointments", help="CSV of code,service,date,start,end (instead of [appointments] file)")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     setup_logging(args.verbose)
@@ -133,7 +139,7 @@ def run(argv: list[str]) -> int:
     data = Path(args.data)
     store = Store(data / f"{cfg.hall.id}.sqlite3")
     service = HallService(cfg, store, url, open_all_day=args.open_all_day)
-    appts = load_appointments(cfg, Path(args.config))
+    appts = load_appointments(cfg, appointments_path(cfg, Path(args.config), args.appointments))
     if appts:
         store.save_appointments(appts)
         service.engine.add_appointments(a for a in appts if a.day >= (service.engine.day or a.day))

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from hall_bus import BusClient
+from hall_bus import BusClient, RequestError
 from tests.support.hall import HALL_CONFIG, ROOT, free_port, start_server
 
 pytestmark = pytest.mark.e2e
@@ -93,6 +93,37 @@ def test_sighup_reloads_the_config_and_keeps_the_old_one_when_broken(tmp_path) -
         kiosk.stop()
     finally:
         watcher.stop()
+        proc.terminate()
+        proc.wait(10)
+        proc.stdout.close()
+
+
+def test_appointments_file_check_in_gives_a_priority_ticket_once(tmp_path) -> None:
+    from datetime import date, datetime, timedelta
+    from zoneinfo import ZoneInfo
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    csv_path = tmp_path / "bookings.csv"
+    csv_path.write_text("code,service,date,start,end\n"
+                        f"yy0001,ps_idcard,{today},08:30,17:00\n"
+                        f"YY0002,ps_idcard,{today + timedelta(days=1)},08:30,17:00\n"
+                        f"YY0003,no_such_service,{today},08:30,17:00\n", encoding="utf-8")
+    proc, ready, log_path = start_server(tmp_path / "data", broker_port=free_port(),
+                                         extra=["--appointments", str(csv_path)])
+    kiosk = BusClient(ready["broker"], "daan", "kiosk-k1").start()
+    try:
+        walk_in = kiosk.request("ticket.issue", {"service": "ps_idcard", "channel": "walk_in"})
+        t = kiosk.request("appointment.checkin", {"code": "YY0001"})
+        assert t["channel"] == "appointment" and t["priority"] is True and t["service"] == "ps_idcard"
+        assert t["ahead"] == 0 and walk_in["number"] < t["number"]      # booked: called before the walk-in
+        assert kiosk.request("appointment.checkin", {"code": "yy0001"})["id"] == t["id"]   # once, case-blind
+        for code, expected in (("YY0002", "conflict"), ("YY0003", "unknown_ticket"), ("ZZ9999", "unknown_ticket")):
+            with pytest.raises(RequestError) as e:
+                kiosk.request("appointment.checkin", {"code": code})
+            assert e.value.code == expected, code
+        assert "no service 'no_such_service'" in log_path.read_text()
+        assert date.fromisoformat(t["issued_at"][:10]) == today
+    finally:
+        kiosk.stop()
         proc.terminate()
         proc.wait(10)
         proc.stdout.close()
