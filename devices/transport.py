@@ -18,6 +18,11 @@ import serial
 
 from devices.errors import DeviceError, TransportError
 
+try:  # pyserial's POSIX backend lets termios.error (not an OSError) out of flush() when the device vanishes
+    from termios import error as _TermiosError
+except ImportError:  # Windows has no termios
+    _TermiosError = OSError
+
 log = logging.getLogger(__name__)
 
 FLOW_CONTROL = ("none", "rtscts", "dsrdtr")
@@ -92,7 +97,7 @@ class SerialTransport:
             port.flush()
         except serial.SerialTimeoutException as exc:
             raise TransportError(self.url, f"write timed out after {WRITE_TIMEOUT_S}s (flow control holding?)") from exc
-        except (serial.SerialException, OSError) as exc:
+        except (serial.SerialException, OSError, _TermiosError) as exc:
             raise TransportError(self.url, f"write failed: {exc}") from exc
 
     def read(self, n: int, timeout: float) -> bytes:
@@ -105,7 +110,7 @@ class SerialTransport:
             port.timeout = 0
             waiting = port.in_waiting
             return first + (port.read(min(waiting, n - 1)) if waiting else b"")
-        except (serial.SerialException, OSError, TypeError) as exc:
+        except (serial.SerialException, OSError, _TermiosError, TypeError) as exc:
             # pyserial raises TypeError from inside read() when the port is closed by another thread
             raise TransportError(self.url, f"read failed: {exc}") from exc
 
@@ -338,3 +343,34 @@ def open_transport(url: str) -> Transport:
             raise DeviceError(url, "sim URL needs a kind, e.g. sim://printer")
         return _open_sim(url, kind)
     raise DeviceError(url, "unknown transport scheme; use serial://, tcp://, file:// or sim://")
+
+
+class DriverPort:
+    """A driver's transport: opened on first use, reopened on the next use after a port error, closed with the driver."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.transport: Transport | None = None
+        self._broken = False
+
+    def get(self) -> Transport:
+        """The open transport (DeviceError for a malformed URL, TransportError if it cannot open)."""
+        if self.transport is None:
+            self.transport = open_transport(self.url)
+            self._broken = False
+        elif self._broken:
+            self.transport.reopen()
+            self._broken = False
+        return self.transport
+
+    def mark_broken(self) -> None:
+        """The port failed in use (unplugged): reopen it before the next use."""
+        self._broken = True
+
+    def close(self) -> None:
+        transport, self.transport = self.transport, None
+        if transport is not None:
+            try:
+                transport.close()
+            except DeviceError:
+                pass

@@ -3,24 +3,18 @@ commands with ACK/NAK, retries under the same SEQ, reports devices that stop ans
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 from devices.errors import DeviceError
 from devices.frame7e import protocol as p
+from devices.line import SerialLine, Transport
+from devices.listeners import Callbacks
 
 log = logging.getLogger("onewindow.devices.bus7e")
-
-
-class Transport(Protocol):
-    def write(self, data: bytes) -> Any: ...
-    def read(self, n: int, timeout: float) -> bytes: ...
-    def close(self) -> None: ...
 
 
 class DeviceState(StrEnum):
@@ -48,10 +42,6 @@ class NakError(DeviceError):
             name = f"0x{reason:02X}"
         super().__init__(url, f"device {addr} refused command 0x{cmd:02X}: {name}")
         self.addr, self.cmd, self.reason = addr, cmd, reason
-
-
-class BusClosed(DeviceError):
-    """The bus was closed before the command ran."""
 
 
 BusEvent = p.KeyEvent | p.Evaluation
@@ -86,17 +76,13 @@ class _Job:
     future: Future = field(default_factory=Future)
 
 
-_STOP = object()
-
-
-class Bus7E:
+class Bus7E(SerialLine):
     """The master of one RS-485 line of 7E devices."""
 
     def __init__(self, transport: Transport, *, url: str = "bus7e", master: int = p.MASTER,
                  reply_timeout: float = 0.2, retries: int = 3, poll_interval: float = 0.1,
                  offline_retry_s: float = 3.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.transport = transport
-        self.url = url
+        super().__init__(transport, url=url, thread_name=f"bus7e {url}", new_parser=p.FrameParser, log=log)
         self.master = master
         self.reply_timeout = reply_timeout
         self.retries = retries
@@ -104,16 +90,12 @@ class Bus7E:
         self.offline_retry_s = offline_retry_s
         self._clock = clock
         self._devices: dict[int, _Device] = {}
-        self._jobs: queue.Queue[Any] = queue.Queue()
-        self._parser = p.FrameParser()
-        self._event_listeners: list[EventListener] = []
-        self._state_listeners: list[StateListener] = []
-        self._ping_listeners: list[PingListener] = []
-        self._tickers: list[Callable[[], None]] = []
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
+        self._event_listeners = Callbacks(log, "bus listener")
+        self._state_listeners = Callbacks(log, "bus listener")
+        self._ping_listeners = Callbacks(log, "bus listener")
+        self._tickers = Callbacks(log, "bus listener")
+        self._next_poll = 0.0                     # the first poll round runs at once
         self._bcast_seq = 0
-        self._transport_problem: str | None = None
         self.stats = {"frames_sent": 0, "retries": 0, "crc_or_shape_errors": 0, "stray_frames": 0,
                       "repeats_dropped": 0}
 
@@ -124,49 +106,22 @@ class Bus7E:
         self._devices.setdefault(addr, _Device(addr, name or f"addr-{addr}"))
 
     def on_event(self, listener: EventListener) -> None:
-        self._event_listeners.append(listener)
+        self._event_listeners.add(listener)
 
     def on_state(self, listener: StateListener) -> None:
-        self._state_listeners.append(listener)
+        self._state_listeners.add(listener)
 
     def on_ping(self, listener: PingListener) -> None:
-        self._ping_listeners.append(listener)
+        self._ping_listeners.add(listener)
 
     def add_ticker(self, fn: Callable[[], None]) -> None:
         """fn() runs on the bus thread after every poll round (keep it short and non-blocking)."""
-        self._tickers.append(fn)
-
-    def start(self) -> "Bus7E":
-        self._thread = threading.Thread(target=self._run, name=f"bus7e {self.url}", daemon=True)
-        self._thread.start()
-        return self
-
-    def close(self, timeout: float = 3.0) -> None:
-        self._stopping.set()
-        self._jobs.put(_STOP)
-        if self._thread is not None:
-            self._thread.join(timeout)
-        while True:
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                break
-            if isinstance(job, _Job) and not job.future.done():
-                job.future.set_exception(BusClosed(self.url, "bus closed"))
-        try:
-            self.transport.close()
-        except Exception:  # closing a dead port must not hide the real problem
-            log.debug("closing %s failed", self.url, exc_info=True)
+        self._tickers.add(fn)
 
     # ------------------------------------------------------------ commands (any thread)
     def submit(self, addr: int, cmd: int, payload: bytes = b"") -> Future:
         """Queue a command; the future gives the ACK payload or raises DeviceOffline / NakError."""
-        job = _Job(addr, int(cmd), bytes(payload))
-        if self._stopping.is_set():
-            job.future.set_exception(BusClosed(self.url, "bus closed"))
-        else:
-            self._jobs.put(job)
-        return job.future
+        return self._queue(_Job(addr, int(cmd), bytes(payload)))
 
     def request(self, addr: int, cmd: int, payload: bytes = b"", timeout: float | None = None) -> bytes:
         """Blocking submit (not from a bus listener: that would wait for the bus thread itself)."""
@@ -189,37 +144,26 @@ class Bus7E:
         return out
 
     # ------------------------------------------------------------ the bus thread
-    def _run(self) -> None:
-        next_poll = self._clock()
-        while not self._stopping.is_set():
-            try:
-                job = self._jobs.get(timeout=max(0.0, next_poll - self._clock()))
-            except queue.Empty:
-                job = None
-            if job is _STOP:
-                break
-            try:
-                if job is not None:
-                    self._run_job(job)
-                    continue
-                self._poll_round()
-                for ticker in list(self._tickers):
-                    self._safe(ticker)
-                self._transport_ok()
-            except DeviceError as exc:           # the port itself failed (unplugged, closed)
-                self._transport_failed(str(exc))
-                self._stopping.wait(1.0)
-                self._try_reopen()
-            next_poll = self._clock() + self.poll_interval
+    def _idle_wait(self) -> float:
+        return max(0.0, self._next_poll - self._clock())
+
+    def _serve(self, job: _Job | None) -> None:
+        if job is not None:
+            self._run_job(job)
+            return
+        self._poll_round()
+        self._tickers()
+        self._transport_ok()
+        self._next_poll = self._clock() + self.poll_interval
+
+    def _port_failed(self, problem: str) -> None:
+        super()._port_failed(problem)
+        self._next_poll = self._clock() + self.poll_interval
 
     def _drain_jobs(self) -> None:
         while not self._stopping.is_set():
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                return
-            if job is _STOP:
-                self._jobs.put(_STOP)
+            job = self._queued_job()
+            if job is None:
                 return
             self._run_job(job)
 
@@ -257,8 +201,7 @@ class Bus7E:
             if reply.cmd == p.Cmd.ACK:
                 dev.last_event = None          # nothing pending: no repeat can follow
                 info = p.parse_ping_reply(reply.payload)
-                for listener in list(self._ping_listeners):
-                    self._safe(listener, dev.addr, info)
+                self._ping_listeners(dev.addr, info)
             self._drain_jobs()
 
     def _transact(self, dev: _Device, cmd: int, payload: bytes) -> p.Frame:
@@ -327,8 +270,7 @@ class Bus7E:
         except ValueError as exc:
             log.warning("%s device %d: dropped malformed event: %s", self.url, dev.addr, exc)
             return
-        for listener in list(self._event_listeners):
-            self._safe(listener, dev.addr, event)
+        self._event_listeners(dev.addr, event)
 
     # ------------------------------------------------------------ health
     def _alive(self, dev: _Device) -> None:
@@ -346,38 +288,10 @@ class Bus7E:
         if dev.state is state:
             return
         dev.state = state
-        detail = self.detail(dev.addr)
-        for listener in list(self._state_listeners):
-            self._safe(listener, dev.addr, state, detail)
+        self._state_listeners(dev.addr, state, self.detail(dev.addr))
 
-    def _transport_failed(self, problem: str) -> None:
-        if self._transport_problem == problem:
-            return
-        self._transport_problem = problem
-        log.error("%s: %s", self.url, problem)
+    def _line_down(self, problem: str) -> None:
         for dev in self._devices.values():
             dev.problem = problem
             dev.state = DeviceState.ERROR
-            for listener in list(self._state_listeners):
-                self._safe(listener, dev.addr, DeviceState.ERROR, self.detail(dev.addr))
-
-    def _try_reopen(self) -> None:
-        reopen = getattr(self.transport, "reopen", None)
-        if reopen is None or self._stopping.is_set():
-            return
-        try:
-            reopen()
-            self._parser = p.FrameParser()
-            log.info("%s: port reopened", self.url)
-        except DeviceError as exc:
-            log.debug("%s: reopen failed: %s", self.url, exc)
-
-    def _transport_ok(self) -> None:
-        self._transport_problem = None
-
-    @staticmethod
-    def _safe(fn: Callable[..., None], *args: Any) -> None:
-        try:
-            fn(*args)
-        except Exception:  # a listener bug must never stop the bus
-            log.exception("bus listener failed")
+            self._state_listeners(dev.addr, DeviceState.ERROR, self.detail(dev.addr))

@@ -15,7 +15,8 @@ from devices.idcard.protocol import (
     SW_OK, SW_SAM_NOT_AUTHORISED, SW_SAM_SELF_TEST_FAILED, SW_UNAUTHORISED, BadFrame, Frame, FrameParser,
     build_command, decode_read_reply, status_word_text,
 )
-from devices.transport import Transport, open_transport
+from devices.listeners import Listeners
+from devices.transport import DriverPort, Transport
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +68,10 @@ class IdCardReader:
         self.reconnect_interval = reconnect_interval
         # "no card" polls in a row before card_removed (one lost find reply must not look like a removal)
         self.removal_polls = max(1, removal_polls)
-        self._transport: Transport | None = None
-        self._needs_reopen = False
+        self._port = DriverPort(url)
         self._parser = FrameParser()
         self._io = threading.RLock()
-        self._listeners: list[Any] = []
+        self._listeners = Listeners(log, f"idcard {url}")
         self._state = ReaderState.CLOSED
         self._detail = ""
         self._present: IdCard | _Rejected | None = None
@@ -95,10 +95,10 @@ class IdCardReader:
 
     @property
     def transport(self) -> Transport | None:
-        return self._transport
+        return self._port.transport
 
     def add_listener(self, listener: Any) -> None:
-        self._listeners.append(listener)
+        self._listeners.add(listener)
 
     def remove_listener(self, listener: Any) -> None:
         self._listeners.remove(listener)
@@ -119,7 +119,7 @@ class IdCardReader:
             self._thread.join(timeout=10)
         self._thread = None
         with self._io:
-            self._drop_transport()
+            self._port.close()
         self._present = None
         self._set_state(ReaderState.CLOSED, "")
 
@@ -168,7 +168,7 @@ class IdCardReader:
             raise DeviceError(self.url, "read_once() while the polling thread runs; use listeners instead")
         with self._io:
             try:
-                self._ensure_transport()
+                self._port.get()
                 result = self._read_card()
             except _NoReply as exc:
                 raise IdCardError(self.url, f"reader does not answer ({exc})", "no_reply") from None
@@ -177,26 +177,9 @@ class IdCardReader:
         return result
 
     # --- the wire ------------------------------------------------------------------------------------------------
-    def _ensure_transport(self) -> Transport:
-        if self._transport is None:
-            self._transport = open_transport(self.url)
-            self._needs_reopen = False
-        elif self._needs_reopen:
-            self._transport.reopen()
-            self._needs_reopen = False
-        return self._transport
-
-    def _drop_transport(self) -> None:
-        transport, self._transport = self._transport, None
-        if transport is not None:
-            try:
-                transport.close()
-            except DeviceError:
-                pass
-
     def _transact(self, command: tuple[int, int]) -> Frame:
         """Send a command and return its reply; a bad checksum (ours or theirs) or silence is retried."""
-        transport = self._ensure_transport()
+        transport = self._port.get()
         problem = "no reply"
         for _attempt in range(1 + self.retries):
             for _ in range(64):  # stale bytes from an earlier, abandoned exchange
@@ -265,7 +248,7 @@ class IdCardReader:
                         initialised = True
                     self._poll()
             except TransportError as exc:
-                self._needs_reopen = self._transport is not None
+                self._port.mark_broken()
                 initialised = False
                 self._lost(f"port error: {exc.message}")
                 wait = self.reconnect_interval
@@ -286,7 +269,7 @@ class IdCardReader:
                 wait = self.reconnect_interval
             self._stop.wait(wait)
         with self._io:
-            self._drop_transport()
+            self._port.close()
 
     def _check_status(self) -> None:
         reply = self._transact(STATUS)
@@ -310,16 +293,16 @@ class IdCardReader:
         self._present = result
         if isinstance(result, _Rejected):
             log.warning("%s", result.error)
-            self._notify("card_rejected", result.error)
+            self._listeners.notify("card_rejected", result.error)
         else:
             self._set_state(ReaderState.CARD, "")
-            self._notify("card_inserted", result)
+            self._listeners.notify("card_inserted", result)
 
     def _card_gone(self) -> None:
         was_card = isinstance(self._present, IdCard)
         self._present = None
         if was_card:
-            self._notify("card_removed")
+            self._listeners.notify("card_removed")
         if self._state is ReaderState.CARD:
             self._set_state(ReaderState.READY, "")
 
@@ -335,17 +318,7 @@ class IdCardReader:
         self._state, self._detail = state, detail
         if state in (ReaderState.UNPLUGGED, ReaderState.FAULT):
             log.warning("idcard %s: %s (%s)", self.url, state.value, detail)
-        self._notify("state_changed", state, detail)
-
-    def _notify(self, method: str, *args: Any) -> None:
-        for listener in list(self._listeners):
-            fn = getattr(listener, method, None)
-            if fn is None:
-                continue
-            try:
-                fn(*args)
-            except Exception:
-                log.exception("idcard %s listener %s.%s failed", self.url, type(listener).__name__, method)
+        self._listeners.notify("state_changed", state, detail)
 
 
 class _SamFault(Exception):

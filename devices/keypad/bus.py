@@ -9,16 +9,16 @@ retry is reported offline (with `expect_echo=False`, for keypads that never echo
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from devices.errors import DeviceError
-from devices.frame7e.bus import BusClosed, DeviceOffline, DeviceState, Transport
+from devices.frame7e.bus import DeviceOffline, DeviceState
 from devices.keypad import protocol as k
+from devices.line import SerialLine, Transport
+from devices.listeners import Callbacks
 
 log = logging.getLogger("onewindow.devices.keypad")
 
@@ -37,17 +37,20 @@ class _Keypad:
     problem: str = ""
 
 
-_STOP = object()
+@dataclass
+class _Job:
+    addr: int
+    raw: bytes
+    future: Future = field(default_factory=Future)
 
 
-class KeypadBus:
+class KeypadBus(SerialLine):
     """One RS-485 line of FF 68 keypads; one thread owns the port."""
 
     def __init__(self, transport: Transport, *, url: str = "keypads", expect_echo: bool = True,
                  echo_timeout: float = 0.2, retries: int = 2, repeat_window: float = 0.6,
                  idle_read: float = 0.05, clock: Callable[[], float] = time.monotonic) -> None:
-        self.transport = transport
-        self.url = url
+        super().__init__(transport, url=url, thread_name=f"keypads {url}", new_parser=k.FrameParser, log=log)
         self.expect_echo = expect_echo
         self.echo_timeout = echo_timeout
         self.retries = retries
@@ -55,13 +58,8 @@ class KeypadBus:
         self.idle_read = idle_read
         self._clock = clock
         self._keypads: dict[int, _Keypad] = {}
-        self._jobs: queue.Queue[Any] = queue.Queue()
-        self._parser = k.FrameParser()
-        self._key_listeners: list[KeyListener] = []
-        self._state_listeners: list[StateListener] = []
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._transport_problem: str | None = None
+        self._key_listeners = Callbacks(log, "keypad listener")
+        self._state_listeners = Callbacks(log, "keypad state listener")
         self.stats = {"frames_sent": 0, "rejected": 0, "unknown_keypad": 0, "repeats_dropped": 0}
 
     def add_keypad(self, addr: int) -> None:
@@ -71,47 +69,17 @@ class KeypadBus:
 
     def on_key(self, listener: KeyListener) -> None:
         """listener(addr, key code or None for a lone digit, digits) on the bus thread."""
-        self._key_listeners.append(listener)
+        self._key_listeners.add(listener)
 
     def on_state(self, listener: StateListener) -> None:
-        self._state_listeners.append(listener)
-
-    def start(self) -> "KeypadBus":
-        self._thread = threading.Thread(target=self._run, name=f"keypads {self.url}", daemon=True)
-        self._thread.start()
-        return self
-
-    def close(self, timeout: float = 3.0) -> None:
-        self._stopping.set()
-        self._jobs.put(_STOP)
-        if self._thread is not None:
-            self._thread.join(timeout)
-        while True:
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                break
-            if isinstance(job, tuple) and not job[2].done():
-                job[2].set_exception(BusClosed(self.url, "bus closed"))
-        try:
-            self.transport.close()
-        except Exception:
-            log.debug("closing %s failed", self.url, exc_info=True)
+        self._state_listeners.add(listener)
 
     # ------------------------------------------------------------ commands (any thread)
     def show_number(self, addr: int, number: str | None) -> Future:
-        return self._submit(addr, k.show_number(addr, number))
+        return self._queue(_Job(addr, k.show_number(addr, number)))
 
     def beep(self, addr: int, times: int = 1) -> Future:
-        return self._submit(addr, k.beep(addr, times))
-
-    def _submit(self, addr: int, raw: bytes) -> Future:
-        fut: Future = Future()
-        if self._stopping.is_set():
-            fut.set_exception(BusClosed(self.url, "bus closed"))
-        else:
-            self._jobs.put((addr, raw, fut))
-        return fut
+        return self._queue(_Job(addr, k.beep(addr, times)))
 
     def state(self, addr: int) -> DeviceState | None:
         return self._keypads[addr].state if addr in self._keypads else None
@@ -125,26 +93,15 @@ class KeypadBus:
         return out
 
     # ------------------------------------------------------------ bus thread
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                try:
-                    job = self._jobs.get_nowait()
-                except queue.Empty:
-                    job = None
-                if job is _STOP:
-                    break
-                if job is not None:
-                    self._run_job(*job)
-                else:
-                    self._read_until(self._clock() + self.idle_read, None)
-                self._transport_problem = None
-            except DeviceError as exc:
-                self._transport_failed(str(exc))
-                self._stopping.wait(1.0)
-                self._try_reopen()
+    def _serve(self, job: _Job | None) -> None:
+        if job is not None:
+            self._run_job(job)
+        else:
+            self._read_until(self._clock() + self.idle_read, None)
+        self._transport_ok()
 
-    def _run_job(self, addr: int, raw: bytes, fut: Future) -> None:
+    def _run_job(self, job: _Job) -> None:
+        addr, raw, fut = job.addr, job.raw, job.future
         if fut.cancelled():
             return
         pad = self._keypads.get(addr)
@@ -219,11 +176,7 @@ class KeypadBus:
         pad.presses += 1
         pad.problem = ""
         self._set_state(pad, DeviceState.OK)
-        for listener in list(self._key_listeners):
-            try:
-                listener(frame.addr, key, digits)
-            except Exception:
-                log.exception("keypad listener failed")
+        self._key_listeners(frame.addr, key, digits)
 
     def _write(self, raw: bytes) -> None:
         self.stats["frames_sent"] += 1
@@ -233,28 +186,9 @@ class KeypadBus:
         if pad.state is state:
             return
         pad.state = state
-        detail = self.detail(pad.addr)
-        for listener in list(self._state_listeners):
-            try:
-                listener(pad.addr, state, detail)
-            except Exception:
-                log.exception("keypad state listener failed")
+        self._state_listeners(pad.addr, state, self.detail(pad.addr))
 
-    def _transport_failed(self, problem: str) -> None:
-        if self._transport_problem == problem:
-            return
-        self._transport_problem = problem
-        log.error("%s: %s", self.url, problem)
+    def _line_down(self, problem: str) -> None:
         for pad in self._keypads.values():
             pad.problem = problem
             self._set_state(pad, DeviceState.ERROR)
-
-    def _try_reopen(self) -> None:
-        reopen = getattr(self.transport, "reopen", None)
-        if reopen is None or self._stopping.is_set():
-            return
-        try:
-            reopen()
-            self._parser = k.FrameParser()
-        except DeviceError as exc:
-            log.debug("%s: reopen failed: %s", self.url, exc)

@@ -12,7 +12,8 @@ from devices.printer.protocol import (
     STATUS_QUERIES, ChecklistItem, PrinterState, PrinterStatus, TicketData, check_encoding, check_paper,
     decode_status, render_checklist, render_ticket,
 )
-from devices.transport import Transport, open_transport
+from devices.listeners import Listeners
+from devices.transport import DriverPort, Transport
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +45,9 @@ class TicketPrinter:
         self.status_timeout = status_timeout
         # True: refuse to print when the printer does not answer status (never on write-only links like file://)
         self.require_status = require_status
-        self._transport: Transport | None = None
-        self._broken = False
+        self._port = DriverPort(url)
         self._lock = threading.RLock()
-        self._listeners: list[Any] = []
+        self._listeners = Listeners(log, f"printer {url}")
         self._last_status: PrinterStatus | None = None
         self._monitor: threading.Thread | None = None
         self._stop = threading.Event()
@@ -58,7 +58,7 @@ class TicketPrinter:
         import escpos.printer  # noqa: F401 - load python-escpos now, not while a citizen waits for a ticket
 
         with self._lock:
-            self._ensure_open()
+            self._port.get()
         return self
 
     def close(self) -> None:
@@ -67,9 +67,7 @@ class TicketPrinter:
             self._monitor.join(timeout=5)
         self._monitor = None
         with self._lock:
-            transport, self._transport = self._transport, None
-            if transport is not None:
-                transport.close()
+            self._port.close()
 
     def __enter__(self) -> TicketPrinter:
         return self.open()
@@ -79,36 +77,17 @@ class TicketPrinter:
 
     @property
     def transport(self) -> Transport | None:
-        return self._transport
+        return self._port.transport
 
     @property
     def last_status(self) -> PrinterStatus | None:
         return self._last_status
 
     def add_listener(self, listener: Any) -> None:
-        self._listeners.append(listener)
+        self._listeners.add(listener)
 
     def remove_listener(self, listener: Any) -> None:
         self._listeners.remove(listener)
-
-    def _notify(self, method: str, *args: Any) -> None:
-        for listener in list(self._listeners):
-            fn = getattr(listener, method, None)
-            if fn is None:
-                continue
-            try:
-                fn(*args)
-            except Exception:
-                log.exception("printer %s listener %s.%s failed", self.url, type(listener).__name__, method)
-
-    def _ensure_open(self) -> Transport:
-        if self._transport is None:
-            self._transport = open_transport(self.url)
-            self._broken = False
-        elif self._broken:
-            self._transport.reopen()
-            self._broken = False
-        return self._transport
 
     # --- status ----------------------------------------------------------------------------------------------
     def status(self, timeout: float | None = None) -> PrinterStatus:
@@ -116,10 +95,10 @@ class TicketPrinter:
         timeout = self.status_timeout if timeout is None else timeout
         with self._lock:
             try:
-                transport = self._ensure_open()
+                transport = self._port.get()
                 status = self._query(transport, timeout)
             except TransportError as exc:
-                self._broken = True
+                self._port.mark_broken()
                 status = PrinterStatus(PrinterState.UNKNOWN, detail="disconnected")
                 log.warning("printer status: %s", exc)
             self._set_status(status)
@@ -148,7 +127,7 @@ class TicketPrinter:
         if previous is None or (previous.state, previous.faults) != (status.state, status.faults):
             if status.state is not PrinterState.OK:
                 log.warning("printer %s: %s %s", self.url, status.state.value, ",".join(status.faults))
-            self._notify("status_changed", status)
+            self._listeners.notify("status_changed", status)
 
     def start_monitor(self, interval: float = 10.0) -> None:
         """Poll status in a daemon thread so listeners hear about paper/cover changes between jobs."""
@@ -179,12 +158,12 @@ class TicketPrinter:
             elif status.state is PrinterState.WARNING:
                 log.warning("printer %s: %s", self.url, ", ".join(status.faults))
             try:
-                self._ensure_open().write(job)
+                self._port.get().write(job)
             except TransportError as exc:
-                self._broken = True
+                self._port.mark_broken()
                 raise PrinterError(self.url, f"print failed: {exc.message}", ("disconnected",)) from exc
             result = PrintResult(len(job), status)
-        self._notify("printed", result)
+        self._listeners.notify("printed", result)
         return result
 
     def print_ticket(self, data: TicketData) -> PrintResult:

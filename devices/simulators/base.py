@@ -13,6 +13,7 @@ import select
 import threading
 import time
 import tty
+from typing import Any, Callable, Self
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,35 @@ class SimulatedDevice:
                     self.on_bytes(data)
                 except Exception:  # a simulator bug must show up in the log, not kill the pty silently
                     log.exception("%s simulator failed on %r", self.kind, data[:32])
+
+
+class BusLineSimulator(SimulatedDevice):
+    """A simulated RS-485 line of addressed devices: every frame the host sends goes to `_handle(frame)` under the
+    lock, and `wait_for` lets tests block until the line reaches a state."""
+
+    _MAX_RECORD = 1 << 20  # a long-running demo line must not grow `received` forever
+
+    def __init__(self, parser: Any) -> None:
+        super().__init__()
+        self._parser = parser
+        self._changed = threading.Condition(self._lock)
+
+    def wait_for(self, predicate: Callable[[Self], bool], timeout: float = 5.0) -> bool:
+        """Block until predicate(self) holds (checked after every frame the simulator handles)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: predicate(self), timeout)
+
+    def on_bytes(self, data: bytes) -> None:
+        with self._lock:
+            if len(self.received) > self._MAX_RECORD:
+                del self.received[:self._MAX_RECORD // 2]
+        for frame in self._parser.feed(data):
+            with self._changed:
+                self._handle(frame)
+                self._changed.notify_all()
+
+    def _handle(self, frame: Any) -> None:  # pragma: no cover - overridden
+        """Act on one frame from the host (called with the lock held)."""
 
 
 def parse_bool(value: str | None, name: str) -> bool:

@@ -8,17 +8,13 @@ once), `lose_next_ack(addr)`, `power_loss(addr)` (blank screen, forgets everythi
 """
 from __future__ import annotations
 
-import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from devices.frame7e import protocol as p
-from devices.simulators.base import SimulatedDevice, check_params
+from devices.simulators.base import BusLineSimulator, check_params
 from devices.transport import register_simulator
-
-_MAX_RECORD = 1 << 20
-
 
 @dataclass
 class SimDevice:
@@ -60,11 +56,11 @@ def _addrs(params: dict[str, str], name: str) -> list[int]:
     return out
 
 
-class Bus7ESimulator(SimulatedDevice):
+class Bus7ESimulator(BusLineSimulator):
     kind = "bus7e"
 
     def __init__(self, params: dict[str, str]) -> None:
-        super().__init__()
+        super().__init__(p.FrameParser())
         check_params(params, {"screens", "evaluators", "keypads"}, "bus7e")
         self.devices: dict[int, SimDevice] = {}
         for name, kind in (("screens", p.DeviceKind.SCREEN), ("evaluators", p.DeviceKind.EVALUATOR),
@@ -73,8 +69,6 @@ class Bus7ESimulator(SimulatedDevice):
                 if addr in self.devices:
                     raise ValueError(f"sim://bus7e: address {addr} used twice")
                 self.devices[addr] = SimDevice(addr, kind)
-        self._parser = p.FrameParser()
-        self._changed = threading.Condition(self._lock)
         self._bcast_last: tuple[int, int, bytes] | None = None
 
     # ------------------------------------------------------------ test / demo controls
@@ -122,11 +116,6 @@ class Bus7ESimulator(SimulatedDevice):
                                            silent=dev.silent)
             self._changed.notify_all()
 
-    def wait_for(self, predicate: Callable[["Bus7ESimulator"], bool], timeout: float = 5.0) -> bool:
-        """Block until predicate(self) holds (checked after every frame the simulator handles)."""
-        with self._changed:
-            return self._changed.wait_for(lambda: predicate(self), timeout)
-
     def _queue_event(self, addr: int, cmd: p.Cmd, build: Callable[[int], bytes]) -> None:
         with self._changed:
             dev = self.devices[addr]
@@ -137,15 +126,6 @@ class Bus7ESimulator(SimulatedDevice):
             self._changed.notify_all()
 
     # ------------------------------------------------------------ the wire
-    def on_bytes(self, data: bytes) -> None:
-        with self._lock:
-            if len(self.received) > _MAX_RECORD:
-                del self.received[:_MAX_RECORD // 2]
-        for frame in self._parser.feed(data):
-            with self._changed:
-                self._handle(frame)
-                self._changed.notify_all()
-
     def _handle(self, frame: p.Frame) -> None:
         if frame.dst == p.BROADCAST:
             key = (frame.seq, frame.cmd, frame.payload)

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from devices.keypad import protocol as k
-from devices.simulators.base import SimulatedDevice, check_params, parse_bool
+from devices.simulators.base import BusLineSimulator, check_params, parse_bool
 from devices.transport import register_simulator
 
 REPORT_ATTEMPTS = 3
 ECHO_WAIT_S = 0.3
-_MAX_RECORD = 1 << 20
 
 
 @dataclass
@@ -33,11 +32,11 @@ class SimKeypad:
     echoed: threading.Event = field(default_factory=threading.Event)
 
 
-class KeypadBusSimulator(SimulatedDevice):
+class KeypadBusSimulator(BusLineSimulator):
     kind = "keypads"
 
     def __init__(self, params: dict[str, str]) -> None:
-        super().__init__()
+        super().__init__(k.FrameParser())
         check_params(params, {"addrs", "echo"}, "keypads")
         raw = params.get("addrs", "1")
         try:
@@ -48,8 +47,6 @@ class KeypadBusSimulator(SimulatedDevice):
             raise ValueError(f"sim://keypads addrs={raw!r}: give addresses in 1..255")
         self.echo = parse_bool(params.get("echo", "1"), "echo")
         self.keypads = {a: SimKeypad(a) for a in addrs}
-        self._parser = k.FrameParser()
-        self._changed = threading.Condition(self._lock)
         self._press_lock = threading.Lock()       # one keypad talks at a time on the line
 
     # ------------------------------------------------------------ controls
@@ -77,10 +74,6 @@ class KeypadBusSimulator(SimulatedDevice):
     def garbage(self, data: bytes = b"\xff\x68\x05\x05\x68\x01\x01\x00\xff\x16\x16\x00\xff") -> None:
         self.send(data)
 
-    def wait_for(self, predicate: Callable[["KeypadBusSimulator"], bool], timeout: float = 5.0) -> bool:
-        with self._changed:
-            return self._changed.wait_for(lambda: predicate(self), timeout)
-
     def _report(self, addr: int, raw: bytes) -> bool:
         pad = self.keypads[addr]
         if pad.silent:
@@ -100,15 +93,6 @@ class KeypadBusSimulator(SimulatedDevice):
             return False
 
     # ------------------------------------------------------------ the wire
-    def on_bytes(self, data: bytes) -> None:
-        with self._lock:
-            if len(self.received) > _MAX_RECORD:
-                del self.received[:_MAX_RECORD // 2]
-        for frame in self._parser.feed(data):
-            with self._changed:
-                self._handle(frame)
-                self._changed.notify_all()
-
     def _handle(self, frame: k.Frame) -> None:
         pad = self.keypads.get(frame.addr)
         if pad is None or pad.silent:
