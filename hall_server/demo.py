@@ -255,7 +255,7 @@ def run(argv: list[str]) -> int:
         _spawn_app(["kiosk", "--config", str(ROOT / "config" / "kiosk.toml"), "--broker", url, "--windowed"],
                    "kiosk", procs, data, env={"ONEWINDOW_ID_HMAC_KEY": os.environ.get("ONEWINDOW_ID_HMAC_KEY")
                                         or secrets.token_hex(32)})
-        _spawn_app(["display", "--config", str(ROOT / "config" / "display.toml"), "--broker", url],
+        _spawn_app(["display", "--config", str(ROOT / "config" / "display.toml"), "--broker", url, "--windowed"],
                    "hall display", procs, data)
         gui_windows.add("w15")
         _spawn_app(["panel", "--window", "w15", "--broker", url], "staff panel of window 15", procs, data)

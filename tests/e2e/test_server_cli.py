@@ -58,10 +58,13 @@ def test_embedded_broker_with_authentication(tmp_path) -> None:
     port = free_port()
     proc, ready, _log = start_server(tmp_path / "data", broker_port=port, config=path)
     try:
-        assert "s3cret" not in json.dumps(ready) or ready["broker"].startswith("mqtt://")
-        intruder = BusClient(f"mqtt://127.0.0.1:{port}", "daan", "kiosk-k1").start()
-        assert not intruder.wait_connected(2)       # anonymous access is refused
-        intruder.stop()
+        assert "s3cret" not in json.dumps(ready)                  # the ready line never shows the password
+        for url, client in ((f"mqtt://127.0.0.1:{port}", "kiosk-k1"),                       # anonymous
+                            (f"mqtt://onewindow-server:wrong@127.0.0.1:{port}", "onewindow-server"),
+                            (f"mqtt://onewindow-server:s3cret@127.0.0.1:{port}", "kiosk-k1")):  # not its id
+            intruder = BusClient(url, "daan", client).start()
+            assert not intruder.wait_connected(2), (url, client)
+            intruder.stop()
     finally:
         proc.terminate()
         proc.wait(10)
