@@ -257,9 +257,12 @@ class HallService:
             replies_now.append((req.client, make_error(rid, req.op, exc)))
             return
         except Exception:
+            # A bug, not a refusal: this client hears so at once; the batch is dropped and the queue rebuilt from
+            # the store, and the other requests of the batch (unanswered, uncommitted) are retried by their clients.
             log.exception("%s from %s failed", req.op, req.client)
             if rid is not None:
-                replies_now.append((req.client, make_error(rid, req.op, BusError(ErrorCode.INTERNAL, "internal error"))))
+                self.bus.publish(self.topics.response(req.client),
+                                 make_error(rid, req.op, BusError(ErrorCode.INTERNAL, "internal error")))
             raise
         reply = make_ok(rid, req.op, outcome.data)
         seen[(req.client, rid)] = reply
