@@ -231,7 +231,7 @@ class DeviceController:
             self._publish_status(device_id, status["kind"], DeviceState.OFFLINE, {"reason": "controller stopped"})
         for worker in self._workers.values():
             worker.shutdown(wait=False, cancel_futures=True)
-        for _cfg, announcer in self._announcers:
+        for _cfg, announcer in reversed(self._announcers):   # the owner of the shared worker last
             try:
                 announcer.close(timeout=2)
             except Exception:
@@ -336,7 +336,9 @@ class DeviceController:
                 vcfg = VoiceConfig.model_validate(options)
                 if not vcfg.clip_pack and sys.platform.startswith("linux") and not shutil.which("espeak-ng"):
                     raise RuntimeError("espeak-ng is not installed (apt install espeak-ng)")
-                announcer = Announcer(vcfg)
+                # One synthesis worker serves every speaker of this controller (the first one owns it).
+                shared = self._announcers[0][1].synth if self._announcers else None
+                announcer = Announcer(vcfg, synthesizer=shared)
             except Exception as exc:  # voice is optional: a hall without it still calls
                 log.warning("speaker %s: no calling voice: %s", spk.id, exc)
                 self._publish_status(spk.id, "speaker", DeviceState.ERROR, {"problem": str(exc)})
