@@ -36,5 +36,8 @@ def test_headless_demo_serves_all_six_zones(tmp_path) -> None:
     assert summary["zones_called"] == ["z1", "z2", "z3", "z4", "z5", "z6"]
     assert "取号" in out.stdout and "叫号 请" in out.stdout
     assert "stopped at start" not in out.stdout                  # the device controller ran the whole time
-    clips = list((tmp_path / "data" / "voice").glob("*.wav"))    # its speakers announced calls (no sound card:
-    assert clips and all(c.stat().st_size > 10_000 for c in clips)  # written as files)
+    devices_log = (tmp_path / "data" / "devices.log").read_text(errors="replace")
+    assert "voice worker" in devices_log                         # its speakers synthesize the calls
+    if "no sound card" in devices_log:                           # without a card they are kept as WAV files
+        clips = list((tmp_path / "data" / "voice").glob("*.wav"))
+        assert clips and all(c.stat().st_size > 10_000 for c in clips)
