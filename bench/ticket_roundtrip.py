@@ -8,7 +8,6 @@ import json
 import multiprocessing as mp
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading

@@ -5,7 +5,6 @@ import argparse
 import logging
 import signal
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 

@@ -10,7 +10,7 @@ import bisect
 import random
 from collections import deque
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
@@ -165,9 +165,6 @@ def _iso(d: datetime | None) -> str | None:
 
 def _dt(s: str | None) -> datetime | None:
     return datetime.fromisoformat(s) if s else None
-
-
-ZH_DIGITS = "零一二三四五六七八九"
 
 
 def window_label_number(name: str) -> str:
@@ -783,9 +780,5 @@ def _age_on(birth: str, day: date) -> int:
     return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
 
 
-def default_now(tz: ZoneInfo) -> datetime:
-    return datetime.now(tz)
-
-
 __all__ = ["Engine", "Ticket", "TicketState", "WindowState", "WindowStatus", "Outcome", "Event", "HallError",
-           "Appointment", "timedelta"]
+           "Appointment"]

@@ -22,7 +22,6 @@ from hall_bus import BusClient, Topics
 from hall_bus.configfile import ConfigError, validate
 from hall_bus.contract import make_error, make_ok, BusError, ErrorCode
 from devices.controller import DeviceController, DevicesConfig, load_config
-from devices.frame7e.bus import DeviceState
 from devices.keypad.protocol import Key
 
 pytestmark = pytest.mark.mosquitto

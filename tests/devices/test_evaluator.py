@@ -4,7 +4,6 @@ from __future__ import annotations
 import queue
 
 from devices.evaluator import GRADES, Evaluator
-from devices.frame7e import protocol as p
 from devices.frame7e.bus import Bus7E
 from devices.keypad.driver7e import Keypad7E
 from devices.transport import open_transport

@@ -9,7 +9,6 @@ import threading
 import pytest
 
 from hall_bus import RequestError
-from hall_bus.contract import encode_json
 from tests.support.hall import RunningHall
 
 pytestmark = pytest.mark.e2e

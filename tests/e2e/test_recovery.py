@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.support.hall import Mosquitto, RunningHall, start_hall, start_server
+from tests.support.hall import Mosquitto, start_hall, start_server
 
 pytestmark = pytest.mark.e2e
 
