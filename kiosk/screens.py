@@ -104,20 +104,21 @@ class HomeScreen(Screen):
             title = None     # elderly mode: the zone tiles themselves say what to do, and get the room
         if k.portrait:
             self.body.addWidget(top)
-            if warn_w:
+            if warn_w:                # a device warning takes the place of the welcome line: no height to spare
                 self.body.addWidget(warn_w)
-            if title:
+            elif title:
                 self.body.addWidget(title)
             self.body.addLayout(grid, 1)
             self.body.addLayout(hbox(appt, status, spacing=self.s(22)))
             if notice_w:
                 self.body.addWidget(notice_w)
             return
-        if title:
-            self.body.addWidget(title)
-        self.body.addLayout(grid, 1)
+        # Landscape has no height to spare: a device warning takes the place of the welcome line.
         if warn_w:
             self.body.addWidget(warn_w)
+        elif title:
+            self.body.addWidget(title)
+        self.body.addLayout(grid, 1)
         row = hbox(spacing=self.s(22))
         row.addWidget(top, 2)
         row.addWidget(appt, 1)
