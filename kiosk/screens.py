@@ -180,13 +180,15 @@ class HomeScreen(Screen):
         cols = self._zone_columns()
         if cols == 1:    # elderly portrait: full-width rows, the name on top and the waiting count under it
             stat.setWordWrap(False)
-            row = vbox(title, stat, spacing=self.s(6), margins=(self.s(36), self.s(16), self.s(24), self.s(16)))
+            row = vbox(title, stat, spacing=0, margins=(self.s(36), self.s(8), self.s(24), self.s(8)))
             tile.setLayout(row)
             stat.ensurePolished()
             screen_w = self.k.width() or 1080
             title_w = screen_w - 2 * self.s(48) - self.s(36 + 24)
-            title_h = text_height(zone.title(self.lang), title_px, title_w, bold=True)
-            tile.setMinimumHeight(self.s(16 + 16 + 6) + title_h + stat.sizeHint().height())
+            title.ensurePolished()      # the label's own measure: CJK line spacing is taller than the glyphs
+            title_h = max(title.heightForWidth(title_w), text_height(zone.title(self.lang), title_px, title_w,
+                                                                     bold=True))
+            tile.setMinimumHeight(self.s(8 + 8) + title_h + stat.sizeHint().height())
             return tile
         lay = vbox(top, 0, stat, count, spacing=self.s(8), margins=(self.s(36), self.s(20), self.s(20), self.s(18)))
         tile.setLayout(lay)

@@ -7,7 +7,8 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QPoint, QRect
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from kiosk.bridge import KioskBridge
 from kiosk.config import KioskConfig
@@ -75,6 +76,27 @@ def sample_ticket(catalog: Catalog, **over: Any) -> Ticket:
     return Ticket(**base)
 
 
+def overlapping_labels(win: QWidget) -> list[str]:
+    """Problems a reader would see: a wrapped label given less height than its text needs, or two labels drawn
+    over each other (a layout squeezed below its minimum). A window-size check alone does not catch these."""
+    problems = []
+    boxes = []
+    for lab in win.findChildren(QLabel):
+        if not (lab.isVisibleTo(win) and lab.text() and lab.width() > 0 and lab.height() > 0):
+            continue
+        if lab.wordWrap():
+            need = lab.heightForWidth(lab.width())
+            if need > lab.height() + 2:
+                problems.append(f"label {lab.text()[:32]!r} squeezed to {lab.height()} px of {need}")
+        top_left = lab.mapTo(win, QPoint(0, 0))
+        boxes.append((QRect(top_left, lab.size()).adjusted(2, 2, -2, -2), lab.text()[:32]))
+    for i, (r1, t1) in enumerate(boxes):
+        for r2, t2 in boxes[i + 1:]:
+            if r1.intersects(r2):
+                problems.append(f"labels {t1!r} and {t2!r} overlap ({r1.getRect()} {r2.getRect()})")
+    return problems
+
+
 def render_all(config: KioskConfig, out: Path, family: str) -> int:
     from kiosk import bridge as bridge_mod
     from kiosk.window import KioskWindow
@@ -131,6 +153,7 @@ def render_all(config: KioskConfig, out: Path, family: str) -> int:
                 hint = win.layout().minimumSize()
                 if hint.width() > w or hint.height() > h:
                     overflow.append(f"{path.name}: needs {hint.width()}x{hint.height()}")
+                overflow.extend(f"{path.name}: {problem}" for problem in overlapping_labels(win))
                 img = win.grab()
                 if (img.width(), img.height()) != (w, h):
                     raise RuntimeError(f"{path.name}: rendered {img.width()}x{img.height()}, not {w}x{h}")

@@ -24,6 +24,7 @@ def test_screenshots_of_every_screen(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["catalog"] == "sample"                    # no broker: the built-in sample, in this mode only
+    assert summary["overflow"] == []                         # nothing clipped, no text drawn over other text
     names = {p.name for p in out.glob("*.png")}
     for orientation in ("portrait", "landscape"):
         for lang in ("zh", "en"):
