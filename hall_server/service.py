@@ -210,6 +210,8 @@ class HallService:
         if any(o.tickets or o.windows or o.events or o.appointments for o in all_outcomes):
             self._commit(outcomes, committed)
         # State first, then replies: a client that has its reply reads state that already includes it.
+        if roll.rollover:              # a new business day: yesterday's holder data is no longer needed
+            self.store.prune(roll.rollover)
         self._publish_changes(all_outcomes, publish_all)
         for req, _rid, reply, _o in committed:
             self.bus.publish(self.topics.response(req.client), reply)

@@ -161,7 +161,15 @@ class Store:
             self.db.execute("COMMIT")
 
     def prune(self, today: date) -> None:
-        """Drop idempotency records older than REPLY_KEEP_DAYS (tickets and events are kept for reports)."""
+        """Keep only what is needed: idempotency records older than REPLY_KEEP_DAYS go (they may hold a masked
+        name), and tickets of past days lose their holder data (ID reference, birth date, masked name), which
+        served only the day's duplicate check and age priority. Tickets and events stay for the reports."""
         cutoff = date.fromordinal(today.toordinal() - REPLY_KEEP_DAYS).isoformat()
         with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
             self.db.execute("DELETE FROM replies WHERE day < ?", (cutoff,))
+            self.db.execute("UPDATE tickets SET record = json_set(record, '$.holder_ref', NULL, '$.birth_date', NULL, "
+                            "'$.display_name', NULL) WHERE day < ? AND (json_extract(record, '$.holder_ref') IS NOT NULL"
+                            " OR json_extract(record, '$.birth_date') IS NOT NULL"
+                            " OR json_extract(record, '$.display_name') IS NOT NULL)", (today.isoformat(),))
+            self.db.execute("COMMIT")

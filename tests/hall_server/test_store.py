@@ -216,3 +216,15 @@ def test_prune_keeps_recent_replies(hall: Hall) -> None:
     assert hall.store.stored_reply("kiosk-k1", "old") is None
     assert hall.store.stored_reply("kiosk-k1", "new") is not None
     assert len(list(hall.store.tickets_of(DAY))) == 1                      # tickets are kept for reports
+
+
+def test_holder_data_is_erased_once_its_day_is_over(hall: Hall) -> None:
+    holder = {"ref": "hmacref0123456789", "birth_date": "1950-03-04", "display_name": "张*"}
+    old = hall.do("issue", at(9), "a", "id_card", holder).data
+    new = hall.do("issue", at(9, day=DAY + timedelta(days=1)), "a", "id_card", holder, open_all_day=True).data
+    hall.store.prune(DAY + timedelta(days=1))
+    yesterday = next(hall.store.tickets_of(DAY))
+    assert yesterday["id"] == old["id"] and yesterday["number"] == old["number"]     # kept for the reports
+    assert (yesterday["holder_ref"], yesterday["birth_date"], yesterday["display_name"]) == (None, None, None)
+    today = next(hall.store.tickets_of(DAY + timedelta(days=1)))
+    assert today["id"] == new["id"] and today["holder_ref"] == "hmacref0123456789"   # today still needs it
