@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 from amqtt.broker import Broker
 from amqtt.contexts import Action
@@ -117,7 +118,7 @@ class EmbeddedBroker:
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "hall_server.broker", "--host", self.host, "--port", str(self.port),
              "--hall", self.hall, "--parent", str(os.getpid())],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=_die_with_parent)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=die_with_parent())   # nothing to save: killed
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._proc.stdin.write(json.dumps({"users": self.users}))   # credentials never on the command line
         self._proc.stdin.close()
@@ -149,15 +150,17 @@ class EmbeddedBroker:
             proc.stdout.close()
 
 
-def _die_with_parent() -> None:
-    """Linux: the kernel kills the broker the moment the server dies, so a restarted server finds its port free
-    at once (the broker holds nothing worth a graceful exit; the ppid watch is the fallback elsewhere)."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
-        except OSError:
-            pass
+def die_with_parent(sig: int = signal.SIGKILL) -> Callable[[], None]:
+    """A preexec_fn for Popen: on Linux the kernel sends `sig` to the child the moment its parent dies, even by
+    SIGKILL, so no orphan keeps a port or a device (the broker's ppid watch is the fallback elsewhere)."""
+    def arm() -> None:
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+                ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, sig)   # PR_SET_PDEATHSIG
+            except OSError:
+                pass
+    return arm
 
 
 def _serve(host: str, port: int, hall: str, users: dict[str, str], parent: int) -> int:

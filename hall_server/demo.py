@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from hall_bus import BusClient, RequestError
-from hall_server.broker import free_port, port_free
+from hall_server.broker import die_with_parent, free_port, port_free
 from hall_server.config import HallConfig, load_hall_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +25,10 @@ CHANNEL_WEIGHTS = (("walk_in", 8), ("id_card", 3))
 
 
 def say(msg: str) -> None:
-    print(f"{datetime.now():%H:%M:%S} {msg}", flush=True)
+    try:
+        print(f"{datetime.now():%H:%M:%S} {msg}", flush=True)
+    except BrokenPipeError:      # the log reader went away (| head): the hall runs on without its log
+        pass
 
 
 def has_screen() -> bool:
@@ -175,7 +178,8 @@ def _spawn_app(args: list[str], name: str, procs: list[tuple[str, subprocess.Pop
     try:
         with log_path.open("w") as log_file:
             proc = subprocess.Popen([sys.executable, "-m", "hall_server.cli", *args], cwd=ROOT,
-                                    stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+                                    stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+                                    preexec_fn=die_with_parent(signal.SIGTERM))
         procs.append((name, proc, log_path))
         say(f"started {name}: onewindow {' '.join(args)}  (log: {log_path})")
     except OSError as exc:
@@ -228,10 +232,12 @@ def run(argv: list[str]) -> int:
             say(f"note: {tool} not found — {lost}")
 
     appointments = write_demo_appointments(cfg, data / "appointments.csv")
-    server = subprocess.Popen([sys.executable, "-m", "hall_server.cli", "server", "--config", args.config,
-                               "--data", str(data), "--broker-port", str(port), "--open-all-day",
-                               "--appointments", str(data / "appointments.csv")],
-                              stdout=subprocess.PIPE, stderr=(data / "server.log").open("w"), text=True, cwd=ROOT)
+    with (data / "server.log").open("w") as server_log:
+        server = subprocess.Popen([sys.executable, "-m", "hall_server.cli", "server", "--config", args.config,
+                                   "--data", str(data), "--broker-port", str(port), "--open-all-day",
+                                   "--appointments", str(data / "appointments.csv")],
+                                  stdout=subprocess.PIPE, stderr=server_log, text=True, cwd=ROOT,
+                                  preexec_fn=die_with_parent(signal.SIGTERM))   # no orphans if the demo is killed
     assert server.stdout is not None
     line = server.stdout.readline()
     if not line.startswith("{"):
