@@ -605,10 +605,14 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:                      # a bad broker URL
         print(f"onewindow devices: {exc}", file=sys.stderr)
         return 2
-    connected = controller.bus.wait_connected(30)
-    print(json.dumps({"event": "ready" if connected else "waiting_for_broker", "client_id": controller.client_id,
-                      "broker": controller.broker}), flush=True)
     try:
+        deadline = time.monotonic() + 30
+        connected = False
+        while not stop.is_set() and not connected and time.monotonic() < deadline:   # SIGTERM ends the wait
+            connected = controller.bus.wait_connected(0.25)
+        if not stop.is_set():
+            print(json.dumps({"event": "ready" if connected else "waiting_for_broker",
+                              "client_id": controller.client_id, "broker": controller.broker}), flush=True)
         stop.wait()
     finally:
         controller.stop()

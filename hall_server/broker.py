@@ -153,13 +153,17 @@ class EmbeddedBroker:
 def die_with_parent(sig: int = signal.SIGKILL) -> Callable[[], None]:
     """A preexec_fn for Popen: on Linux the kernel sends `sig` to the child the moment its parent dies, even by
     SIGKILL, so no orphan keeps a port or a device (the broker's ppid watch is the fallback elsewhere)."""
+    parent = os.getpid()
+
     def arm() -> None:
         if sys.platform.startswith("linux"):
             try:
                 import ctypes
                 ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, sig)   # PR_SET_PDEATHSIG
             except OSError:
-                pass
+                return
+            if os.getppid() != parent:      # the parent died between fork and prctl: nobody will signal us
+                os._exit(1)
     return arm
 
 

@@ -41,3 +41,53 @@ def test_headless_demo_serves_all_six_zones(tmp_path) -> None:
     if "no sound card" in devices_log:                           # without a card they are kept as WAV files
         clips = list((tmp_path / "data" / "voice").glob("*.wav"))
         assert clips and all(c.stat().st_size > 10_000 for c in clips)
+
+
+def demo_children(tmp_path) -> list[str]:
+    """Command lines of live processes started for this demo (they name its data folder)."""
+    from pathlib import Path
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(tmp_path) in text:
+            found.append(text)
+    return found
+
+
+def test_a_killed_demo_leaves_no_orphans_holding_ports(tmp_path) -> None:
+    import re
+    import signal
+    import time
+    proc = subprocess.Popen([sys.executable, "-m", "hall_server.cli", "demo", "--headless", "--duration", "60",
+                             "--data", str(tmp_path / "data")], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        port = None
+        for line in proc.stdout:
+            m = re.search(r"hall server ready: .* on mqtt://127\.0\.0\.1:(\d+)", line)
+            if m:
+                port = int(m.group(1))
+                break
+        assert port is not None
+        socket.create_connection(("127.0.0.1", port), 2).close()      # the hall's broker is up
+        proc.send_signal(signal.SIGKILL)                                # the demo dies without cleaning up
+        proc.wait(5)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+            except OSError:
+                break                                                   # its server and broker went with it
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"something still listens on {port} after the demo was killed")
+        while time.monotonic() < deadline and demo_children(tmp_path):
+            time.sleep(0.1)
+        assert not demo_children(tmp_path), "processes of the killed demo are still running"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
