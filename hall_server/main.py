@@ -39,9 +39,7 @@ def check_config(argv: list[str]) -> int:
     try:
         cfg = load_hall_config(args.path)
     except ConfigError as err:
-        print(f"{err.path}: {len(err.problems)} problem(s)")
-        for problem in err.problems:
-            print(f"  {problem}")
+        print(err)          # path, count, then one line per problem with its key path
         return 1
     print(f"{args.path}: OK — hall {cfg.hall.id} ({cfg.hall.name}), {len(cfg.zones)} zones, "
           f"{len(cfg.services)} services, {len(cfg.windows)} windows")
@@ -81,10 +79,7 @@ def reload_config(path: str, service: "HallService") -> None:
     try:
         new = load_hall_config(path)
     except ConfigError as err:
-        log.error("config reload refused, keeping the running configuration; %s has %d problem(s):",
-                  err.path, len(err.problems))
-        for problem in err.problems:
-            log.error("  %s", problem)
+        log.error("config reload refused, keeping the running configuration; %s", err)
         return
     why = service.reload(new)
     if why:
@@ -109,9 +104,7 @@ def run(argv: list[str]) -> int:
     try:
         cfg = load_hall_config(args.config)
     except ConfigError as err:
-        print(f"onewindow server: refusing to start with {err.path}:", file=sys.stderr)
-        for problem in err.problems:
-            print(f"  {problem}", file=sys.stderr)
+        print(f"onewindow server: refusing to start with {err}", file=sys.stderr)
         return 1
 
     from hall_server.service import HallService   # after config: a bad file fails fast

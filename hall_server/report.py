@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 from hall_bus.configfile import ConfigError
@@ -203,36 +203,41 @@ def _iso(d: datetime | None) -> str:
     return d.isoformat() if d else ""
 
 
+def _write_csv(path: Path, header: list[str], rows: Iterable[list[Any]]) -> Path:
+    with path.open("w", encoding="utf-8-sig", newline="") as f:     # BOM: Excel reads it as UTF-8
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
 def write_csvs(rep: DayReport, out: Path) -> dict[str, Path]:
     cfg = rep.config
-    paths = {"tickets": out / "tickets.csv", "windows": out / "windows.csv", "zones": out / "zones.csv"}
-    with paths["tickets"].open("w", encoding="utf-8-sig", newline="") as f:     # BOM: Excel reads it as UTF-8
-        w = csv.writer(f)
-        w.writerow(TICKET_COLUMNS)
-        for r in sorted(rep.tickets, key=lambda r: (r.issued_at, r.rec["number"])):
-            rec = r.rec
-            svc = cfg.services_by_id.get(rec["service"])
-            zone = cfg.zones_by_id.get(rec["zone"])
-            w.writerow([rec["number"], rec["service"], svc.name if svc else "", rec["zone"], zone.name if zone else "",
-                        rec["channel"], int(bool(rec["priority"])), rec["state"], _iso(r.issued_at),
-                        _iso(r.first_called_at), _iso(r.called_at), _iso(r.finished_at), rec.get("window") or "",
-                        _fmt(r.wait_s, 0), _fmt(r.service_s, 0), rec.get("calls", 0), rec.get("grade") or ""])
-    with paths["windows"].open("w", encoding="utf-8-sig", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(WINDOW_COLUMNS)
-        for win in cfg.windows:
-            g = rep.windows[win.id]
-            w.writerow([win.id, win.name, win.name_en, win.zone, g.called, g.served, g.no_show, g.held,
-                        g.transferred_out, _fmt(g.avg_service_s), len(g.grades), _fmt(g.avg_grade, 2), g.pauses])
-    with paths["zones"].open("w", encoding="utf-8-sig", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(ZONE_COLUMNS)
-        for z in cfg.zones:
-            g = rep.zones[z.id]
-            w.writerow([z.id, z.name, z.name_en, g.tickets, g.called, g.served, g.no_show, g.expired,
-                        _fmt(g.avg_wait_s), _fmt(g.p90_wait_s), _fmt(g.avg_service_s), _fmt(g.no_show_rate, 4),
-                        len(g.grades), _fmt(g.satisfaction_rate, 4)])
-    return paths
+
+    def ticket_row(r: Any) -> list[Any]:
+        rec = r.rec
+        svc = cfg.services_by_id.get(rec["service"])
+        zone = cfg.zones_by_id.get(rec["zone"])
+        return [rec["number"], rec["service"], svc.name if svc else "", rec["zone"], zone.name if zone else "",
+                rec["channel"], int(bool(rec["priority"])), rec["state"], _iso(r.issued_at),
+                _iso(r.first_called_at), _iso(r.called_at), _iso(r.finished_at), rec.get("window") or "",
+                _fmt(r.wait_s, 0), _fmt(r.service_s, 0), rec.get("calls", 0), rec.get("grade") or ""]
+
+    def window_row(win: Any) -> list[Any]:
+        g = rep.windows[win.id]
+        return [win.id, win.name, win.name_en, win.zone, g.called, g.served, g.no_show, g.held,
+                g.transferred_out, _fmt(g.avg_service_s), len(g.grades), _fmt(g.avg_grade, 2), g.pauses]
+
+    def zone_row(z: Any) -> list[Any]:
+        g = rep.zones[z.id]
+        return [z.id, z.name, z.name_en, g.tickets, g.called, g.served, g.no_show, g.expired,
+                _fmt(g.avg_wait_s), _fmt(g.p90_wait_s), _fmt(g.avg_service_s), _fmt(g.no_show_rate, 4),
+                len(g.grades), _fmt(g.satisfaction_rate, 4)]
+
+    tickets = sorted(rep.tickets, key=lambda r: (r.issued_at, r.rec["number"]))
+    return {"tickets": _write_csv(out / "tickets.csv", TICKET_COLUMNS, map(ticket_row, tickets)),
+            "windows": _write_csv(out / "windows.csv", WINDOW_COLUMNS, map(window_row, cfg.windows)),
+            "zones": _write_csv(out / "zones.csv", ZONE_COLUMNS, map(zone_row, cfg.zones))}
 
 
 # ---------------------------------------------------------------- SVG charts (drawn by hand: no JS, no CSS files)
@@ -454,9 +459,7 @@ def run(argv: list[str] | None = None) -> int:
     try:
         cfg = load_hall_config(args.config)
     except ConfigError as err:
-        print(f"onewindow report: cannot use {err.path}:", file=sys.stderr)
-        for problem in err.problems:
-            print(f"  {problem}", file=sys.stderr)
+        print(f"onewindow report: cannot use {err}", file=sys.stderr)
         return 1
     db = args.data / f"{cfg.hall.id}.sqlite3"
     if not db.is_file():
