@@ -42,6 +42,28 @@ def open_panel(qtbot, hall: RunningHall, window: str = "w15") -> tuple[PanelWind
     return panel, bus
 
 
+def require_espeak() -> None:
+    if not shutil.which("espeak-ng"):
+        pytest.skip("espeak-ng is not installed (Debian package espeak-ng): no voice to check")
+
+
+def open_speaking_display(qtbot, hall: RunningHall, tmp_path: Path, monkeypatch):
+    """A hall display on the bus whose voice writes each call as a WAV file, synthesized for real (no cache)."""
+    from display_board.voice import CallVoice
+    require_espeak()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    voice_dir = tmp_path / "voice"
+    cfg = DisplayConfig(id="e2e", hall=hall.hall, broker=hall.url,
+                        voice=VoiceConfig(enabled=True, output=f"dir:{voice_dir}", repeat=1))
+    voice = CallVoice(cfg.voice)
+    dbus = BusClient(hall.url, hall.hall, cfg.client_id)
+    display = DisplayController(cfg, DisplayBridge(dbus), voice=voice, animate=False)
+    qtbot.addWidget(display.view)
+    display.view.show()
+    dbus.start()
+    return display, voice, dbus, voice_dir
+
+
 def service_of(hall: RunningHall, window: str) -> str:
     probe = hall.client("display-probe")
     got: list[dict] = []
@@ -55,19 +77,7 @@ def service_of(hall: RunningHall, window: str) -> str:
 
 
 def test_panel_key_calls_and_display_shows_and_announces(qtbot, hall, tmp_path, monkeypatch) -> None:
-    if not shutil.which("espeak-ng"):
-        pytest.skip("espeak-ng is not installed (Debian package espeak-ng): no voice to check")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))   # synthesize for real, no cached clips
-    voice_dir = tmp_path / "voice"
-    cfg = DisplayConfig(id="e2e", hall=hall.hall, broker=hall.url,
-                        voice=VoiceConfig(enabled=True, output=f"dir:{voice_dir}", repeat=1))
-    from display_board.voice import CallVoice
-    voice = CallVoice(cfg.voice)
-    dbus = BusClient(hall.url, hall.hall, cfg.client_id)
-    display = DisplayController(cfg, DisplayBridge(dbus), voice=voice, animate=False)
-    qtbot.addWidget(display.view)
-    display.view.show()
-    dbus.start()
+    display, voice, dbus, voice_dir = open_speaking_display(qtbot, hall, tmp_path, monkeypatch)
     panel, pbus = open_panel(qtbot, hall)
     kiosk = hall.client("kiosk-e2e")
     try:
@@ -146,21 +156,10 @@ def test_keypad_key_calls_screen_display_and_voice(qtbot, tmp_path, monkeypatch)
     announcer writes the clip."""
     from devices.controller import DeviceController, DevicesConfig
     from devices.keypad.protocol import Key
-    from display_board.voice import CallVoice
     from hall_bus.configfile import validate
-    if not shutil.which("espeak-ng"):
-        pytest.skip("espeak-ng is not installed (Debian package espeak-ng): no voice to check")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    require_espeak()                              # before the hall starts: a skip must not leave it running
     hall = start_hall(tmp_path, "mosquitto")
-    voice_dir = tmp_path / "voice"
-    cfg = DisplayConfig(id="e2e", hall=hall.hall, broker=hall.url,
-                        voice=VoiceConfig(enabled=True, output=f"dir:{voice_dir}", repeat=1))
-    voice = CallVoice(cfg.voice)
-    dbus = BusClient(hall.url, hall.hall, cfg.client_id)
-    display = DisplayController(cfg, DisplayBridge(dbus), voice=voice, animate=False)
-    qtbot.addWidget(display.view)
-    display.view.show()
-    dbus.start()
+    display, voice, dbus, voice_dir = open_speaking_display(qtbot, hall, tmp_path, monkeypatch)
     devices = DeviceController(validate("e2e", {
         "name": "hall", "hall": hall.hall, "broker": hall.url,
         "buses": {"pads": {"kind": "keypad", "url": "sim://keypads?addrs=7"},
