@@ -215,7 +215,7 @@ def role_of(client_id: str) -> Role | None:
 
 
 def may_call(client_id: str, op: str, args: dict[str, Any],
-             windows_of: Callable[[str], set[str] | None] | None = None) -> bool:
+             windows_of: Callable[[str], set[str] | frozenset[str] | None] | None = None) -> bool:
     """Whether this client may call op with these args. windows_of(client) gives the windows a
     devices- controller may act for (None: unknown controller)."""
     role = role_of(client_id)

@@ -173,12 +173,15 @@ class HallConfig(ConfigModel):
     def zones_by_id(self) -> dict[str, Zone]:
         return {z.id: z for z in self.zones}
 
-    def controller_windows(self, client_id: str) -> set[str] | None:
-        """Windows a devices-<id> client may act for (None: not a configured controller)."""
-        for c in self.device_controllers:
-            if client_id == f"devices-{c.id}":
-                return set(self.windows_by_id) if "*" in c.windows else set(c.windows)
-        return None
+    @cached_property
+    def _controllers(self) -> dict[str, frozenset[str]]:
+        every = frozenset(self.windows_by_id)
+        return {f"devices-{c.id}": every if "*" in c.windows else frozenset(c.windows)
+                for c in self.device_controllers}
+
+    def controller_windows(self, client_id: str) -> frozenset[str] | None:
+        """Windows a devices-<id> client may act for (None: not a configured controller); asked per request."""
+        return self._controllers.get(client_id)
 
     def public_catalog(self) -> dict:
         """The public part of the config published on state/catalog (no credentials)."""
