@@ -1,7 +1,6 @@
 """The admins' hall config (config/hall.toml) as typed, validated models."""
 from __future__ import annotations
 
-import re
 import tomllib
 from datetime import time
 from functools import cached_property
@@ -238,23 +237,15 @@ def cross_references(data: dict[str, Any]) -> list[str]:
 
 
 def load_hall_config(path: str | Path) -> HallConfig:
-    """Load and validate; field errors and cross-reference problems are listed together, one per line."""
+    """Load and validate; field errors and cross-reference problems are listed together, one per line (the
+    cross-references are checked on the raw file, so they show even when some fields are wrong)."""
     try:
         return load_toml(path, HallConfig)
     except ConfigError as err:
-        problems = _split_problems(err.problems)
+        # The model's own cross-reference check reports at the top level as one joined line; list them one by one.
+        problems = [p for p in err.problems if not p.startswith("(top level): ")]
         try:
             raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            raw = None
-        if raw is not None:
-            problems += [p for p in cross_references(raw) if p not in problems]
-        raise ConfigError(err.path, problems) from None
-
-
-def _split_problems(problems: list[str]) -> list[str]:
-    out: list[str] = []
-    for p in problems:
-        m = re.match(r"^\(top level\): (.*) \(got dict\)$", p)
-        out.extend(m.group(1).split("; ") if m else [p])
-    return out
+            raise ConfigError(err.path, err.problems) from None
+        raise ConfigError(err.path, problems + cross_references(raw)) from None
