@@ -28,6 +28,7 @@ from display_board.app import DisplayController, make_app  # noqa: E402
 from display_board.bridge import DisplayBridge  # noqa: E402
 from display_board.config import DisplayConfig, VoiceConfig  # noqa: E402
 from hall_bus import BusClient  # noqa: E402
+from hall_bus.gui_thread import GuiThreadCollector  # noqa: E402
 from tests.support.hall import start_hall  # noqa: E402
 
 
@@ -69,6 +70,7 @@ def main(argv: list[str]) -> int:
     work = Path(tempfile.mkdtemp(prefix="onewindow-bench-calling-"))
     os.environ["XDG_CACHE_HOME"] = str(work / "cache")          # nothing pre-synthesized
     app = make_app()
+    collect = GuiThreadCollector().start().tick      # garbage freed on this (the GUI) thread only, as in the app
     hall = start_hall(work, args.broker)
     marks = Marks()
     clients: list[BusClient] = []
@@ -122,6 +124,7 @@ def main(argv: list[str]) -> int:
                 if time.monotonic() > deadline:
                     return False
                 app.processEvents()
+                collect()
                 time.sleep(0.0005)
             return True
 

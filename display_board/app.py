@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 
 from hall_bus.configfile import ConfigError
+from hall_bus.gui_thread import gui_housekeeping
 from display_board.bridge import DisplayBridge
 from display_board.config import DisplayConfig, load
 from display_board.model import BoardModel
@@ -134,11 +134,8 @@ def run(argv: list[str]) -> int:
         view.show()
     bridge.start()
     log.info("display %s on %s (hall %s)", cfg.client_id, cfg.broker, cfg.hall)
-    # SIGTERM / Ctrl+C end the app cleanly (offline presence sent); Python sees signals only between Qt events
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: app.quit())
-    wake = QTimer(interval=250)
-    wake.timeout.connect(lambda: None)
+    wake = QTimer(interval=250)     # signals reach Python between Qt events; garbage is collected on this thread
+    wake.timeout.connect(gui_housekeeping(app.quit))
     wake.start()
     try:
         return app.exec()

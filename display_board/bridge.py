@@ -4,8 +4,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QSocketNotifier, Signal
 
+from hall_bus.gui_thread import Mailbox
 
 log = logging.getLogger("onewindow.display")
 
@@ -20,7 +21,8 @@ class Bus(Protocol):  # hall_bus.BusClient, or a fake in tests
 
 
 class DisplayBridge(QObject):
-    """Handlers run on paho's thread; Qt queues the signals to the GUI thread."""
+    """Handlers run on paho's thread; they are handed to the GUI thread through a mailbox and the signals are
+    emitted there (no other thread calls into Qt, see hall_bus.gui_thread)."""
     catalog = Signal(object)
     zone = Signal(str, object)
     calls = Signal(object)
@@ -31,26 +33,32 @@ class DisplayBridge(QObject):
     def __init__(self, bus: Bus, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.bus = bus
+        self._mailbox = Mailbox()
+        self._wake = QSocketNotifier(self._mailbox.fileno(), QSocketNotifier.Type.Read, self)
+        self._wake.activated.connect(self._mailbox.drain)
+        post = self._mailbox.call
         t = bus.topics
         self._zone_prefix = t.state_zone("")
-        bus.subscribe(t.state_catalog, lambda _t, p: self.catalog.emit(p))
-        bus.subscribe(t.state_server, lambda _t, p: self.server.emit(p))
+        bus.subscribe(t.state_catalog, lambda _t, p: post(self.catalog.emit, p))
+        bus.subscribe(t.state_server, lambda _t, p: post(self.server.emit, p))
         bus.subscribe(t.state_zone("+"), self._on_zone)
         bus.subscribe(t.state_calls, self._on_calls)
-        bus.subscribe(t.event_call, lambda _t, p: self.call.emit(p))
-        bus.on_connection(lambda up: self.connection.emit(bool(up)))
+        bus.subscribe(t.event_call, lambda _t, p: post(self.call.emit, p))
+        bus.on_connection(lambda up: post(self.connection.emit, bool(up)))
 
     def _on_zone(self, topic: str, payload: dict[str, Any]) -> None:
-        self.zone.emit(topic.removeprefix(self._zone_prefix), payload)
+        self._mailbox.call(self.zone.emit, topic.removeprefix(self._zone_prefix), payload)
 
     def _on_calls(self, _topic: str, payload: dict[str, Any]) -> None:
-        self.calls.emit(payload)
+        self._mailbox.call(self.calls.emit, payload)
 
     def start(self) -> None:
         self.bus.start()
 
     def stop(self) -> None:
         self.bus.stop()
+        self._wake.setEnabled(False)
+        self._mailbox.close()
 
     def reread_calls(self) -> None:
         """Subscribing again to the same filter makes the broker re-send the retained state/calls."""

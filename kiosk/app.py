@@ -4,10 +4,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 import time
 from pathlib import Path
+
+from hall_bus.gui_thread import gui_housekeeping
 
 T0 = time.monotonic()
 
@@ -92,13 +93,9 @@ def run(argv: list[str] | None = None) -> int:
         window.show()
     window.setFocus()
 
-    def stop(*_a: object) -> None:
-        app.quit()
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    pulse = QTimer()          # lets Python run its signal handlers while Qt's loop runs
-    pulse.start(200)
-    pulse.timeout.connect(lambda: None)
+    wake = QTimer(interval=250)     # signals reach Python between Qt events; garbage is collected on this thread
+    wake.timeout.connect(gui_housekeeping(app.quit))
+    wake.start()
     try:
         rc = app.exec()
     finally:

@@ -11,9 +11,10 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Protocol
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
 
 from hall_bus import BusClient, RequestError, Topics
+from hall_bus.gui_thread import Mailbox
 from kiosk.config import KioskConfig
 from kiosk.model import (
     Catalog, CodeQuery, Connectivity, DeviceHealth, Health, Holder, IssueOutcome, Service, Ticket, ZoneLoad,
@@ -104,6 +105,11 @@ class KioskBridge(QObject):
         self._stopped = False
         self.catalog: Catalog | None = None
         self.zone_loads: dict[str, ZoneLoad] = {}
+        # Bus and device callbacks arrive on other threads; they reach the widgets through the mailbox,
+        # drained on this (the GUI) thread, so no other thread ever calls into Qt (see hall_bus.gui_thread).
+        self._mailbox = Mailbox()
+        self._wake = QSocketNotifier(self._mailbox.fileno(), QSocketNotifier.Type.Read, self)
+        self._wake.activated.connect(self._mailbox.drain)
         self._poll_timer = QTimer(self)
         self._poll_timer.setInterval(int(config.printer.poll_s * 1000))
         self._poll_timer.timeout.connect(self.poll_printer)
@@ -132,7 +138,7 @@ class KioskBridge(QObject):
                 self._on_card, self._set_health, self._on_card_rejected))
         if self._scanner is not None:
             self._device_worker.submit(self._guard, "scanner", lambda: self._scanner.open(  # type: ignore[union-attr]
-                self.scanned.emit, self._set_health))
+                lambda code: self._emit(self.scanned, code), self._set_health))
 
     def stop(self) -> None:
         if self._stopped:
@@ -149,6 +155,12 @@ class KioskBridge(QObject):
         self._bus_worker.shutdown(wait=False, cancel_futures=True)
         if self._bus is not None:
             self._bus.stop()
+        self._wake.setEnabled(False)
+        self._mailbox.close()
+
+    def _emit(self, signal: Any, *args: Any) -> None:
+        """signal.emit(*args) on the GUI thread, whichever thread calls this."""
+        self._mailbox.call(signal.emit, *args)
 
     def _guard(self, kind: str, fn: Callable[[], None]) -> None:
         try:
@@ -172,7 +184,7 @@ class KioskBridge(QObject):
         if up:  # the broker may have lost our retained device states: they are re-published by the client
             pass
         emit_log("bus", connected=up)
-        self.connectivityChanged.emit(conn)
+        self._emit(self.connectivityChanged, conn)
 
     def _on_server(self, _topic: str, obj: dict[str, Any]) -> None:
         online = obj.get("state") == "online"
@@ -180,12 +192,12 @@ class KioskBridge(QObject):
             self._conn = Connectivity(self._conn.bus or bool(getattr(self._bus, "connected", True)), online)
             conn = self._conn
         emit_log("server", online=online)
-        self.connectivityChanged.emit(conn)
+        self._emit(self.connectivityChanged, conn)
 
     def _on_catalog(self, _topic: str, obj: dict[str, Any]) -> None:
         catalog = Catalog.from_dict(obj)
         self.catalog = catalog
-        self.catalogChanged.emit(catalog)
+        self._emit(self.catalogChanged, catalog)
 
     def _on_zone(self, topic: str, obj: dict[str, Any]) -> None:
         parsed = self.topics.parse(topic)
@@ -194,7 +206,7 @@ class KioskBridge(QObject):
         zone = parsed.parts[1]
         load = ZoneLoad.from_dict(obj)
         self.zone_loads[zone] = load
-        self.zoneLoadChanged.emit(zone, load)
+        self._emit(self.zoneLoadChanged, zone, load)
 
     # ------------------------------------------------------------ devices
     def _set_health(self, health: DeviceHealth) -> None:
@@ -210,7 +222,7 @@ class KioskBridge(QObject):
                                   health.status_payload(), retain=True)
             except Exception:  # the retained copy is re-published on reconnect
                 log.exception("publishing %s status failed", health.kind)
-        self.deviceChanged.emit(health)
+        self._emit(self.deviceChanged, health)
 
     def report_device(self, kind: str, state: str, code: str) -> None:
         """A device problem found outside its driver (e.g. no HMAC key for the ID reader)."""
@@ -244,11 +256,11 @@ class KioskBridge(QObject):
 
     def _on_card(self, holder: Holder) -> None:
         emit_log("idcard", masked_name=holder.display_name)
-        self.holderRead.emit(holder)
+        self._emit(self.holderRead, holder)
 
     def _on_card_rejected(self, reason: str) -> None:
         emit_log("idcard_rejected", reason=reason)
-        self.idcardFailed.emit(reason)
+        self._emit(self.idcardFailed, reason)
 
     # ------------------------------------------------------------ intents from the screens
     def say(self, text: str, lang: str) -> None:
@@ -271,10 +283,10 @@ class KioskBridge(QObject):
 
     def _issue_job(self, op: str, args: dict[str, Any], lang: str) -> None:
         try:
-            self.issueFinished.emit(self._issue(op, args, lang))
+            self._emit(self.issueFinished, self._issue(op, args, lang))
         except Exception as exc:  # never leave the citizen on a spinning screen
             log.exception("%s failed", op)
-            self.issueFinished.emit(IssueOutcome("refused", code="internal", message=str(exc)[:200],
+            self._emit(self.issueFinished, IssueOutcome("refused", code="internal", message=str(exc)[:200],
                                                  message_zh="本机内部错误，请联系工作人员"))
         finally:
             self._busy = False
@@ -286,7 +298,7 @@ class KioskBridge(QObject):
             return IssueOutcome("printer_blocked", code=health.code)
         if not self._conn.reachable or self._bus is None:
             return IssueOutcome("unreachable", code="offline")
-        self.issueProgress.emit("request", 0.15)
+        self._emit(self.issueProgress, "request", 0.15)
         try:
             data = self._bus.request(op, args, timeout=self.config.request_timeout_s)
         except RequestError as exc:
@@ -295,11 +307,12 @@ class KioskBridge(QObject):
             return IssueOutcome("refused", code=exc.code, message=exc.message, message_zh=exc.message_zh)
         ticket = Ticket.from_dict(data)
         emit_log("issued", number=ticket.number, service=ticket.service, channel=ticket.channel)
-        self.issueProgress.emit("print", 0.5)
+        self._emit(self.issueProgress, "print", 0.5)
         assert self._printer is not None
         try:
-            self._printer.print_ticket(ticket, lang, lambda f: self.issueProgress.emit("print", 0.5 + 0.45 * f))
-            self.printedBytes.emit(time.monotonic())
+            self._printer.print_ticket(ticket, lang,
+                                       lambda f: self._emit(self.issueProgress, "print", 0.5 + 0.45 * f))
+            self._emit(self.printedBytes, time.monotonic())
         except Exception as exc:  # the number is valid: show it large, tell staff
             after = self._check_printer()
             code = after.code if after.state is not Health.OK else (getattr(exc, "code", "") or "print_failed")
@@ -308,7 +321,7 @@ class KioskBridge(QObject):
             if after.state is Health.OK:
                 self._set_health(DeviceHealth("printer", Health.ERROR, code, {"message": str(exc)[:200]}))
             return IssueOutcome("unprinted", ticket=ticket, code=code, detail=str(exc)[:200])
-        self.issueProgress.emit("done", 1.0)
+        self._emit(self.issueProgress, "done", 1.0)
         emit_log("printed", number=ticket.number)
         self._check_printer()   # paper may now be near its end
         return IssueOutcome("printed", ticket=ticket)
@@ -319,33 +332,34 @@ class KioskBridge(QObject):
 
     def _lookup_job(self, args: dict[str, Any]) -> None:
         if not self._conn.reachable or self._bus is None:
-            self.lookupFinished.emit(IssueOutcome("unreachable", code="offline"))
+            self._emit(self.lookupFinished, IssueOutcome("unreachable", code="offline"))
             return
         try:
             data = self._bus.request("ticket.get", args, timeout=self.config.request_timeout_s)
         except RequestError as exc:
             kind = "unreachable" if exc.code == "timeout" else "refused"
-            self.lookupFinished.emit(IssueOutcome(kind, code=exc.code, message=exc.message, message_zh=exc.message_zh))
+            self._emit(self.lookupFinished,
+                       IssueOutcome(kind, code=exc.code, message=exc.message, message_zh=exc.message_zh))
             return
-        self.lookupFinished.emit(IssueOutcome("found", ticket=Ticket.from_dict(data)))
+        self._emit(self.lookupFinished, IssueOutcome("found", ticket=Ticket.from_dict(data)))
 
     def print_checklist(self, service: Service, lang: str) -> None:
         self._device_worker.submit(self._checklist_job, service, lang)
 
     def _checklist_job(self, service: Service, lang: str) -> None:
         if self._printer is None:
-            self.checklistFinished.emit(False, "no printer")
+            self._emit(self.checklistFinished, False, "no printer")
             return
         health = self._check_printer()
         if health.blocks_issuing:
-            self.checklistFinished.emit(False, health.code)
+            self._emit(self.checklistFinished, False, health.code)
             return
         try:
             self._printer.print_checklist(service, lang)
         except Exception as exc:
             log.warning("checklist for %s not printed: %s", service.id, exc)
             after = self._check_printer()
-            self.checklistFinished.emit(False, after.code if after.state is not Health.OK
+            self._emit(self.checklistFinished, False, after.code if after.state is not Health.OK
                                         else (getattr(exc, "code", "") or "print_failed"))
             return
-        self.checklistFinished.emit(True, "")
+        self._emit(self.checklistFinished, True, "")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import re
 import sys
 from pathlib import Path
@@ -11,6 +10,8 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
+
+from hall_bus.gui_thread import gui_housekeeping
 
 log = logging.getLogger("onewindow.panel")
 
@@ -61,11 +62,8 @@ def run(argv: list[str]) -> int:
     panel.show()
     bridge.start()
     log.info("panel %s on %s (hall %s)", client_id, bus.address.url, args.hall)
-    # SIGTERM / Ctrl+C end the app cleanly (offline presence sent); Python sees signals only between Qt events
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: app.quit())
-    wake = QTimer(interval=250)
-    wake.timeout.connect(lambda: None)
+    wake = QTimer(interval=250)     # signals reach Python between Qt events; garbage is collected on this thread
+    wake.timeout.connect(gui_housekeeping(app.quit))
     wake.start()
     try:
         return app.exec()

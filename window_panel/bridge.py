@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QSocketNotifier, Signal
 
+from hall_bus.gui_thread import Mailbox
 
 
 class Bus(Protocol):  # hall_bus.BusClient, or a fake in tests
@@ -18,7 +19,8 @@ class Bus(Protocol):  # hall_bus.BusClient, or a fake in tests
 
 
 class PanelBridge(QObject):
-    """Bus callbacks run on paho's / request worker threads; Qt queues these signals to the GUI thread."""
+    """Bus callbacks run on paho's / request worker threads; they are handed to the GUI thread through a
+    mailbox and the signals are emitted there (no other thread calls into Qt, see hall_bus.gui_thread)."""
     window_state = Signal(object)
     catalog = Signal(object)
     server = Signal(object)
@@ -30,26 +32,32 @@ class PanelBridge(QObject):
         super().__init__(parent)
         self.bus = bus
         self.window = window
+        self._mailbox = Mailbox()
+        self._wake = QSocketNotifier(self._mailbox.fileno(), QSocketNotifier.Type.Read, self)
+        self._wake.activated.connect(self._mailbox.drain)
+        post = self._mailbox.call
         t = bus.topics
-        bus.subscribe(t.state_window(window), lambda _t, p: self.window_state.emit(p))
-        bus.subscribe(t.state_catalog, lambda _t, p: self.catalog.emit(p))
-        bus.subscribe(t.state_server, lambda _t, p: self.server.emit(p))
+        bus.subscribe(t.state_window(window), lambda _t, p: post(self.window_state.emit, p))
+        bus.subscribe(t.state_catalog, lambda _t, p: post(self.catalog.emit, p))
+        bus.subscribe(t.state_server, lambda _t, p: post(self.server.emit, p))
         bus.subscribe(t.event_ticket, self._on_ticket_event)
-        bus.on_connection(lambda up: self.connection.emit(bool(up)))
+        bus.on_connection(lambda up: post(self.connection.emit, bool(up)))
 
     def _on_ticket_event(self, _topic: str, payload: dict[str, Any]) -> None:
         # {"action": "hold", "ticket": {...}, "window": "w15", "ts": ...}
         ticket = payload.get("ticket") if isinstance(payload.get("ticket"), dict) else payload
         window = payload.get("window") or ticket.get("window")
         if window == self.window:
-            self.ticket_event.emit({**ticket, "window": window})
+            self._mailbox.call(self.ticket_event.emit, {**ticket, "window": window})
 
     def request(self, tag: str, op: str, args: dict[str, Any]) -> None:
         """Never blocks: the reply (or a synthetic timeout error) arrives as reply(tag, envelope)."""
-        self.bus.request_async(op, args, lambda env: self.reply.emit(tag, env))
+        self.bus.request_async(op, args, lambda env: self._mailbox.call(self.reply.emit, tag, env))
 
     def start(self) -> None:
         self.bus.start()
 
     def stop(self) -> None:
         self.bus.stop()
+        self._wake.setEnabled(False)
+        self._mailbox.close()

@@ -10,6 +10,7 @@ def touch_to_print(broker: str, tickets: int, key: str) -> list[float]:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication, QPushButton
 
+    from hall_bus.gui_thread import GuiThreadCollector
     from kiosk import bridge as bridge_mod
     from kiosk.bridge import KioskBridge
     from kiosk.config import KioskConfig
@@ -18,6 +19,7 @@ def touch_to_print(broker: str, tickets: int, key: str) -> list[float]:
 
     bridge_mod.LOG_EVENTS = False
     app = QApplication.instance() or QApplication([])
+    collect = GuiThreadCollector().start().tick      # garbage freed on the GUI thread only, as in the app
     config = KioskConfig.model_validate({"id": "benchtouch", "broker": broker, "hmac_key": key, "fullscreen": False,
                                          "printer": {"url": "sim://printer"}, "idcard": {"url": ""}})
     bridge: KioskBridge | None = None
@@ -34,6 +36,7 @@ def touch_to_print(broker: str, tickets: int, key: str) -> list[float]:
             if time.monotonic() > deadline:
                 raise TimeoutError("bench: condition not met")
             QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+            collect()
 
     spin_until(lambda: win.current == "home" and ports["printer"].driver.transport is not None)
     transport = ports["printer"].driver.transport
