@@ -40,6 +40,7 @@ class Mailbox:
         self._lock = threading.Lock()
         self._armed = False        # a wake-up byte is on its way to the consumer
         self._closed = False
+        self._draining = False     # only ever touched on the owner thread
         self.owner = threading.get_ident()
 
     def fileno(self) -> int:
@@ -67,9 +68,9 @@ class Mailbox:
             pass
 
     def call(self, fn: Callable[..., Any], *args: Any) -> None:
-        """fn(*args) now when already on the consumer thread (after anything queued before it, to keep
-        order), else post it."""
-        if self.on_owner_thread():
+        """fn(*args) now when on the consumer thread (after anything queued before it, to keep order), else
+        post it. From inside a call that drain() is running it is queued behind the rest of that batch."""
+        if self.on_owner_thread() and not self._draining:
             if self._calls:
                 self.drain()
             fn(*args)
@@ -89,11 +90,15 @@ class Mailbox:
             self._armed = False
             calls = list(self._calls)
             self._calls.clear()
-        for fn, args in calls:
-            try:
-                fn(*args)
-            except Exception:  # one failing slot must not starve the rest of the queue
-                log.exception("a queued call to %r failed", fn)
+        self._draining = True
+        try:
+            for fn, args in calls:
+                try:
+                    fn(*args)
+                except Exception:  # one failing slot must not starve the rest of the queue
+                    log.exception("a queued call to %r failed", fn)
+        finally:
+            self._draining = False
         return len(calls)
 
     def pending(self) -> int:

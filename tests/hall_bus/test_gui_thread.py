@@ -101,3 +101,24 @@ def test_cycles_dropped_on_a_worker_thread_are_freed_by_tick_on_the_gui_thread()
     finally:
         collector.stop()
         gc.collect()
+
+
+def test_a_call_made_from_inside_a_drained_call_keeps_its_place_in_line():
+    box = Mailbox()
+    order: list[str] = []
+
+    def first() -> None:
+        order.append("first")
+        box.call(order.append, "from-inside-first")     # re-entrant: queued behind "second"
+
+    def producer() -> None:
+        box.post(first)
+        box.post(order.append, "second")
+
+    t = threading.Thread(target=producer)
+    t.start()
+    t.join()
+    assert box.drain() == 2 and order == ["first", "second"]
+    assert wait_readable(box)
+    assert box.drain() == 1 and order == ["first", "second", "from-inside-first"]
+    box.close()
