@@ -325,16 +325,39 @@ class Engine:
         return self.tickets[best[1]] if best else None
 
     def ahead_of(self, t: Ticket) -> int:
-        """Tickets that will be called before this one in its queue."""
+        """Tickets that will be called before this one. A window calls the earliest ticket (priority class, then
+        issue time) over all the services it serves plus the tickets transferred to it by name, so before it
+        reaches `t` it calls every earlier one of those; `t` goes to whichever of its windows gets there first.
+        `ahead` is therefore the smallest such count over the windows that can call it: the open ones, or all
+        of them before the hall opens. (A window serving only t's service gives t's place in its own queue.)"""
         if t.state not in QUEUED:
             return 0
-        q = self.queues[t.service]
-        i = bisect.bisect_left(q, (t.sort_key(), t.id))
-        if not any(self.directed.values()):
-            return i
-        if t.to_window is None:
-            return sum(1 for _k, tid in q[:i] if self.tickets[tid].to_window is None)
-        return sum(1 for _k, tid in q[:i] if self.tickets[tid].to_window in (None, t.to_window))
+        key = (t.sort_key(), t.id)
+        directed = any(self.directed.values())
+        windows = self._windows_that_may_call(t)
+        if not windows:                        # a service no window serves: its own queue is all there is
+            return bisect.bisect_left(self.queues[t.service], key)
+        best: int | None = None
+        for w in windows:
+            services = self.window_services[w]
+            if not directed:
+                n = sum(bisect.bisect_left(self.queues[sid], key) for sid in services)
+            else:
+                n = sum(1 for sid in services for _k, tid in self.queues[sid][:bisect.bisect_left(self.queues[sid], key)]
+                        if self._callable_for(w, self.tickets[tid]))
+                n += sum(1 for tid in self.directed.get(w, ())
+                         if self.tickets[tid].service not in services and (self.tickets[tid].sort_key(), tid) < key)
+            best = n if best is None else min(best, n)
+            if best == 0:
+                break
+        return best or 0
+
+    def _windows_that_may_call(self, t: Ticket) -> list[str]:
+        if t.to_window:
+            return [t.to_window]
+        windows = self.service_windows.get(t.service, [])
+        open_now = [w for w in windows if self.windows[w].status is WindowStatus.OPEN]
+        return open_now or windows
 
     def avg_service_s(self, service: str) -> float:
         samples = self.service_times[service]

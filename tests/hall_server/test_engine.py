@@ -633,6 +633,16 @@ class TestEstimates:
         assert prio["ahead"] == 0
         assert eng.get(at(9, 6), ticket_id=ts[2]["id"]).data["ahead"] == 3
 
+    def test_ahead_counts_other_services_the_same_windows_call_first(self, eng: Engine) -> None:
+        issue(eng, "s_a1", at(9))
+        issue(eng, "s_a1", at(9, 1))
+        a2 = issue(eng, "s_a2", at(9, 2))
+        assert a2["ahead"] == 2                       # w2, its only window, calls both s_a1 tickets first
+        b = issue(eng, "s_b", at(9, 3))
+        assert b["ahead"] == 0                        # w4 serves s_b alone
+        eng.set_window(at(9, 4), "w1", "open")        # now only w1 is open, and it calls the s_a1 tickets first
+        assert eng.get(at(9, 5), ticket_id=b["id"]).data["ahead"] == 2
+
     def test_est_wait_from_configured_average_without_samples(self, eng: Engine) -> None:
         issue(eng, "s_a2", at(9))
         t = issue(eng, "s_a2", at(9, 1))

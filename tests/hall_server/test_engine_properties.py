@@ -14,7 +14,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from hall_bus.contract import ErrorCode
 from hall_server.config import HallConfig
-from hall_server.engine import QUEUED, Engine, HallError, Outcome, Ticket, TicketState, WindowState
+from hall_server.engine import QUEUED, Engine, HallError, Outcome, Ticket, TicketState, WindowState, WindowStatus
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 11, 27, 8, 30, tzinfo=TZ)     # a Friday
@@ -109,6 +109,17 @@ class HallMachine(RuleBasedStateMachine):
         return [t for t in self.engine.tickets.values() if t.state in QUEUED
                 and ((t.to_window is None and t.service in services) or t.to_window == window)]
 
+    def ahead_by_definition(self, t: Ticket) -> int:
+        """PROTOCOL.md's `ahead`, brute force: over the windows that may call t (the open ones, or all of them
+        before any opens), the fewest earlier tickets that window must call before it reaches t."""
+        mine = (t.sort_key(), t.id)
+        if t.to_window:
+            windows = [t.to_window]
+        else:
+            windows = [w.id for w in CONFIG.windows if t.service in w.services]
+            windows = [w for w in windows if self.engine.windows[w].status is WindowStatus.OPEN] or windows
+        return min((sum(1 for o in self.callable_by(w) if (o.sort_key(), o.id) < mine) for w in windows), default=0)
+
     # ------------------------------------------------------------------ rules
     @initialize(services=st.lists(st.sampled_from(SERVICES), min_size=2, max_size=8))
     def morning_crowd(self, services: list[str]) -> None:
@@ -126,9 +137,7 @@ class HallMachine(RuleBasedStateMachine):
         t = self.engine.tickets[out.data["id"]]
         self.numbers[t.day][t.prefix].append(t.seq)
         assert t.number == f"{t.prefix}{t.seq:03d}" and t.state is TicketState.WAITING
-        assert out.data["ahead"] == sum(1 for o in self.engine.tickets.values()
-                                        if o.state in QUEUED and o.service == service and o.to_window is None
-                                        and o.sort_key() < t.sort_key())
+        assert out.data["ahead"] == self.ahead_by_definition(t)
 
     @rule(data=st.data(), dt=st.integers(0, 600))
     def call_next(self, data: st.DataObject, dt: int) -> None:
@@ -298,8 +307,7 @@ class HallMachine(RuleBasedStateMachine):
                                                        if t.state in QUEUED and t.zone == z.id)
         for t in e.tickets.values():
             if t.state in QUEUED:
-                ahead = e.ahead_of(t)
-                assert 0 <= ahead < len(e.queues[t.service])
+                assert e.ahead_of(t) == self.ahead_by_definition(t), t.number
 
     @invariant()
     def quotas_hold(self) -> None:
