@@ -3,6 +3,7 @@ the hall display and a staff panel with simulated devices."""
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import random
@@ -186,6 +187,32 @@ def _spawn_app(args: list[str], name: str, procs: list[tuple[str, subprocess.Pop
         say(f"could not start {name}: {exc}")
 
 
+def debian_package(soname: str) -> str:
+    """Debian's package name for a shared library: libxcb-icccm.so.4 → libxcb-icccm4, libxkbcommon-x11.so.0 →
+    libxkbcommon-x11-0 (a hyphen when the name ends in a digit)."""
+    base, _, version = soname.partition(".so.")
+    return f"{base}{'-' if base[-1:].isdigit() else ''}{version}" if version else base
+
+
+def missing_qt_x11_packages() -> list[str]:
+    """The Debian packages Qt's X11 (xcb) plugin needs and this machine lacks, read from ldd; [] when none are
+    missing or it cannot tell. Found without importing PySide6 (only the Qt apps import it)."""
+    spec = importlib.util.find_spec("PySide6")
+    if spec is None or not spec.submodule_search_locations or shutil.which("ldd") is None:
+        return []
+    qt = Path(next(iter(spec.submodule_search_locations))) / "Qt"
+    missing: set[str] = set()
+    for lib in (qt / "plugins" / "platforms" / "libqxcb.so", qt / "lib" / "libQt6XcbQpa.so.6"):
+        if not lib.exists():
+            continue
+        try:
+            out = subprocess.run(["ldd", str(lib)], capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.SubprocessError):
+            continue
+        missing.update(line.split()[0] for line in out.splitlines() if "not found" in line)
+    return sorted(debian_package(so) for so in missing)
+
+
 def _report_early_exits(procs: list[tuple[str, subprocess.Popen, Path]]) -> None:
     """A role that died at start (no Qt platform plugin, bad config...) is named with its last log line; the
     rest of the hall carries on without it."""
@@ -198,7 +225,9 @@ def _report_early_exits(procs: list[tuple[str, subprocess.Popen, Path]]) -> None
             if "could not connect to display" in text:
                 say(f"  no X display answers at DISPLAY={os.environ.get('DISPLAY', '')}; try --headless")
             elif "platform plugin" in text:
-                say("  Qt's X11 plugin lacks system libraries: see README 'System packages' (libxcb-cursor0 ...)")
+                packages = missing_qt_x11_packages()
+                say(f"  Qt's X11 plugin lacks system libraries: apt-get install {' '.join(packages)}" if packages else
+                    "  Qt's X11 plugin lacks system libraries: see README 'System packages' (libxcb-cursor0 ...)")
 
 
 def run(argv: list[str]) -> int:

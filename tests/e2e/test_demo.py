@@ -3,6 +3,7 @@ port when the configured one is busy."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -91,3 +92,17 @@ def test_a_killed_demo_leaves_no_orphans_holding_ports(tmp_path) -> None:
             proc.kill()
             proc.wait()
         proc.stdout.close()
+
+
+def test_missing_qt_x11_libraries_are_named_as_debian_packages(tmp_path, monkeypatch) -> None:
+    from hall_server.demo import debian_package, missing_qt_x11_packages
+    assert debian_package("libxcb-icccm.so.4") == "libxcb-icccm4"
+    assert debian_package("libxcb-render-util.so.0") == "libxcb-render-util0"
+    assert debian_package("libxkbcommon-x11.so.0") == "libxkbcommon-x11-0"
+    # a machine like a fresh server: ldd reports two of Qt's xcb libraries missing
+    ldd = tmp_path / "ldd"
+    ldd.write_text("#!/bin/sh\necho '\tlibxcb-icccm.so.4 => not found'\necho '\tlibxcb-keysyms.so.1 => not found'\n"
+                   "echo '\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x0)'\n")
+    ldd.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    assert missing_qt_x11_packages() == ["libxcb-icccm4", "libxcb-keysyms1"]
