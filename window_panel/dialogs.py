@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import QRegularExpression, Qt
 from PySide6.QtGui import QRegularExpressionValidator
@@ -20,9 +20,13 @@ class _Dialog(QDialog):
     def __init__(self, tr: Tr, parent: QWidget | None, title: str) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
+        self.setMinimumWidth(380)
         self.setStyleSheet("QWidget { font-family: 'Noto Sans CJK SC'; font-size: 15px; }"
-                           "QLineEdit { font-size: 22px; padding: 4px; }")
+                           "QLineEdit { font-size: 22px; padding: 4px; }"
+                           "QLabel#heading { font-size: 18px; font-weight: bold; color: #0b57d0; }")
         self.box = QVBoxLayout(self)
+        heading = QLabel(title, objectName="heading", wordWrap=True)   # the question, also where no title bar shows
+        self.box.addWidget(heading)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(tr("ok"))
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("cancel"))
@@ -41,25 +45,50 @@ def number_edit(tr: Tr) -> QLineEdit:
     return edit
 
 
+Built = tuple[_Dialog, Callable[[], Any]]   # the dialog, and how to read its answer once accepted
+
+
+def typed_number(edit: QLineEdit) -> str | None:
+    text = edit.text().strip().upper()
+    return text if NUMBER.fullmatch(text) else None
+
+
 class PanelDialogs:
-    """Each ask_* returns the answer, or None when the staff member cancelled. Tests replace this object."""
+    """Each ask_* returns the answer, or None when the staff member cancelled. Tests replace this object; the
+    *_dialog builders are what --screenshots pictures."""
 
     def __init__(self, tr: Tr, parent: QWidget | None) -> None:
         self.tr = tr
         self.parent = parent
 
+    @staticmethod
+    def _ask(built: Built) -> Any:
+        dialog, answer = built
+        return answer() if dialog.exec() == QDialog.DialogCode.Accepted else None
+
     def ask_number(self) -> str | None:
+        return self._ask(self.number_dialog())
+
+    def ask_call_back(self, set_aside: dict[str, dict[str, Any]]) -> str | None:
+        return self._ask(self.call_back_dialog(set_aside))
+
+    def ask_transfer(self, catalog: dict[str, Any], current: dict[str, Any], window: str) -> dict[str, str] | None:
+        return self._ask(self.transfer_dialog(catalog, current, window))
+
+    def ask_pause_reason(self) -> str | None:
+        """'' = no reason given; None = cancelled."""
+        return self._ask(self.pause_dialog())
+
+    def number_dialog(self) -> Built:
         d = _Dialog(self.tr, self.parent, self.tr("dlg_call_number"))
         edit = number_edit(self.tr)
         d.box.addWidget(edit)
         d.finish_layout()
-        if d.exec() != QDialog.DialogCode.Accepted:
-            return None
-        text = edit.text().strip().upper()
-        return text if NUMBER.fullmatch(text) else None
+        return d, lambda: typed_number(edit)
 
-    def ask_call_back(self, set_aside: dict[str, dict[str, Any]]) -> str | None:
+    def call_back_dialog(self, set_aside: dict[str, dict[str, Any]]) -> Built:
         d = _Dialog(self.tr, self.parent, self.tr("dlg_call_back"))
+        d.setMinimumWidth(460)
         lst = QListWidget()
         for number, ticket in sorted(set_aside.items()):
             state = self.tr("held") if ticket.get("state") == "held" else self.tr("no_show_state")
@@ -75,12 +104,9 @@ class PanelDialogs:
         lst.itemDoubleClicked.connect(lambda _i: d.accept())
         d.box.addWidget(edit)
         d.finish_layout()
-        if d.exec() != QDialog.DialogCode.Accepted:
-            return None
-        text = edit.text().strip().upper()
-        return text if NUMBER.fullmatch(text) else None
+        return d, lambda: typed_number(edit)
 
-    def ask_transfer(self, catalog: dict[str, Any], current: dict[str, Any], window: str) -> dict[str, str] | None:
+    def transfer_dialog(self, catalog: dict[str, Any], current: dict[str, Any], window: str) -> Built:
         d = _Dialog(self.tr, self.parent, self.tr("dlg_transfer", n=current.get("number", "")))
         d.resize(460, 520)
         tabs = QTabWidget()
@@ -111,16 +137,15 @@ class PanelDialogs:
             lists.append((lst, key))
         d.box.addWidget(tabs)
         d.finish_layout()
-        if d.exec() != QDialog.DialogCode.Accepted:
-            return None
-        lst, key = lists[tabs.currentIndex()]
-        item = lst.currentItem()
-        if item is None:
-            return None
-        return {key: str(item.data(Qt.ItemDataRole.UserRole))}
+        d.tabs, d.lists = tabs, [lst for lst, _key in lists]      # type: ignore[attr-defined]  (screenshots)
 
-    def ask_pause_reason(self) -> str | None:
-        """'' = no reason given; None = cancelled."""
+        def answer() -> dict[str, str] | None:
+            lst, key = lists[tabs.currentIndex()]
+            item = lst.currentItem()
+            return None if item is None else {key: str(item.data(Qt.ItemDataRole.UserRole))}
+        return d, answer
+
+    def pause_dialog(self) -> Built:
         d = _Dialog(self.tr, self.parent, self.tr("dlg_pause"))
         d.box.addWidget(QLabel(self.tr("dlg_reason")))
         combo = QComboBox()
@@ -128,6 +153,4 @@ class PanelDialogs:
         combo.addItems(self.tr("reasons").split("|"))
         d.box.addWidget(combo)
         d.finish_layout()
-        if d.exec() != QDialog.DialogCode.Accepted:
-            return None
-        return combo.currentText().strip()[:64]
+        return d, lambda: combo.currentText().strip()[:64]

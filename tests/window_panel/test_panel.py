@@ -217,5 +217,35 @@ def test_closed_window_is_opened_with_f9(make_panel, bus, qtbot) -> None:
 def test_screenshots_are_written(qapp, tmp_path) -> None:
     from window_panel.screenshots import render_all
     paths = render_all("w15", tmp_path)
-    assert len(paths) == 10
-    assert all(p.stat().st_size > 5000 for p in paths)
+    assert len(paths) == 18                       # 5 scenes + 4 dialogs, in zh and en
+    assert all(p.stat().st_size > 3000 for p in paths)
+    assert {p.name for p in paths} >= {f"panel-dialog-{d}-{lang}.png" for lang in ("zh", "en")
+                                       for d in ("call-number", "call-back", "transfer", "pause")}
+
+
+def test_real_dialogs_answer_what_the_staff_member_chose(qapp) -> None:
+    """The dialogs themselves (the other tests stub them): each builder's answer after a choice."""
+    from PySide6.QtWidgets import QComboBox, QLineEdit, QListWidget
+    from window_panel.dialogs import PanelDialogs
+    from window_panel.i18n import Tr
+    from window_panel.screenshots import CATALOG, SET_ASIDE, TICKET
+    dialogs = PanelDialogs(Tr("zh"), None)
+    d, answer = dialogs.number_dialog()
+    d.findChild(QLineEdit).setText("b007")
+    assert answer() == "B007"
+    d.findChild(QLineEdit).setText("B07")
+    assert answer() is None                                   # not a whole number: nothing is called
+    d, answer = dialogs.call_back_dialog(SET_ASIDE)
+    d.findChild(QListWidget).setCurrentRow(1)
+    assert answer() == "A021"                                 # picking from the list fills the number
+    d, answer = dialogs.transfer_dialog(CATALOG, TICKET, "w15")
+    services, windows = d.lists                               # type: ignore[attr-defined]
+    assert "ss_pension" not in [services.item(i).data(Qt.ItemDataRole.UserRole) for i in range(services.count())]
+    assert "w15" not in [windows.item(i).data(Qt.ItemDataRole.UserRole) for i in range(windows.count())]
+    assert answer() is None                                   # nothing chosen yet
+    d.tabs.setCurrentIndex(1)                                 # type: ignore[attr-defined]
+    windows.setCurrentRow(0)
+    assert answer() == {"to_window": "w14"}
+    d, answer = dialogs.pause_dialog()
+    d.findChild(QComboBox).setEditText("  培训  ")
+    assert answer() == "培训"
