@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLineEdit, QListWidget
+from PySide6.QtWidgets import QApplication, QLineEdit, QListWidget, QWidget
 
 from window_panel.dialogs import PanelDialogs
 from window_panel.i18n import Tr
@@ -55,7 +55,6 @@ def render_all(window: str, out: Path) -> list[Path]:
     for lang in ("zh", "en"):
         for scene in scenes:
             panel = PanelWindow(window, None, lang=lang, clock=lambda: now)
-            panel.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
             panel.on_catalog(CATALOG)
             panel.on_connection(True)
             panel.on_server({"v": 1, "state": "online"})
@@ -74,14 +73,7 @@ def render_all(window: str, out: Path) -> list[Path]:
                 panel.on_reply("call_next", {"v": 1, "ok": False, "op": "window.call_next", "error": {
                     "code": "no_ticket", "message": "no ticket is waiting for this window's services",
                     "message_zh": "当前没有等候的号"}})
-            panel.show()
-            panel.adjustSize()
-            app.processEvents()
-            path = out / f"panel-{scene}-{lang}.png"
-            panel.grab().save(str(path))
-            paths.append(path)
-            panel.close()
-            panel.deleteLater()
+            paths.append(_picture(panel, out / f"panel-{scene}-{lang}.png", app))
         paths += _dialogs(window, lang, out, app)
     return paths
 
@@ -98,17 +90,19 @@ def _dialogs(window: str, lang: str, out: Path, app: QApplication) -> list[Path]
     built["call-back"][0].findChild(QListWidget).setCurrentRow(0)
     transfer = built["transfer"][0]
     transfer.lists[0].setCurrentRow(1)                      # type: ignore[attr-defined]
-    paths = []
-    for name, (dialog, _answer) in built.items():
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
-        dialog.show()
-        dialog.adjustSize()
-        if name == "transfer":
-            dialog.resize(460, 520)
-        app.processEvents()
-        path = out / f"panel-dialog-{name}-{lang}.png"
-        dialog.grab().save(str(path))
-        paths.append(path)
-        dialog.close()
-        dialog.deleteLater()
-    return paths
+    return [_picture(dialog, out / f"panel-dialog-{name}-{lang}.png", app,
+                     size=(460, 520) if name == "transfer" else None) for name, (dialog, _answer) in built.items()]
+
+
+def _picture(widget: QWidget, path: Path, app: QApplication, size: tuple[int, int] | None = None) -> Path:
+    """Lay the widget out off screen, save it as PNG, and let it go."""
+    widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+    widget.show()
+    widget.adjustSize()
+    if size:
+        widget.resize(*size)
+    app.processEvents()
+    widget.grab().save(str(path))
+    widget.close()
+    widget.deleteLater()
+    return path
