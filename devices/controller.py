@@ -20,7 +20,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from hall_bus import BusClient, RequestError
-from hall_bus.configfile import ConfigError, ConfigModel, load_toml
+from hall_bus.configfile import BrokerUrl, ConfigError, ConfigModel, load_toml
 from hall_bus.contract import PROTOCOL_VERSION
 from devices.errors import DeviceError
 from devices.evaluator import GRADES, Evaluator
@@ -95,7 +95,7 @@ class SpeakerConfig(ConfigModel):
 class DevicesConfig(ConfigModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,48}$", description="client id is devices-{name}")
     hall: str = Field(pattern=_ID)
-    broker: str = "mqtt://127.0.0.1:1883"
+    broker: BrokerUrl = "mqtt://127.0.0.1:1883"
     refresh_s: float = Field(30.0, gt=0, le=3600, description="re-send screen and keypad contents this often")
     evaluation_window_s: float = Field(600.0, gt=0, description="a grade binds to a ticket finished this recently")
     transfer_window_format: str = Field("w{n}", description="window id from the digits typed before the transfer key")
@@ -596,13 +596,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    controller = DeviceController(config, broker=args.broker, voice_out=args.voice_out)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     try:
+        controller = DeviceController(config, broker=args.broker, voice_out=args.voice_out)
         controller.start()
-    except ValueError as exc:                      # a bad broker URL
+    except ValueError as exc:                      # a bad --broker URL or TLS file
         print(f"onewindow devices: {exc}", file=sys.stderr)
         return 2
     try:

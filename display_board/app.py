@@ -117,7 +117,11 @@ def run(argv: list[str]) -> int:
         return 0
 
     from hall_bus import BusClient
-    bus = BusClient(cfg.broker, cfg.hall, cfg.client_id, presence={"display": cfg.id})
+    try:
+        bus = BusClient(cfg.broker, cfg.hall, cfg.client_id, presence={"display": cfg.id})
+    except ValueError as exc:       # a bad broker URL or TLS file
+        print(f"onewindow display: {exc}", file=sys.stderr)
+        return 2
     bridge = DisplayBridge(bus)
     voice = None
     if cfg.voice.enabled:

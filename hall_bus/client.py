@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
-from urllib.parse import unquote, urlsplit
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -32,14 +34,54 @@ class BrokerAddress:
     tls: bool = False
     username: str | None = None
     password: str | None = None
+    ca: str | None = None          # the hall's own CA (PEM) for mqtts://; None = the system's trusted CAs
+    cert: str | None = None        # client certificate and key, where the broker asks for one
+    key: str | None = None
 
     @property
     def url(self) -> str:
+        """Where, for logs and the ready line: no credentials, no file paths."""
         return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+    def apply(self, client: mqtt.Client) -> None:
+        """Credentials and TLS for any paho client that talks to this broker. Raises ValueError naming the file
+        when a CA, certificate or key cannot be loaded."""
+        if self.username:
+            client.username_pw_set(self.username, self.password)
+        if self.tls:
+            client.tls_set_context(self.tls_context())
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Certificate and host name always checked (there is no "insecure" switch)."""
+        try:
+            ctx = ssl.create_default_context(cafile=self.ca)
+            if self.cert:
+                ctx.load_cert_chain(self.cert, self.key)
+        except (ssl.SSLError, OSError) as exc:
+            raise ValueError(f"broker {self.url}: cannot load the TLS files "
+                             f"(ca={self.ca}, cert={self.cert}, key={self.key}): {exc}") from None
+        ctx.sslsocket_class = _ClosingSSLSocket
+        return ctx
+
+
+class _ClosingSSLSocket(ssl.SSLSocket):
+    """paho-mqtt 2.2 leaves the socket of a failed TLS handshake open until the garbage collector finds it; a
+    kiosk retrying an untrusted broker every few seconds all day would pile up descriptors. Close it at once."""
+
+    def do_handshake(self, block: bool = False) -> None:
+        try:
+            super().do_handshake(block)
+        except BaseException:
+            self.close()
+            raise
+
+
+TLS_FILES = ("ca", "cert", "key")
 
 
 def parse_broker_url(url: str) -> BrokerAddress:
-    """mqtt://[user[:password]@]host[:port] or mqtts://...; errors name the URL."""
+    """mqtt://[user[:password]@]host[:port] or mqtts://...[?ca=/etc/onewindow/hall-ca.pem][&cert=...&key=...];
+    errors name the URL."""
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts", "tcp"):
         raise ValueError(f"broker URL {url!r}: scheme must be mqtt:// or mqtts://")
@@ -50,9 +92,24 @@ def parse_broker_url(url: str) -> BrokerAddress:
         port = parts.port or (8883 if tls else 1883)
     except ValueError:
         raise ValueError(f"broker URL {url!r}: bad port") from None
-    return BrokerAddress(parts.hostname, port, tls,
-                         unquote(parts.username) if parts.username else None,
-                         unquote(parts.password) if parts.password else None)
+    query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    unknown = sorted(set(query) - set(TLS_FILES))
+    if unknown:
+        raise ValueError(f"broker URL {url!r}: unknown option {', '.join(unknown)} (known: {', '.join(TLS_FILES)})")
+    if query and not tls:
+        raise ValueError(f"broker URL {url!r}: {', '.join(sorted(query))}= needs mqtts://")
+    if ("cert" in query) != ("key" in query):
+        raise ValueError(f"broker URL {url!r}: cert= and key= go together")
+    for name, path in query.items():
+        if not Path(path).is_file():
+            raise ValueError(f"broker URL {url!r}: {name} file {path!r} does not exist")
+    address = BrokerAddress(parts.hostname, port, tls,
+                            unquote(parts.username) if parts.username else None,
+                            unquote(parts.password) if parts.password else None,
+                            query.get("ca"), query.get("cert"), query.get("key"))
+    if tls:
+        address.tls_context()     # a CA, certificate or key that does not load is a config error, said now
+    return address
 
 
 class RequestError(Exception):
@@ -96,10 +153,7 @@ class BusClient:
 
         self._mqtt = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                                  protocol=mqtt.MQTTv311, clean_session=True)
-        if self.address.username:
-            self._mqtt.username_pw_set(self.address.username, self.address.password)
-        if self.address.tls:
-            self._mqtt.tls_set()
+        self.address.apply(self._mqtt)
         self._mqtt.max_inflight_messages_set(max_inflight)
         self._mqtt.reconnect_delay_set(min_delay=0.2, max_delay=3)
         self._keepalive = keepalive

@@ -3,11 +3,21 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def _broker_url(value: str) -> str:
+    from hall_bus.client import parse_broker_url   # scheme, host, port, TLS files that exist and load
+    parse_broker_url(value)
+    return value
+
+
+BrokerUrl = Annotated[str, AfterValidator(_broker_url)]
+"""A broker URL in a config file: mqtt://host:port or mqtts://host:port?ca=PATH, checked when the file loads."""
 
 
 class ConfigModel(BaseModel):

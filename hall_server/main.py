@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hall_bus import parse_broker_url
 from hall_bus.configfile import ConfigError
 from hall_server.broker import EmbeddedBroker, free_port
 from hall_server.config import HallConfig, load_hall_config
@@ -112,6 +113,11 @@ def run(argv: list[str]) -> int:
     broker: EmbeddedBroker | None = None
     if args.broker:
         url = args.broker
+        try:
+            parse_broker_url(url)
+        except ValueError as exc:
+            print(f"onewindow server: {exc}", file=sys.stderr)
+            return 2
     else:
         port = cfg.broker.port if args.broker_port is None else args.broker_port
         if port == 0:

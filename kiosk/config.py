@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 
-from hall_bus.configfile import ConfigModel, ConfigError, load_toml
+from hall_bus.configfile import BrokerUrl, ConfigModel, ConfigError, load_toml
 
 __all__ = ["KioskConfig", "PrinterConfig", "DeviceConfig", "load", "ConfigError"]
 
@@ -39,7 +38,7 @@ class AnnouncerConfig(ConfigModel):
 class KioskConfig(ConfigModel):
     id: str = Field(pattern=r"^[A-Za-z0-9_]{1,32}$", description="kiosk name; MQTT client id kiosk-<id>")
     hall: str = Field("daan", pattern=r"^[A-Za-z0-9_]{1,32}$")
-    broker: str = "mqtt://127.0.0.1:1883"
+    broker: BrokerUrl = "mqtt://127.0.0.1:1883"
     language: Literal["zh", "en"] = "zh"
     idle_timeout_s: float = Field(45.0, gt=0, le=600)
     elderly_timeout_s: float = Field(90.0, gt=0, le=1200)
@@ -58,13 +57,6 @@ class KioskConfig(ConfigModel):
     def _has_verify(cls, v: str) -> str:
         if "{verify}" not in v:
             raise ValueError("must contain {verify}")
-        return v
-
-    @field_validator("broker")
-    @classmethod
-    def _broker(cls, v: str) -> str:
-        if not re.match(r"^mqtts?://", v):
-            raise ValueError("must start with mqtt:// or mqtts://")
         return v
 
     @property

@@ -33,6 +33,7 @@ def fetch_catalog(config: KioskConfig, timeout: float = 1.5) -> tuple[dict[str, 
     except ValueError:
         return None, {}
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"display-kioskshots-{config.id}")
+    addr.apply(c)
 
     def on_connect(client: mqtt.Client, *_a: Any) -> None:
         client.subscribe([(topics.state_catalog, 1), (topics.state_zone("+"), 1)])

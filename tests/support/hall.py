@@ -39,13 +39,17 @@ def wait_port(port: int, timeout: float = 10.0) -> None:
 
 @dataclass
 class Mosquitto:
-    """A private Mosquitto on a free loopback port (Nagle off, as in production)."""
+    """A private Mosquitto on a free loopback port (Nagle off, as in production); with `tls` (from
+    make_test_ca) it listens for mqtts only."""
     workdir: Path
     port: int = 0
     proc: subprocess.Popen | None = None
+    tls: dict[str, Path] | None = None
 
     @property
     def url(self) -> str:
+        if self.tls:
+            return f"mqtts://127.0.0.1:{self.port}?ca={self.tls['ca']}"
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self) -> "Mosquitto":
@@ -54,16 +58,47 @@ class Mosquitto:
             raise FileNotFoundError("mosquitto is not installed (Debian package mosquitto)")
         self.port = self.port or free_port()
         conf = self.workdir / f"mosquitto-{self.port}.conf"
-        conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n"
+        tls = (f"cafile {self.tls['ca']}\ncertfile {self.tls['cert']}\nkeyfile {self.tls['key']}\n"
+               if self.tls else "")
+        if os.geteuid() == 0:   # started as root Mosquitto would drop to its own user, who cannot read pytest's tmp
+            tls = "user root\n" + tls
+        conf.write_text(f"listener {self.port} 127.0.0.1\n{tls}allow_anonymous true\nset_tcp_nodelay true\n"
                         "persistence false\nmax_inflight_messages 1000\nmax_queued_messages 100000\n")
-        self.proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(self.port)
+        log_path = self.workdir / f"mosquitto-{self.port}.log"
+        with log_path.open("w") as log:
+            self.proc = subprocess.Popen([exe, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_port(self.port)
+        except TimeoutError as exc:
+            self.stop()
+            raise TimeoutError(f"{exc}; mosquitto said: {log_path.read_text()[-1500:]}") from None
         return self
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(5)
+
+
+def make_test_ca(workdir: Path) -> dict[str, Path]:
+    """A throw-away hall CA and a broker certificate for 127.0.0.1 signed by it, made with the openssl tool, as
+    an installer would for a hall's own broker."""
+    exe = shutil.which("openssl")
+    if exe is None:
+        raise FileNotFoundError("openssl is not installed (Debian package openssl)")
+    d = workdir / "tls"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    for cmd in (
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+         "-subj", "/CN=OneWindow test hall CA"],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "broker.key", "-out", "broker.csr",
+         "-subj", "/CN=127.0.0.1"],
+        ["x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+         "-out", "broker.pem", "-days", "2", "-extfile", "san.ext"],
+    ):
+        subprocess.run([exe, *cmd], cwd=d, check=True, capture_output=True, timeout=60)
+    return {"ca": d / "ca.pem", "cert": d / "broker.pem", "key": d / "broker.key"}
 
 
 @dataclass
