@@ -100,7 +100,7 @@ class Crowd:
                 with self.lock:
                     self.counts["issued"] += 1
                     self.zones_issued.add(t["zone"])
-                mins = round(t["est_wait_s"] / 60)
+                mins = max(1, round(t["est_wait_s"] / 60)) if t["ahead"] else 0   # as the kiosk shows it
                 prio = " 优先" if t["priority"] else ""
                 say(f"取号 {t['number']:<5}{prio} {t['zone_name']}·{t['service_name']}  前面{t['ahead']}人 约{mins}分钟"
                     f"  ({'身份证' if channel == 'id_card' else '现场'})")
