@@ -22,25 +22,55 @@ from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session
 
 from hall_bus.topics import Topics
+from hall_server.passwords import read_password_file, verify as verify_password
 
 log = logging.getLogger("onewindow.broker")
 
 
 class PasswordAuth(BaseAuthPlugin):
-    """username → password from the hall config; each username may connect only as the client id of the same
-    name, so one device cannot act as another (PROTOCOL.md)."""
+    """The server's own login from the hall config, every other client from the broker password file (Mosquitto
+    format, re-read when it changes, so an admin adds a kiosk with `onewindow passwd` without a restart). Each
+    username may connect only as the client id of the same name, so one device cannot act as another
+    (PROTOCOL.md)."""
 
     @dataclass
     class Config:
         users: dict[str, str] = field(default_factory=dict)
+        password_file: str | None = None
+
+    _file_state: tuple[float, int] | None = None
+    _hashes: dict[str, str] = {}
+
+    def _file_hashes(self) -> dict[str, str]:
+        path = self.config.password_file
+        if not path:
+            return {}
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            log.warning("broker password file %s: %s (keeping the last one read)", path, exc.strerror)
+            return self._hashes
+        if (st.st_mtime, st.st_size) != self._file_state:
+            pf = read_password_file(path)
+            for problem in pf.problems:
+                log.warning("%s", problem)
+            self._hashes, self._file_state = pf.hashes, (st.st_mtime, st.st_size)
+            log.info("broker password file %s: %d clients", path, len(pf.hashes))
+        return self._hashes
 
     async def authenticate(self, *, session: Session) -> bool | None:
         users: dict[str, str] = self.config.users
-        if not users:
+        if not users and not self.config.password_file:
             return True
-        expected = users.get(session.username or "")
-        ok = expected is not None and hmac.compare_digest(expected.encode(), (session.password or "").encode()) \
-            and session.client_id == session.username
+        name, password = session.username or "", session.password or ""
+        if name in users:
+            ok = hmac.compare_digest(users[name].encode(), password.encode())
+        else:
+            encoded = self._file_hashes().get(name)
+            # PBKDF2 takes milliseconds: off the event loop, so 100 windows logging in at once stall nobody
+            ok = encoded is not None and await asyncio.get_running_loop().run_in_executor(
+                None, verify_password, encoded, password)
+        ok = ok and session.client_id == name
         if not ok:
             log.warning("refused MQTT login of %r as client %r", session.username, session.client_id)
         return ok
@@ -99,9 +129,10 @@ class EmbeddedBroker:
     SIGKILL (it watches its parent)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 1883, *, hall: str = "daan",
-                 users: dict[str, str] | None = None) -> None:
+                 users: dict[str, str] | None = None, password_file: "os.PathLike[str] | str | None" = None) -> None:
         self.host, self.port, self.hall = host, port, hall
         self.users = dict(users or {})
+        self.password_file = str(password_file) if password_file else None
         self._proc: subprocess.Popen[str] | None = None
 
     @property
@@ -120,7 +151,8 @@ class EmbeddedBroker:
              "--hall", self.hall, "--parent", str(os.getpid())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=die_with_parent())   # nothing to save: killed
         assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._proc.stdin.write(json.dumps({"users": self.users}))   # credentials never on the command line
+        self._proc.stdin.write(json.dumps({"users": self.users,     # credentials never on the command line
+                                           "password_file": self.password_file}))
         self._proc.stdin.close()
         result: list[str] = []
         reader = threading.Thread(target=lambda: result.append(self._proc.stdout.readline()), daemon=True)
@@ -167,17 +199,17 @@ def die_with_parent(sig: int = signal.SIGKILL) -> Callable[[], None]:
     return arm
 
 
-def _serve(host: str, port: int, hall: str, users: dict[str, str], parent: int) -> int:
+def _serve(host: str, port: int, hall: str, users: dict[str, str], password_file: str | None, parent: int) -> int:
     """The child: run amqtt until SIGTERM or until the parent process is gone."""
     for name in ("amqtt", "transitions"):   # amqtt logs every packet at INFO/DEBUG
         logging.getLogger(name).setLevel(logging.WARNING)
-    auth = bool(users)
+    auth = bool(users) or bool(password_file)
     config = {
         "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}", "max_connections": 2000}},
         "timeout_disconnect_delay": 2,
         "plugins": {
             "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": not auth},
-            "hall_server.broker.PasswordAuth": {"users": users},
+            "hall_server.broker.PasswordAuth": {"users": users, "password_file": password_file},
             "hall_server.broker.ClientTopicAcl": {"hall": hall, "enabled": auth},
         },
     }
@@ -215,6 +247,7 @@ if __name__ == "__main__":
     ap.add_argument("--hall", required=True)
     ap.add_argument("--parent", type=int, required=True)
     a = ap.parse_args()
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)-7s broker: %(message)s")
-    sys.exit(_serve(a.host, a.port, a.hall, json.loads(sys.stdin.read() or "{}").get("users", {}), a.parent))
+    secrets = json.loads(sys.stdin.read() or "{}")
+    sys.exit(_serve(a.host, a.port, a.hall, secrets.get("users", {}), secrets.get("password_file"), a.parent))

@@ -8,6 +8,7 @@ from importlib import import_module
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "server": ("hall_server.main", "run", "the hall server (allocation, store, embedded broker)"),
     "check-config": ("hall_server.main", "check_config", "validate a config file"),
+    "passwd": ("hall_server.passwords", "run", "set a client's broker password (Mosquitto format)"),
     "report": ("hall_server.report", "run", "daily statistics (HTML + CSV)"),
     "demo": ("hall_server.demo", "run", "the whole hall on one machine with simulated devices"),
     "kiosk": ("kiosk.app", "run", "the citizen touchscreen"),

@@ -78,8 +78,20 @@ class Supervision(ConfigModel):
 class Broker(ConfigModel):
     host: str = "127.0.0.1"
     port: int = Field(1883, ge=1, le=65535)
-    username: str | None = None
+    username: str | None = None      # the server's own login when the broker asks for one
     password: str | None = None
+    password_file: str | None = Field(None, description="client-id:hash lines (Mosquitto format, relative to the "
+                                                        "config file): every other role's login; turns auth on")
+
+    @model_validator(mode="after")
+    def _server_login(self) -> "Broker":
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together")
+        if self.password_file and not self.username:
+            raise ValueError("password_file needs username and password: the server's own login")
+        if self.username is not None and self.username != "onewindow-server":
+            raise ValueError(f"username {self.username!r} must be the server's client id onewindow-server")
+        return self
 
 
 class Zone(ConfigModel):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from hall_bus import parse_broker_url
 from hall_bus.configfile import ConfigError
 from hall_server.broker import EmbeddedBroker, free_port
+from hall_server.passwords import read_password_file
 from hall_server.config import HallConfig, load_hall_config
 from hall_server.engine import Appointment
 from hall_server.store import Store
@@ -42,9 +43,31 @@ def check_config(argv: list[str]) -> int:
     except ConfigError as err:
         print(err)          # path, count, then one line per problem with its key path
         return 1
+    logins, problems = broker_logins(cfg, Path(args.path))
+    if problems:
+        print(f"{args.path}: {len(problems)} problem(s) in the broker password file:")
+        print("\n".join(f"  - broker.password_file: {p}" for p in problems))
+        return 1
     print(f"{args.path}: OK — hall {cfg.hall.id} ({cfg.hall.name}), {len(cfg.zones)} zones, "
-          f"{len(cfg.services)} services, {len(cfg.windows)} windows")
+          f"{len(cfg.services)} services, {len(cfg.windows)} windows"
+          + (f", broker logins for {len(logins)} clients" if cfg.broker.password_file else ""))
     return 0
+
+
+def password_file_path(cfg: HallConfig, config_path: Path) -> Path | None:
+    return (config_path.parent / cfg.broker.password_file).resolve() if cfg.broker.password_file else None
+
+
+def broker_logins(cfg: HallConfig, config_path: Path) -> tuple[list[str], list[str]]:
+    """The client ids in the broker password file, and its problems (an unreadable file is one)."""
+    path = password_file_path(cfg, config_path)
+    if path is None:
+        return [], []
+    try:
+        pf = read_password_file(path)
+    except OSError as exc:
+        return [], [f"cannot read {path}: {exc.strerror or exc}"]
+    return sorted(pf.hashes), pf.problems
 
 
 def appointments_path(cfg: HallConfig, config_path: Path, override: str | None) -> Path | None:
@@ -125,7 +148,13 @@ def run(argv: list[str]) -> int:
         users = {}
         if cfg.broker.username and cfg.broker.password:
             users[cfg.broker.username] = cfg.broker.password
-        broker = EmbeddedBroker(cfg.broker.host, port, hall=cfg.hall.id, users=users)
+        _logins, problems = broker_logins(cfg, Path(args.config))
+        if problems:        # a missing file would lock every kiosk out; a bad line only that client
+            print("onewindow server: broker password file: " + "; ".join(problems), file=sys.stderr)
+            if not _logins and cfg.broker.password_file:
+                return 1
+        broker = EmbeddedBroker(cfg.broker.host, port, hall=cfg.hall.id, users=users,
+                                password_file=password_file_path(cfg, Path(args.config)))
         try:
             broker.start()
         except (OSError, TimeoutError) as exc:
