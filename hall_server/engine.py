@@ -195,6 +195,7 @@ class Engine:
         self.appointments: dict[str, Appointment] = {}
         self.directed: dict[str, set[str]] = {}   # window -> queued tickets transferred to it by name
         self.held: set[str] = set()               # ids of held (挂起) tickets
+        self.no_shows: set[str] = set()           # ids of no-show (过号) tickets, callable back until the day ends
         # window -> services it calls from (config), and service -> windows
         self.window_services = {w.id: list(w.services) for w in config.windows}
         self.service_windows: dict[str, list[str]] = {s.id: [] for s in config.services}
@@ -232,6 +233,7 @@ class Engine:
             q.clear()
         self.directed.clear()
         self.held.clear()
+        self.no_shows.clear()
         self.call_seq = 0
         self.recent_calls.clear()
 
@@ -246,6 +248,8 @@ class Engine:
             self._enqueue(t)
         elif t.state is TicketState.HELD:
             self.held.add(t.id)
+        elif t.state is TicketState.NO_SHOW:
+            self.no_shows.add(t.id)
 
     # ------------------------------------------------------------------ time
     def business_day(self, now: datetime) -> date:
@@ -415,8 +419,10 @@ class Engine:
                 inside = self.tickets[tid].service in mine
                 waiting += (target == wid and not inside) - (target != wid and inside)
         held = [self.tickets[tid].number for tid in self.held if self.tickets[tid].window == wid]
+        no_show = [self.tickets[tid].number for tid in self.no_shows if self.tickets[tid].window == wid]
         return {"status": w.status.value, "reason": w.reason, "current": self.ticket_summary(cur) if cur else None,
-                "waiting": waiting, "held": sorted(held), "name": cfg.name, "name_en": cfg.name_en,
+                "waiting": waiting, "held": sorted(held), "no_show": sorted(no_show),
+                "name": cfg.name, "name_en": cfg.name_en,
                 "zone": cfg.zone, "services": list(cfg.services), "since": _iso(w.since)}
 
     def zone_view(self, zid: str) -> dict[str, Any]:
@@ -555,6 +561,7 @@ class Engine:
         if t.state in QUEUED:
             self._dequeue(t)
         self.held.discard(t.id)
+        self.no_shows.discard(t.id)
         t.state = TicketState.SERVING
         t.called_at = self.local(now) if t.called_at is None or action != "recall" else t.called_at
         t.window = w.id
@@ -625,6 +632,8 @@ class Engine:
         self._refuse_paused(w)
         self._open_if_closed(w, now, out)
         self._finish_current(w, now, out)
+        if t.state is TicketState.NO_SHOW and t.window:
+            out.windows.add(t.window)       # its no-show list changes when another window calls it back
         self._start_serving(w, t, now, out, "call_back" if t.state in (TicketState.HELD, TicketState.NO_SHOW) else "call")
         out.data = self.ticket_view(t)
         return out
@@ -668,8 +677,7 @@ class Engine:
         w = self._window(window)
         t = self._current(w)
         t.state = state
-        if state is TicketState.HELD:
-            self.held.add(t.id)
+        (self.held if state is TicketState.HELD else self.no_shows).add(t.id)
         w.current = None
         out.touch(t)
         out.windows.add(window)

@@ -79,13 +79,15 @@ class PanelState:
         self.waiting = w if isinstance(w, int) and not isinstance(w, bool) else None
         if isinstance(st.get("name"), str):
             self.window_name = st["name"]
-        held = st.get("held")
-        if isinstance(held, list):            # the server's list of this window's held numbers is authoritative
-            for number in held:
-                if isinstance(number, str) and self.set_aside.get(number, {}).get("state") != "held":
-                    self.set_aside[number] = {**self.set_aside.get(number, {}), "number": number, "state": "held"}
+        for state in ("held", "no_show"):     # the server's lists of this window's numbers are authoritative
+            listed = st.get(state)
+            if not isinstance(listed, list):  # an older server sends no no_show list: keep what events told us
+                continue
+            for number in listed:
+                if isinstance(number, str) and self.set_aside.get(number, {}).get("state") != state:
+                    self.set_aside[number] = {**self.set_aside.get(number, {}), "number": number, "state": state}
             for number, t in list(self.set_aside.items()):
-                if t.get("state") == "held" and number not in held:
+                if t.get("state") == state and number not in listed:
                     del self.set_aside[number]
         if self.current is not None:
             self.set_aside.pop(self.current["number"], None)

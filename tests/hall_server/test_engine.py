@@ -386,9 +386,11 @@ class TestWindowOperations:
         issue(eng, "s_a1", at(9))
         eng.call_next(at(9, 10), "w1")
         eng.no_show(at(9, 12), "w1")
+        assert eng.window_view("w1")["no_show"] == ["A001"]          # w1's panel can offer it for call back
         out = eng.call_number(at(9, 30), "w2", "A001")
         assert out.data["window"] == "w2" and out.data["state"] == "serving"
         assert out.data["called_at"] == "2026-11-27T09:30:00+08:00"
+        assert {"w1", "w2"} <= out.windows and eng.window_view("w1")["no_show"] == []   # w1's list republished
 
     def test_call_a_waiting_number_out_of_order(self, eng: Engine) -> None:
         first = issue(eng, "s_a1", at(9))

@@ -295,13 +295,15 @@ class HallMachine(RuleBasedStateMachine):
 
     @invariant()
     def views_agree_with_a_full_scan(self) -> None:
-        """The engine's indexes (queues, held and directed tickets) give what a scan of every ticket gives."""
+        """The engine's indexes (queues, held, no-show and directed tickets) give what a scan of every ticket gives."""
         e = self.engine
         for w in WINDOWS:
             view = e.window_view(w)
             assert view["waiting"] == len(self.callable_by(w)), w
             assert view["held"] == sorted(t.number for t in e.tickets.values()
                                           if t.state is TicketState.HELD and t.window == w), w
+            assert view["no_show"] == sorted(t.number for t in e.tickets.values()
+                                             if t.state is TicketState.NO_SHOW and t.window == w), w
         for z in CONFIG.zones:
             assert e.zone_view(z.id)["waiting"] == sum(1 for t in e.tickets.values()
                                                        if t.state in QUEUED and t.zone == z.id)

@@ -75,3 +75,14 @@ def test_elapsed_formats_minutes_and_hours() -> None:
     assert elapsed("2026-11-27T08:02:11+08:00", now) == "2:22:25"
     assert elapsed(None, now) is None
     assert elapsed("not a time", now) is None
+
+
+def test_a_restarted_panel_gets_its_no_shows_back_from_the_server() -> None:
+    s = state("open")                                 # a fresh panel: it heard no ticket events
+    s.apply_window_state({"v": 1, "status": "open", "current": None, "waiting": 3, "held": ["A001"],
+                          "no_show": ["B002", "B005"]})
+    assert {n: t["state"] for n, t in s.set_aside.items()} == {"A001": "held", "B002": "no_show", "B005": "no_show"}
+    # B005 was called back at another window: the server's next list no longer has it
+    s.apply_window_state({"v": 1, "status": "open", "current": None, "waiting": 3, "held": ["A001"],
+                          "no_show": ["B002"]})
+    assert set(s.set_aside) == {"A001", "B002"}
