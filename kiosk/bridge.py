@@ -81,6 +81,7 @@ class KioskBridge(QObject):
     issueFinished = Signal(object)           # IssueOutcome
     lookupFinished = Signal(object)          # IssueOutcome (kind found / refused / unreachable)
     checklistFinished = Signal(bool, str)    # ok, printer code when not printed
+    evaluationFinished = Signal(object)      # IssueOutcome (kind evaluated / refused / unreachable)
     printedBytes = Signal(float)             # monotonic time the last ticket byte went to the transport
 
     def __init__(self, config: KioskConfig, *, bus: BusPort | None = None, printer: PrinterPort | None = None,
@@ -331,17 +332,28 @@ class KioskBridge(QObject):
         self._bus_worker.submit(self._lookup_job, args)
 
     def _lookup_job(self, args: dict[str, Any]) -> None:
+        data, failed = self._ask("ticket.get", args)
+        self._emit(self.lookupFinished, failed or IssueOutcome("found", ticket=Ticket.from_dict(data)))
+
+    def evaluate(self, ticket_id: str, grade: int) -> None:
+        """好差评 from the kiosk (PROTOCOL.md: kiosks may call evaluation.submit), for a finished ticket."""
+        self._bus_worker.submit(self._evaluate_job, ticket_id, grade)
+
+    def _evaluate_job(self, ticket_id: str, grade: int) -> None:
+        _data, failed = self._ask("evaluation.submit", {"ticket_id": ticket_id, "grade": grade})
+        if failed is None:
+            emit_log("evaluated", grade=grade)
+        self._emit(self.evaluationFinished, failed or IssueOutcome("evaluated", detail=str(grade)))
+
+    def _ask(self, op: str, args: dict[str, Any]) -> tuple[dict[str, Any], IssueOutcome | None]:
+        """One request on a worker thread: (data, None), or ({}, the outcome that tells why not)."""
         if not self._conn.reachable or self._bus is None:
-            self._emit(self.lookupFinished, IssueOutcome("unreachable", code="offline"))
-            return
+            return {}, IssueOutcome("unreachable", code="offline")
         try:
-            data = self._bus.request("ticket.get", args, timeout=self.config.request_timeout_s)
+            return self._bus.request(op, args, timeout=self.config.request_timeout_s), None
         except RequestError as exc:
             kind = "unreachable" if exc.code == "timeout" else "refused"
-            self._emit(self.lookupFinished,
-                       IssueOutcome(kind, code=exc.code, message=exc.message, message_zh=exc.message_zh))
-            return
-        self._emit(self.lookupFinished, IssueOutcome("found", ticket=Ticket.from_dict(data)))
+            return {}, IssueOutcome(kind, code=exc.code, message=exc.message, message_zh=exc.message_zh)
 
     def print_checklist(self, service: Service, lang: str) -> None:
         self._device_worker.submit(self._checklist_job, service, lang)

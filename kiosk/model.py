@@ -146,6 +146,7 @@ class Ticket:
     zone_name_en: str = ""
     holder_name: str = ""
     issued_at: str = ""
+    grade: int | None = None          # the citizen's evaluation (1..5), once given
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Ticket":
@@ -158,7 +159,7 @@ class Ticket:
             window_name_en=_s(d, "window_name_en"),
             service_name=_s(d, "service_name"), service_name_en=_s(d, "service_name_en") or _s(d, "service_name"),
             zone_name=_s(d, "zone_name"), zone_name_en=_s(d, "zone_name_en") or _s(d, "zone_name"),
-            holder_name=_s(d, "holder_name"), issued_at=_s(d, "issued_at"))
+            holder_name=_s(d, "holder_name"), issued_at=_s(d, "issued_at"), grade=_i(d, "grade"))
 
     def service_title(self, lang: str) -> str:
         return self.service_name_en if lang == "en" else self.service_name
@@ -230,7 +231,7 @@ class Connectivity:
 @dataclass(frozen=True)
 class IssueOutcome:
     """The end of one ticket.issue / appointment.checkin attempt."""
-    kind: str                         # printed, unprinted, refused, unreachable, printer_blocked
+    kind: str                         # printed, unprinted, refused, unreachable, printer_blocked, evaluated
     ticket: Ticket | None = None
     code: str = ""
     message: str = ""

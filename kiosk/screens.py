@@ -591,7 +591,9 @@ class CodeScreen(Screen):
         tk = k.lookup.ticket if k.lookup else None
         if tk is None:
             return
-        card = vbox(spacing=self.s(14), margins=(self.s(36), self.s(30), self.s(36), self.s(30)))
+        tight = tk.state == "done"          # room for the five grades, even with elderly sizes in landscape
+        pad = self.s(18 if tight else 30)
+        card = vbox(spacing=self.s(10 if tight else 14), margins=(self.s(36), pad, self.s(36), pad))
         card.addWidget(label(tk.number, "number_small", align=AC, wrap=False, name="status-number"))
         card.addWidget(label(tk.service_title(self.lang), "h3", align=AC))
         state = label(self.tr(f"state_{tk.state}") if f"state_{tk.state}" in _STATE_KEYS else tk.state,
@@ -605,9 +607,36 @@ class CodeScreen(Screen):
         if tk.window and tk.state in ("serving", "held", "waiting"):
             card.addWidget(label(self.tr("called_to", window=tk.window_title(self.lang)), "h1", align=AC,
                                  name="status-window"))
+        if tk.state == "done":
+            self._evaluation(card, tk)
         self.body.addWidget(frame("card", card))
         self.body.addStretch(1)
         self.body.addWidget(button(self.tr("query_again"), "primary", self.go("status"), name="query-again"))
+
+
+    def _evaluation(self, card: QVBoxLayout, tk: Ticket) -> None:
+        """好差评 for a finished ticket: five large grades, once; the server refuses a second rating."""
+        k = self.k
+        if tk.grade is not None:
+            card.addWidget(label(self.tr("eval_thanks", grade=self.tr(f"grade_{tk.grade}")), "ok", align=AC,
+                                 name="eval-thanks"))
+            return
+        card.addWidget(label(self.tr("eval_prompt"), "h3", align=AC))
+        grades = [button(self.tr(f"grade_{g}"), "danger" if g <= 2 else None, self.go("evaluate", g),
+                         name=f"eval-{g}") for g in (5, 4, 3, 2, 1)]
+        for b in grades:
+            b.setEnabled(not k.eval_busy)
+            b.setMinimumHeight(self.s(96))
+        if k.portrait:      # two rows fit a 1080-wide screen at elderly sizes
+            card.addLayout(hbox(*grades[:3], spacing=self.s(16)))
+            card.addLayout(hbox(*grades[3:], spacing=self.s(16)))
+        else:
+            card.addLayout(hbox(*grades, spacing=self.s(16)))
+        if k.eval_busy:
+            card.addWidget(label(self.tr("eval_sending"), "chip", align=AC, name="eval-busy"), 0, AC)
+        elif k.eval_error:
+            card.addWidget(frame("warn", hbox(label(k.eval_error, "body", name="eval-error"),
+                                              margins=(24, 14, 24, 14))))
 
 
 _STATE_KEYS = {f"state_{s}" for s in ("waiting", "serving", "held", "no_show", "done", "transferred", "expired", "cancelled")}

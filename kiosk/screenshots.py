@@ -187,6 +187,9 @@ def render_all(config: KioskConfig, out: Path, family: str) -> int:
             called = sample_ticket(catalog, state="serving", ahead=0, window="w15", window_name="15号窗口",
                                    window_name_en="Window 15")
             shot("status-result", show("status", lookup=IssueOutcome("found", ticket=called)))
+            finished = sample_ticket(catalog, state="done", ahead=0, window="w15", window_name="15号窗口",
+                                     window_name_en="Window 15")
+            shot("status-evaluate", show("status", lookup=IssueOutcome("found", ticket=finished)))
             shot("id-greeting", show("home", holder=holder))
             if id_svc:
                 shot("confirm-id", show("confirm", holder=holder, service_id=id_svc.id))

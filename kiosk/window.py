@@ -2,6 +2,8 @@
 intents into bridge calls and bridge signals into screens. Idle return, elderly mode, language, scanner."""
 from __future__ import annotations
 
+import dataclasses
+
 import datetime as _dt
 import time
 from typing import Any
@@ -56,6 +58,8 @@ class KioskWindow(QWidget):
         self.progress: tuple[str, float] = ("request", 0.05)
         self.outcome: IssueOutcome | None = None
         self.lookup: IssueOutcome | None = None
+        self.eval_busy = False                 # a grade for the looked-up ticket is on its way
+        self.eval_error = ""
         self.code_text = ""
         self.code_busy = False
         self.code_error = ""
@@ -115,6 +119,7 @@ class KioskWindow(QWidget):
         bridge.issueProgress.connect(self.on_progress)
         bridge.issueFinished.connect(self.on_issue_finished)
         bridge.lookupFinished.connect(self.on_lookup)
+        bridge.evaluationFinished.connect(self.on_evaluation)
         bridge.checklistFinished.connect(self.on_checklist)
         self.apply_style()
         self.go_home(reset=False)
@@ -199,6 +204,7 @@ class KioskWindow(QWidget):
         self.page = 0
         self.code_text, self.code_error, self.code_busy = "", "", False
         self.lookup = None
+        self.eval_busy, self.eval_error = False, ""
         self.checklist_msg = None
         self.id_error = False
         self.show_screen("fault" if self.fault_kind() else "home", push=False)
@@ -371,6 +377,7 @@ class KioskWindow(QWidget):
     def do_status(self, _arg: Any) -> None:
         self.code_text, self.code_error, self.code_busy = "", "", False
         self.lookup = None
+        self.eval_busy, self.eval_error = False, ""
         if self.current == "status":
             self.refresh()
         else:
@@ -415,6 +422,7 @@ class KioskWindow(QWidget):
         self.code_busy = True
         self.code_error = ""
         self.lookup = None
+        self.eval_busy, self.eval_error = False, ""
         if self.current != "status":
             self.show_screen("status")
         else:
@@ -533,6 +541,27 @@ class KioskWindow(QWidget):
         else:
             self.lookup = None
             self.code_error = self._refusal_text(outcome)
+        if self.current == "status":
+            self.refresh()
+
+    def do_evaluate(self, grade: int) -> None:
+        """A grade for the finished ticket on the status screen (好差评 for halls or citizens without an evaluator)."""
+        tk = self.lookup.ticket if self.lookup else None
+        if tk is None or tk.state != "done" or tk.grade is not None or self.eval_busy:
+            return
+        self.eval_busy, self.eval_error = True, ""
+        self.refresh()
+        self.bridge.evaluate(tk.id, grade)
+
+    def on_evaluation(self, outcome: IssueOutcome) -> None:
+        self.eval_busy = False
+        tk = self.lookup.ticket if self.lookup else None
+        if outcome.kind == "evaluated" and tk is not None:
+            self.lookup = IssueOutcome("found", ticket=dataclasses.replace(tk, grade=int(outcome.detail)))
+        elif outcome.kind == "unreachable":
+            self.eval_error = t("eval_unreachable", self.lang)
+        else:                                   # e.g. rated already at the window's evaluator
+            self.eval_error = self._refusal_text(outcome)
         if self.current == "status":
             self.refresh()
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
 
 from kiosk.bridge import KioskBridge
 from kiosk.hardware import open_devices
@@ -55,6 +56,7 @@ class Watcher:
     def __init__(self, hall: RunningHall, name: str) -> None:
         self.status: dict[str, dict[str, Any]] = {}
         self.tickets: list[dict[str, Any]] = []
+        self.evaluations: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.client = hall.client(f"display-watch-{name}")
         self.client.subscribe(hall.topics.device_status_all, self._on_status)
@@ -63,6 +65,8 @@ class Watcher:
     def _on_ticket(self, _topic: str, payload: dict[str, Any]) -> None:
         if isinstance(payload.get("ticket"), dict) and payload.get("action") in ("issue", "checkin"):
             self.tickets.append(payload["ticket"])
+        if isinstance(payload.get("ticket"), dict) and payload.get("action") == "evaluate":
+            self.evaluations.append({**payload["ticket"], "grade": payload.get("grade")})
 
     def _on_status(self, topic: str, payload: dict[str, Any]) -> None:
         with self.lock:
@@ -240,3 +244,38 @@ def test_server_down_then_back_without_restart(real_kiosk, tmp_path):
         k.wait_screen("done", timeout=10000)
     finally:
         own.stop()
+
+
+def test_evaluation_at_the_kiosk_after_service(real_kiosk, hall):
+    """好差评 without an evaluator: the citizen looks the finished ticket up at a kiosk and rates it, once."""
+    from tests.display_board.test_calling_e2e import service_of
+    k, _printer, _idcard, watcher = real_kiosk("e7")
+    window = "w31"
+    service = service_of(hall, window)
+    kiosk_bus = hall.client("kiosk-e7-desk")
+    panel = hall.client(f"panel-{window}")
+    try:
+        t = kiosk_bus.request("ticket.issue", {"service": service, "channel": "walk_in"})
+        assert panel.request("window.call", {"window": window, "number": t["number"]})["state"] == "serving"
+        panel.request("window.finish", {"window": window})
+    finally:
+        panel.stop()
+        kiosk_bus.stop()
+    k.press("action-status")
+    k.wait_screen("status")
+    for ch in t["number"]:
+        k.press(f"key-{ch}")
+    k.press("key-OK")
+    k.qtbot.waitUntil(lambda: k.window.lookup is not None, timeout=5000)
+    assert k.window.lookup.ticket.state == "done"
+    k.press("eval-4")
+    k.qtbot.waitUntil(lambda: k.window.lookup.ticket.grade == 4, timeout=5000)
+    assert k.text("eval-thanks").endswith("满意")
+    k.qtbot.waitUntil(lambda: any(e.get("number") == t["number"] for e in watcher.evaluations), timeout=5000)
+    # looking it up again shows the rating from the server, and offers no second one
+    k.press("query-again")
+    for ch in t["number"]:
+        k.press(f"key-{ch}")
+    k.press("key-OK")
+    k.qtbot.waitUntil(lambda: k.window.lookup is not None and k.window.lookup.ticket.grade == 4, timeout=5000)
+    assert "eval-5" not in {b.objectName() for b in k.window.findChildren(QPushButton) if b.isVisible()}

@@ -271,3 +271,42 @@ def test_spoken_prompt_when_the_kiosk_has_a_voice(make_kiosk, tmp_path):
     take_number(k)
     k.wait_screen("done")
     k.qtbot.waitUntil(lambda: any(tmp_path.glob("*.wav")), timeout=15000)
+
+
+def test_rating_a_finished_ticket_at_the_kiosk_and_the_refusals(make_kiosk):
+    """The status screen of a finished ticket offers the five grades; a refusal (rated already at the window's
+    evaluator) and a lost server are told plainly, and nothing is shown as rated that was not."""
+    from hall_bus import RequestError
+    from tests.kiosk.conftest import hall_bus
+    bus = hall_bus()
+    desk = bus.answer
+    answers = iter(["ok", "conflict", "timeout"])
+
+    def answer(op: str, args: dict) -> dict:
+        if op == "ticket.get":
+            return {**desk(op, args), "state": "done"}
+        if op == "evaluation.submit":
+            what = next(answers)
+            if what != "ok":
+                raise RequestError(what, "A001 was already evaluated" if what == "conflict" else "no reply",
+                                   "该号已评价过" if what == "conflict" else "")
+            return {}
+        return desk(op, args)
+    bus.answer = answer
+    k = make_kiosk(bus=bus)
+    k.wait_screen("home")
+    for attempt, grade in enumerate((2, 5, 3)):
+        k.window.do_status(None)
+        for ch in "A023":
+            k.press(f"key-{ch}")
+        k.press("key-OK")
+        k.qtbot.waitUntil(lambda: k.window.lookup is not None)
+        k.press(f"eval-{grade}")
+        k.qtbot.waitUntil(lambda: not k.window.eval_busy)
+        assert bus.requests[-1][:2] == ("evaluation.submit", {"ticket_id": "t-1", "grade": grade})
+        if attempt == 0:
+            assert k.text("eval-thanks") == "感谢您的评价：不满意"
+        elif attempt == 1:
+            assert k.text("eval-error") == "该号已评价过" and k.window.lookup.ticket.grade is None
+        else:
+            assert "暂时无法提交评价" in k.text("eval-error")

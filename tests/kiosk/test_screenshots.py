@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENS = ["home", "zone", "services", "confirm", "printing", "done", "unprinted", "guide", "appointment",
-           "status-result", "id-greeting", "elderly-home", "server-unreachable", "paper-out"]
+           "status-result", "status-evaluate", "id-greeting", "elderly-home", "server-unreachable", "paper-out"]
 
 
 @pytest.mark.e2e
