@@ -25,7 +25,7 @@ import socket
 import threading
 from typing import Any, Callable
 
-log = logging.getLogger("onewindow.mailbox")
+log = logging.getLogger("onewindow.gui_thread")
 
 
 class Mailbox:
