@@ -762,9 +762,13 @@ class Engine:
             out.events.append(Event("alert", {"kind": "bad_evaluation", "ticket": t.number, "window": t.window,
                                               "grade": grade, "comment": (comment or "")[:200],
                                               "ts": self.local(now).isoformat(),
-                                              "text_zh": f"{t.number}号（{t.window}）收到差评：{grade}分"}))
+                                              "text_zh": f"{t.number}号（{self._window_name(t.window)}）收到差评：{grade}分"}))
         out.data = {}
         return out
+
+    def _window_name(self, wid: str | None) -> str:
+        cfg = self.config.windows_by_id.get(wid or "")
+        return cfg.name if cfg else (wid or "")
 
     def supervise(self, now: datetime) -> Outcome:
         """Alerts for long waits and long pauses, each raised once."""

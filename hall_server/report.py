@@ -34,6 +34,10 @@ WINDOW_COLUMNS = ["window", "name", "name_en", "zone", "called", "served", "no_s
                   "avg_service_s", "evaluations", "avg_grade", "pauses"]
 ZONE_COLUMNS = ["zone", "name", "name_en", "tickets", "called", "served", "no_show", "expired", "avg_wait_s",
                 "p90_wait_s", "avg_service_s", "no_show_rate", "evaluations", "satisfaction_rate"]
+# The supervision alerts of event/alert (engine.supervise / evaluate); the citizen's comment stays out of the CSV.
+ALERT_KINDS = {"long_wait": ("等候超时", "Long wait"), "window_paused": ("窗口暂停超时", "Long pause"),
+               "bad_evaluation": ("差评", "Bad evaluation")}
+ALERT_COLUMNS = ["ts", "kind", "kind_zh", "ticket", "window", "zone", "seconds", "grade", "text_zh"]
 
 
 # ---------------------------------------------------------------- numbers
@@ -123,6 +127,7 @@ class DayReport:
     issued_per_hour: Counter[int]
     served_per_hour: Counter[int]
     grades: Counter[int]
+    alerts: list[dict[str, Any]] = field(default_factory=list)   # supervision alerts raised that day, in order
 
 
 def build(store: Store, config: HallConfig, day: date) -> DayReport:
@@ -191,7 +196,9 @@ def build(store: Store, config: HallConfig, day: date) -> DayReport:
             windows[ev["from_window"]].transferred_out += 1
         elif action == "window_pause" and wid in windows:
             windows[wid].pauses += 1
-    return DayReport(day, config, rows, hall, zones, windows, issued_per_hour, served_per_hour, grades)
+    alerts = sorted((ev for ev in store.events_of(day, "alert") if ev.get("kind") in ALERT_KINDS),
+                    key=lambda ev: str(ev.get("ts", "")))
+    return DayReport(day, config, rows, hall, zones, windows, issued_per_hour, served_per_hour, grades, alerts)
 
 
 # ---------------------------------------------------------------- CSV
@@ -235,7 +242,13 @@ def write_csvs(rep: DayReport, out: Path) -> dict[str, Path]:
                 len(g.grades), _fmt(g.satisfaction_rate, 4)]
 
     tickets = sorted(rep.tickets, key=lambda r: (r.issued_at, r.rec["number"]))
+    def alert_row(a: dict[str, Any]) -> list[Any]:
+        return [a.get("ts", ""), a["kind"], ALERT_KINDS[a["kind"]][0], a.get("ticket", ""), a.get("window", ""),
+                a.get("zone", ""), a.get("waited_s") or a.get("paused_s") or "", a.get("grade", ""),
+                a.get("text_zh", "")]
+
     return {"tickets": _write_csv(out / "tickets.csv", TICKET_COLUMNS, map(ticket_row, tickets)),
+            "alerts": _write_csv(out / "alerts.csv", ALERT_COLUMNS, map(alert_row, rep.alerts)),
             "windows": _write_csv(out / "windows.csv", WINDOW_COLUMNS, map(window_row, cfg.windows)),
             "zones": _write_csv(out / "zones.csv", ZONE_COLUMNS, map(zone_row, cfg.zones))}
 
@@ -382,6 +395,13 @@ def render_html(rep: DayReport) -> str:
         "chart-grades", "评价分布 Evaluation grades (好差评)",
         [f"{g} {GRADES[g][0]}" for g in GRADES], [("评价 Evaluations", "#27ae60", [float(rep.grades[g]) for g in GRADES])],
         colours=[GRADE_COLOURS[g] for g in GRADES], width=600)
+    counts = Counter(a["kind"] for a in rep.alerts)
+    alert_summary = " · ".join(f"{zh} {en}: {counts[k]}" for k, (zh, en) in ALERT_KINDS.items())
+    alert_rows = "\n".join(
+        f"<tr><td>{escape(a.get('ts', '')[11:16])}</td><td>{escape(ALERT_KINDS[a['kind']][0])}</td>"
+        f"<td>{escape(str(a.get('ticket') or a.get('window') or ''))}</td><td>{escape(a.get('text_zh', ''))}</td></tr>"
+        for a in rep.alerts[:200])
+    more = f"<p>… {len(rep.alerts) - 200} more in alerts.csv</p>" if len(rep.alerts) > 200 else ""
     legend = " ".join(f'<span class="key"><i style="background:{zone_colour[z.id]}"></i>{escape(z.name)}</span>'
                       for z in cfg.zones)
     cards = [("取号 Tickets", str(h.tickets)), ("办结 Served", str(h.served)),
@@ -414,6 +434,7 @@ th:first-child, td:first-child {{ text-align: left; }} th {{ background: #f0f3f6
 .key {{ display: inline-block; margin-right: 12px; font-size: 12px; }}
 .key i {{ display: inline-block; width: 10px; height: 10px; margin-right: 4px; }}
 footer {{ color: #888; font-size: 12px; margin-top: 30px; }}
+h2 {{ font-size: 16px; margin: 0 0 6px; }} table.alerts td {{ text-align: left; }}
 </style>
 </head>
 <body>
@@ -440,6 +461,15 @@ footer {{ color: #888; font-size: 12px; margin-top: 30px; }}
 </section>
 <section>
 {grade_chart}
+</section>
+<section id="alerts">
+<h2>督办提醒 Supervision alerts</h2>
+<p>{escape(alert_summary)}</p>
+<table class="alerts">
+<tr><th>时间 Time</th><th>类型 Kind</th><th>号 / 窗口 Ticket / window</th><th>内容 What</th></tr>
+{alert_rows or '<tr><td colspan="4">今日无督办提醒 No alerts today</td></tr>'}
+</table>
+{more}
 </section>
 <footer>OneWindow 一窗 · 生成于 Generated {escape(datetime.now().astimezone().isoformat(timespec="seconds"))} ·
 等候时间 = 首次呼叫 − 取号 (waiting = first call − issue); 满意率 = 满意及非常满意 / 全部评价 (grades 4–5 of all grades)</footer>
@@ -479,7 +509,7 @@ def run(argv: list[str] | None = None) -> int:
         "event": "report", "hall": cfg.hall.id, "date": args.date.isoformat(), "html": str(html_path),
         "csv": {k: str(v) for k, v in csvs.items()},
         "totals": {"tickets": h.tickets, "called": h.called, "served": h.served, "no_show": h.no_show,
-                   "expired": h.expired, "evaluations": len(h.grades),
+                   "expired": h.expired, "evaluations": len(h.grades), "alerts": len(rep.alerts),
                    "avg_wait_s": None if h.avg_wait_s is None else round(h.avg_wait_s, 1),
                    "p90_wait_s": h.p90_wait_s, "satisfaction_rate": None if h.satisfaction_rate is None
                    else round(h.satisfaction_rate, 4)},

@@ -715,6 +715,7 @@ class TestEvaluation:
         eng.finish(at(9, 3), "w3")
         (alert,) = events(eng.evaluate(at(9, 4), 2, "态度不好", ticket_id=t["id"]), "alert")
         assert alert["kind"] == "bad_evaluation" and alert["grade"] == 2 and alert["window"] == "w3"
+        assert alert["text_zh"].endswith("（3号窗口）收到差评：2分")
         assert alert["comment"] == "态度不好"
 
     def test_unknown_ticket(self, eng: Engine) -> None:

@@ -63,6 +63,7 @@ def play_day(cfg: HallConfig, data: Path) -> Day:
     d.do("evaluate", at(9, 21), 5, ticket_id=t1["id"])
     d.do("evaluate", at(9, 22), 2, "等太久", ticket_id=t2["id"])
     d.do("set_window", at(9, 30), w6[1], "pause", reason="午休")
+    d.do("supervise", at(9, 50))                  # paused 20 min > 15: one window_paused alert
     d.scripted = {"t1": t1, "t2": t2, "t3": t3, "windows": w6}   # type: ignore[attr-defined]
 
     rng = random.Random(5)
@@ -140,7 +141,7 @@ def test_json_line_names_the_files_and_totals(produced: tuple[dict, Path], day: 
     assert info["event"] == "report" and info["date"] == "2026-11-27" and info["hall"] == "daan"
     assert Path(info["html"]) == out / "report-2026-11-27.html"
     assert {k: Path(v).name for k, v in info["csv"].items()} == \
-        {"tickets": "tickets.csv", "windows": "windows.csv", "zones": "zones.csv"}
+        {"tickets": "tickets.csv", "windows": "windows.csv", "zones": "zones.csv", "alerts": "alerts.csv"}
     for p in [info["html"], *info["csv"].values()]:
         assert Path(p).is_file()
     tickets = day.engine.tickets.values()
@@ -148,6 +149,7 @@ def test_json_line_names_the_files_and_totals(produced: tuple[dict, Path], day: 
     assert info["totals"]["served"] == sum(t.state.value == "done" for t in tickets)
     assert info["totals"]["no_show"] == sum(t.state.value == "no_show" for t in tickets)
     assert info["totals"]["evaluations"] == sum(t.grade is not None for t in tickets)
+    assert info["totals"]["alerts"] == len(read_csv(out / "alerts.csv")) >= 2
 
 
 def test_tickets_csv_has_every_ticket_and_no_personal_data(produced: tuple[dict, Path], day: Day) -> None:
@@ -207,6 +209,20 @@ def test_windows_csv(produced: tuple[dict, Path], day: Day, cfg: HallConfig) -> 
     assert rows[a]["served"] == "1" and rows[a]["no_show"] == "1" and rows[a]["called"] == "2"
     assert rows[a]["avg_service_s"] == "600.0" and rows[a]["avg_grade"] == "5.00"
     assert rows[b]["pauses"] == "1" and rows[b]["avg_grade"] == "2.00"
+
+
+def test_supervision_alerts_in_csv_and_html(produced: tuple[dict, Path], day: Day) -> None:
+    info, out = produced
+    rows = read_csv(out / "alerts.csv")
+    t2, w6 = day.scripted["t2"], day.scripted["windows"]       # type: ignore[attr-defined]
+    bad = [r for r in rows if r["kind"] == "bad_evaluation"]
+    assert {"ticket": t2["number"], "grade": "2", "kind_zh": "差评"}.items() <= bad[0].items()
+    paused = [r for r in rows if r["kind"] == "window_paused"]
+    assert len(paused) == 1 and paused[0]["window"] == w6[1] and int(paused[0]["seconds"]) == 20 * 60
+    assert "等太久" not in (out / "alerts.csv").read_text(encoding="utf-8-sig")   # the citizen's comment stays out
+    assert [r["ts"] for r in rows] == sorted(r["ts"] for r in rows)
+    html = Path(info["html"]).read_text(encoding="utf-8")
+    assert "督办提醒 Supervision alerts" in html and f"差评 Bad evaluation: {len(bad)}" in html
 
 
 def test_html_is_self_contained_with_svg_charts(produced: tuple[dict, Path]) -> None:
