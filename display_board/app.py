@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 
 from hall_bus.configfile import ConfigError
-from hall_bus.gui_thread import gui_housekeeping
+from hall_bus.gui_thread import run_gui
 from display_board.bridge import DisplayBridge
 from display_board.config import DisplayConfig, load
 from display_board.model import BoardModel
@@ -138,15 +138,7 @@ def run(argv: list[str]) -> int:
         view.show()
     bridge.start()
     log.info("display %s on %s (hall %s)", cfg.client_id, cfg.broker, cfg.hall)
-    wake = QTimer(interval=250)     # signals reach Python between Qt events; garbage is collected on this thread
-    wake.timeout.connect(gui_housekeeping(app.quit))
-    wake.start()
-    try:
-        return app.exec()
-    finally:
-        bridge.stop()
-        if voice is not None:
-            voice.close()
+    return run_gui(app, QTimer(), bridge.stop, *([voice.close] if voice is not None else []))
 
 
 if __name__ == "__main__":

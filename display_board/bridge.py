@@ -33,9 +33,7 @@ class DisplayBridge(QObject):
     def __init__(self, bus: Bus, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.bus = bus
-        self._mailbox = Mailbox()
-        self._wake = QSocketNotifier(self._mailbox.fileno(), QSocketNotifier.Type.Read, self)
-        self._wake.activated.connect(self._mailbox.drain)
+        self._mailbox = Mailbox().watch(lambda fd: QSocketNotifier(fd, QSocketNotifier.Type.Read, self))
         post = self._mailbox.call
         t = bus.topics
         self._zone_prefix = t.state_zone("")
@@ -57,7 +55,6 @@ class DisplayBridge(QObject):
 
     def stop(self) -> None:
         self.bus.stop()
-        self._wake.setEnabled(False)
         self._mailbox.close()
 
     def reread_calls(self) -> None:

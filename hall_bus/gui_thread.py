@@ -41,10 +41,18 @@ class Mailbox:
         self._armed = False        # a wake-up byte is on its way to the consumer
         self._closed = False
         self._draining = False     # only ever touched on the owner thread
+        self._notifier: Any = None
         self.owner = threading.get_ident()
 
     def fileno(self) -> int:
         return self._recv.fileno()
+
+    def watch(self, make_notifier: Callable[[int], Any]) -> "Mailbox":
+        """Let the GUI drain this mailbox whenever it is woken: `make_notifier(fd)` returns a read notifier for the
+        descriptor (a QSocketNotifier); it is disabled again by close()."""
+        self._notifier = make_notifier(self.fileno())
+        self._notifier.activated.connect(self.drain)
+        return self
 
     @property
     def closed(self) -> bool:
@@ -108,6 +116,12 @@ class Mailbox:
         with self._lock:
             self._closed = True
             self._calls.clear()
+        if self._notifier is not None:
+            try:
+                self._notifier.setEnabled(False)    # before its descriptor closes
+            except RuntimeError:                    # the Qt object is already gone with its parent
+                pass
+            self._notifier = None
         for sock in (self._send, self._recv):
             try:
                 sock.close()
@@ -150,6 +164,19 @@ class GuiThreadCollector:
     def stop(self) -> None:
         if self._was_enabled:
             gc.enable()
+
+
+def run_gui(app: Any, timer: Any, *cleanup: Callable[[], None]) -> int:
+    """The end of every Qt app's main: `app.exec()` with the housekeeping tick on `timer` (a fresh QTimer), then
+    the cleanups (bridge.stop sends the offline presence) however the loop ended."""
+    timer.setInterval(250)
+    timer.timeout.connect(gui_housekeeping(app.quit))
+    timer.start()
+    try:
+        return int(app.exec())
+    finally:
+        for fn in cleanup:
+            fn()
 
 
 def gui_housekeeping(quit_app: Callable[[], None]) -> Callable[..., Any]:

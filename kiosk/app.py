@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from hall_bus.gui_thread import gui_housekeeping
+from hall_bus.gui_thread import run_gui
 
 T0 = time.monotonic()
 
@@ -93,11 +93,4 @@ def run(argv: list[str] | None = None) -> int:
         window.show()
     window.setFocus()
 
-    wake = QTimer(interval=250)     # signals reach Python between Qt events; garbage is collected on this thread
-    wake.timeout.connect(gui_housekeeping(app.quit))
-    wake.start()
-    try:
-        rc = app.exec()
-    finally:
-        bridge.stop()
-    return int(rc)
+    return run_gui(app, QTimer(), bridge.stop)

@@ -108,9 +108,7 @@ class KioskBridge(QObject):
         self.zone_loads: dict[str, ZoneLoad] = {}
         # Bus and device callbacks arrive on other threads; they reach the widgets through the mailbox,
         # drained on this (the GUI) thread, so no other thread ever calls into Qt (see hall_bus.gui_thread).
-        self._mailbox = Mailbox()
-        self._wake = QSocketNotifier(self._mailbox.fileno(), QSocketNotifier.Type.Read, self)
-        self._wake.activated.connect(self._mailbox.drain)
+        self._mailbox = Mailbox().watch(lambda fd: QSocketNotifier(fd, QSocketNotifier.Type.Read, self))
         self._poll_timer = QTimer(self)
         self._poll_timer.setInterval(int(config.printer.poll_s * 1000))
         self._poll_timer.timeout.connect(self.poll_printer)
@@ -156,7 +154,6 @@ class KioskBridge(QObject):
         self._bus_worker.shutdown(wait=False, cancel_futures=True)
         if self._bus is not None:
             self._bus.stop()
-        self._wake.setEnabled(False)
         self._mailbox.close()
 
     def _emit(self, signal: Any, *args: Any) -> None:

@@ -88,3 +88,11 @@ def test_kiosk_bridge_emits_device_and_bus_news_on_the_gui_thread(qtbot):
     assert rec.all_on(threading.get_ident())
     assert bridge.health("idcard") == DeviceHealth("idcard", Health.ERROR, "unplugged")
     bridge.stop()
+
+
+def test_a_stopped_bridge_stops_watching_its_mailbox(qtbot):
+    bridge = DisplayBridge(FakeBus())
+    notifier = bridge._mailbox._notifier
+    assert notifier.isEnabled()
+    bridge.stop()
+    assert not notifier.isEnabled() and bridge._mailbox.closed    # disabled before its descriptor closed

@@ -11,7 +11,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
 
-from hall_bus.gui_thread import gui_housekeeping
+from hall_bus.gui_thread import run_gui
 
 log = logging.getLogger("onewindow.panel")
 
@@ -62,13 +62,7 @@ def run(argv: list[str]) -> int:
     panel.show()
     bridge.start()
     log.info("panel %s on %s (hall %s)", client_id, bus.address.url, args.hall)
-    wake = QTimer(interval=250)     # signals reach Python between Qt events; garbage is collected on this thread
-    wake.timeout.connect(gui_housekeeping(app.quit))
-    wake.start()
-    try:
-        return app.exec()
-    finally:
-        bridge.stop()
+    return run_gui(app, QTimer(), bridge.stop)
 
 
 if __name__ == "__main__":

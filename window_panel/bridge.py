@@ -32,9 +32,7 @@ class PanelBridge(QObject):
         super().__init__(parent)
         self.bus = bus
         self.window = window
-        self._mailbox = Mailbox()
-        self._wake = QSocketNotifier(self._mailbox.fileno(), QSocketNotifier.Type.Read, self)
-        self._wake.activated.connect(self._mailbox.drain)
+        self._mailbox = Mailbox().watch(lambda fd: QSocketNotifier(fd, QSocketNotifier.Type.Read, self))
         post = self._mailbox.call
         t = bus.topics
         bus.subscribe(t.state_window(window), lambda _t, p: post(self.window_state.emit, p))
@@ -59,5 +57,4 @@ class PanelBridge(QObject):
 
     def stop(self) -> None:
         self.bus.stop()
-        self._wake.setEnabled(False)
         self._mailbox.close()

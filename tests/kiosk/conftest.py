@@ -153,10 +153,10 @@ def make_kiosk(qtbot: Any) -> Callable[..., Kiosk]:
         driver = ports["printer"].driver
         qtbot.waitUntil(lambda: driver.transport is not None, timeout=5000)
         k.printer = driver.transport.simulator
-        if "idcard" in ports:
-            reader = ports["idcard"].reader
-            qtbot.waitUntil(lambda: reader.transport is not None, timeout=5000)
-            k.idcard = reader.transport.simulator
+        if "idcard" in ports:   # the adapter makes its reader on the device worker, after the printer opened
+            adapter = ports["idcard"]
+            qtbot.waitUntil(lambda: adapter.reader is not None and adapter.reader.transport is not None, timeout=5000)
+            k.idcard = adapter.reader.transport.simulator
         return k
 
     yield make
