@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.ticket_roundtrip import bench_config, pct  # noqa: E402
 from hall_bus import BusClient, RequestError  # noqa: E402
-from tests.support.hall import Mosquitto, start_server  # noqa: E402
+from tests.support.hall import start_hall  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:
@@ -53,10 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="onewindow-bench-day-"))
-    mosq = Mosquitto(work).start() if args.broker == "mosquitto" else None
-    proc, ready, _log = start_server(work / "data", config=bench_config(work),
-                                     broker_url=mosq.url if mosq else None)
-    url = ready["broker"]
+    hall = start_hall(work, args.broker, config=bench_config(work))
+    proc, url = hall.proc, hall.url
     stop = threading.Event()
     samples: list[tuple[float, int, float]] = []        # (seconds since start, tickets issued, RSS MB)
     issued_numbers: list[str] = []
@@ -142,10 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     sample_thread.join()
     rss_end = rss_mb(proc.pid)
     probe.stop()
-    proc.terminate()
-    proc.wait(20)
-    if mosq:
-        mosq.stop()
+    hall.stop()
     db = next((work / "data").glob("*.sqlite3"))
     wal = db.with_name(db.name + "-wal")
     duplicates = [n for n, k in Counter(issued_numbers).items() if k > 1]

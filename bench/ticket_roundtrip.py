@@ -22,7 +22,7 @@ from hall_bus import BusClient  # noqa: E402
 from hall_server.config import load_hall_config  # noqa: E402
 from hall_server.engine import Engine  # noqa: E402
 from hall_server.store import Store  # noqa: E402
-from tests.support.hall import HALL_CONFIG, Mosquitto, start_server  # noqa: E402
+from tests.support.hall import HALL_CONFIG, start_hall, start_server  # noqa: E402
 
 
 def bench_config(tmp: Path) -> Path:
@@ -117,26 +117,14 @@ def run_kiosks(url: str, n_kiosks: int, per_kiosk: int, services: list[str], int
 
 
 def bench_broker(kind: str, tmp: Path, conf: Path, quick: bool) -> dict:
-    data = tmp / f"data-{kind}"
-    mosq = None
-    if kind == "mosquitto":
-        mosq = Mosquitto(tmp).start()
-        proc, ready, _log = start_server(data, broker_url=mosq.url, config=conf)
-    else:
-        proc, ready, _log = start_server(data, config=conf)
-    url = ready["broker"]
-    cfg = load_hall_config(conf)
-    services = [s.id for s in cfg.services]
+    hall = start_hall(tmp, kind, data=tmp / f"data-{kind}", config=conf)
+    services = [s.id for s in load_hall_config(conf).services]
     try:
-        single = run_kiosks(url, 1, 100 if quick else 400, services)
-        steady = run_kiosks(url, 50, 5 if quick else 30, services, interval=0.5)
-        many = run_kiosks(url, 50, 10 if quick else 40, services)
+        single = run_kiosks(hall.url, 1, 100 if quick else 400, services)
+        steady = run_kiosks(hall.url, 50, 5 if quick else 30, services, interval=0.5)
+        many = run_kiosks(hall.url, 50, 10 if quick else 40, services)
     finally:
-        proc.terminate()
-        proc.wait(10)
-        proc.stdout.close()
-        if mosq:
-            mosq.stop()
+        hall.stop()
     return {"one_kiosk": single, "fifty_kiosks_steady": steady, "fifty_kiosks_saturated": many}
 
 

@@ -173,13 +173,13 @@ def start_server(data: Path, *, broker_url: str | None = None, broker_port: int 
 
 
 def start_hall(tmp_path: Path, broker: str = "embedded", *, data: Path | None = None,
-               extra: list[str] | None = None) -> RunningHall:
+               extra: list[str] | None = None, config: Path = HALL_CONFIG) -> RunningHall:
     """Start a server with the embedded broker or with a private Mosquitto; returns when it serves."""
     data = data or tmp_path / "data"
     mosq = None
     if broker == "mosquitto":
         mosq = Mosquitto(tmp_path).start()
-        proc, ready, log_path = start_server(data, broker_url=mosq.url, extra=extra)
+        proc, ready, log_path = start_server(data, broker_url=mosq.url, extra=extra, config=config)
     else:
-        proc, ready, log_path = start_server(data, extra=extra)
+        proc, ready, log_path = start_server(data, extra=extra, config=config)
     return RunningHall(ready["broker"], ready["hall"], data, proc, mosq, ready, log_path)
