@@ -51,7 +51,11 @@ class PasswordAuth(BaseAuthPlugin):
             log.warning("broker password file %s: %s (keeping the last one read)", path, exc.strerror)
             return self._hashes
         if (st.st_mtime, st.st_size) != self._file_state:
-            pf = read_password_file(path)
+            try:
+                pf = read_password_file(path)
+            except (OSError, UnicodeDecodeError) as exc:    # being rewritten, or unreadable: keep the last one
+                log.warning("broker password file %s: %s (keeping the last one read)", path, exc)
+                return self._hashes
             for problem in pf.problems:
                 log.warning("%s", problem)
             self._hashes, self._file_state = pf.hashes, (st.st_mtime, st.st_size)
