@@ -278,6 +278,18 @@ def _text(x: float, y: float, s: str, *, size: int = 12, anchor: str = "middle",
             f'{escape(s)}</text>')
 
 
+def _legend(series: list[tuple[str, str, list[float]]], right_edge: float) -> list[str]:
+    """Colour keys of a chart with more than one series, right-aligned in its top margin."""
+    if len(series) < 2:
+        return []
+    parts, lx = [], right_edge
+    for name, colour, _vals in reversed(series):
+        lx -= 12 + 7 * len(name) + 24
+        parts.append(f'<rect x="{lx:.1f}" y="12" width="12" height="12" fill="{colour}"/>')
+        parts.append(_text(lx + 16, 22, name, size=11, anchor="start"))
+    return parts
+
+
 def column_chart(chart_id: str, title: str, labels: list[str], series: list[tuple[str, str, list[float]]], *,
                  width: int = 860, height: int = 300, rotate_labels: bool = False, unit: str = "",
                  colours: list[str] | None = None) -> str:
@@ -317,12 +329,7 @@ def column_chart(chart_id: str, title: str, labels: list[str], series: list[tupl
         else:
             parts.append(_text(cx, top + plot_h + 16, label, size=11))
     parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#888"/>')
-    if len(series) > 1:
-        lx = left + plot_w
-        for name, colour, _vals in reversed(series):
-            lx -= 12 + 7 * len(name) + 24
-            parts.append(f'<rect x="{lx:.1f}" y="12" width="12" height="12" fill="{colour}"/>')
-            parts.append(_text(lx + 16, 22, name, size=11, anchor="start"))
+    parts += _legend(series, left + plot_w)
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -352,12 +359,7 @@ def bar_chart(chart_id: str, title: str, labels: list[str], series: list[tuple[s
             parts.append(f'<rect class="bar" x="{left}" y="{y:.1f}" width="{w:.1f}" height="15" fill="{colour}">'
                          f'<title>{escape(label)} {escape(name)}: {_num(v)}{unit}</title></rect>')
             parts.append(_text(left + w + 4, y + 12, _num(v) + unit, size=10, anchor="start", fill="#444"))
-    if len(series) > 1:
-        lx = width - right
-        for name, colour, _vals in reversed(series):
-            lx -= 12 + 7 * len(name) + 24
-            parts.append(f'<rect x="{lx:.1f}" y="12" width="12" height="12" fill="{colour}"/>')
-            parts.append(_text(lx + 16, 22, name, size=11, anchor="start"))
+    parts += _legend(series, width - right)
     parts.append("</svg>")
     return "\n".join(parts)
 

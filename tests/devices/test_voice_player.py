@@ -92,6 +92,16 @@ def config(tmp_path: Path, **kw) -> VoiceConfig:
     return VoiceConfig(**{**base, **kw})
 
 
+def announce_all(a: Announcer, *events: dict) -> None:
+    """Announce the events, wait until every clip has played, close the announcer."""
+    try:
+        for ev in events:
+            a.announce(ev)
+        assert a.drain(10)
+    finally:
+        a.close()
+
+
 # -- clip packs ---------------------------------------------------------------------------------------
 
 def test_clip_pack_takes_precedence_and_spells_the_call(tmp_path: Path) -> None:
@@ -101,11 +111,7 @@ def test_clip_pack_takes_precedence_and_spells_the_call(tmp_path: Path) -> None:
     played: list[Played] = []
     a = Announcer(config(tmp_path, clip_pack=tmp_path / "pack"), synthesizer=fake, sink=sink)  # type: ignore[arg-type]
     a.on_played(played.append)
-    try:
-        a.announce(EVENT)
-        assert a.drain(10)
-    finally:
-        a.close()
+    announce_all(a, EVENT)
     assert fake.texts == []  # nothing synthesized
     assert played[0].sources == ("clips",)
     order = ["请", "A", "0", "2", "3", "号", "到", "十", "5", "号", "窗口办理"]
@@ -121,12 +127,8 @@ def test_incomplete_pack_falls_back_to_synthesis_for_the_whole_phrase(tmp_path: 
     played: list[Played] = []
     a = Announcer(config(tmp_path, clip_pack=tmp_path / "pack"), synthesizer=fake, sink=sink)  # type: ignore[arg-type]
     a.on_played(played.append)
-    try:
-        a.announce({**EVENT, "window": "w102", "window_name": "102号窗口"})
-        a.announce({**EVENT, "seq": 24, "recall": True})
-        assert a.drain(10)
-    finally:
-        a.close()
+    announce_all(a, {**EVENT, "window": "w102", "window_name": "102号窗口"},
+                 {**EVENT, "seq": 24, "recall": True})
     assert fake.texts == ["请 A 零 二 三 号 到 一百零二 号窗口办理"]
     assert [p.sources for p in played] == [("fake",), ("clips",)]  # 重呼.wav is in the pack
 
@@ -154,11 +156,7 @@ def test_both_languages_with_pack_and_synth_formats_mixed(tmp_path: Path) -> Non
     sink = DirSink(tmp_path / "out")
     a = Announcer(config(tmp_path, languages="both", clip_pack=tmp_path / "pack", chime=True, repeat=2),
                   synthesizer=fake, sink=sink)  # type: ignore[arg-type]
-    try:
-        a.announce(EVENT)
-        assert a.drain(10)
-    finally:
-        a.close()
+    announce_all(a, EVENT)
     pcm = read_wav(sink.played[0].path)
     assert pcm.format == FMT
     assert fake.texts == ["Ticket A 0 2 3, please go to window 15"]
@@ -227,11 +225,7 @@ def test_chime_is_generated_once_and_leads_the_call(tmp_path: Path) -> None:
     make_pack(tmp_path / "pack")
     sink = DirSink(tmp_path / "out")
     a = Announcer(config(tmp_path, clip_pack=tmp_path / "pack", chime=True), synthesizer=FakeSynth(tmp_path), sink=sink)  # type: ignore[arg-type]
-    try:
-        a.announce(EVENT)
-        assert a.drain(10)
-    finally:
-        a.close()
+    announce_all(a, EVENT)
     cached = tmp_path / "cache" / "chime-16000-1ch.wav"
     assert cached.is_file()
     ding = read_wav(cached)
@@ -244,12 +238,7 @@ def test_bad_event_is_dropped_and_the_next_still_plays(tmp_path: Path, caplog: p
     make_pack(tmp_path / "pack")
     sink = DirSink(tmp_path / "out")
     a = Announcer(config(tmp_path, clip_pack=tmp_path / "pack"), synthesizer=FakeSynth(tmp_path), sink=sink)  # type: ignore[arg-type]
-    try:
-        a.announce({"seq": 1, "number": None})
-        a.announce(EVENT)
-        assert a.drain(10)
-    finally:
-        a.close()
+    announce_all(a, {"seq": 1, "number": None}, EVENT)
     assert [r.label for r in sink.played] == ["000023-A023"]
     assert "call event dropped" in caplog.text
 
@@ -318,10 +307,6 @@ def test_real_aplay_to_alsa_null_device() -> None:
 def test_recall_is_respelled_for_the_synthesizer(tmp_path: Path) -> None:
     fake = FakeSynth(tmp_path)
     a = Announcer(config(tmp_path, prewarm=False), synthesizer=fake, sink=DirSink(tmp_path / "out"))  # type: ignore[arg-type]
-    try:
-        a.announce({**EVENT, "recall": True})
-        assert a.drain(10)
-    finally:
-        a.close()
+    announce_all(a, {**EVENT, "recall": True})
     # espeak-ng reads 重 in 重呼 as zhòng; 虫 is unambiguously chóng
     assert fake.texts == ["虫呼，请 A 零 二 三 号 到 十五 号窗口办理"]
