@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from hall_bus import BusClient, RequestError, parse_broker_url
+from hall_bus import BusClient, RequestError
 from hall_bus.contract import encode_json
 from tests.support.hall import Mosquitto
 
@@ -17,14 +17,6 @@ def broker(tmp_path):
     m = Mosquitto(tmp_path).start()
     yield m
     m.stop()
-
-
-def test_broker_urls() -> None:
-    a = parse_broker_url("mqtt://user:p%40ss@hall.local:1884")
-    assert (a.host, a.port, a.username, a.password, a.tls) == ("hall.local", 1884, "user", "p@ss", False)
-    assert parse_broker_url("mqtts://h").port == 8883
-    with pytest.raises(ValueError, match="scheme"):
-        parse_broker_url("http://h")
 
 
 def test_presence_online_then_last_will_offline(broker) -> None:
