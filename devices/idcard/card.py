@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
 
-from stdnum.cn import ric
-
 from devices.errors import IdCardError
 from devices.idcard.protocol import CardText
+from hall_bus.idnumber import BAD_CHECK_DIGIT, IdNumberError, check_id_number
 
 # GB/T 3304-1991 民族名称的罗马字母拼写和代码 (numeric codes as stored on the card)
 NATIONS: dict[int, str] = {
@@ -136,27 +135,28 @@ def _date(value: str, what: str, url: str) -> date:
         raise IdCardError(url, f"card rejected: {what} is not a YYYYMMDD date", "bad_field") from None
 
 
-def card_from_text(text: CardText, url: str) -> IdCard:
-    """Validate the card's fields (number check digit per GB 11643, birth date and sex agree with the number,
-    known nation code) and build the IdCard. Raises IdCardError (reason invalid_number / inconsistent /
-    bad_field); messages never contain the number or the name."""
-    number = text.number.upper()
+def card_from_text(text: CardText, url: str, *, today: date | None = None) -> IdCard:
+    """Validate the card's fields (the number by hall_bus.idnumber: format, GB 11643 check digit and birth date,
+    never the area code; birth date and sex agree with the number; known nation code) and build the IdCard.
+    Raises IdCardError (reason invalid_number / inconsistent / bad_field); messages never contain the number or
+    the name. `today` bounds the number's birth date (default: this machine's date)."""
     try:
-        ric.validate(number)
-    except ric.InvalidChecksum:
-        raise IdCardError(url, "card rejected: ID number fails its check digit (GB 11643)", "invalid_number") from None
-    except ric.ValidationError as exc:
-        raise IdCardError(url, f"card rejected: ID number is not valid ({type(exc).__name__})",
+        id_number = check_id_number(text.number, today=today)
+    except IdNumberError as exc:
+        if exc.reason == BAD_CHECK_DIGIT:
+            raise IdCardError(url, "card rejected: ID number fails its check digit (GB 11643)",
+                              "invalid_number") from None
+        raise IdCardError(url, f"card rejected: ID number is not valid ({exc.reason}: {exc})",
                           "invalid_number") from None
     if not text.name:
         raise IdCardError(url, "card rejected: name field is empty", "bad_field")
     birth = _date(text.birth, "birth date", url)
-    if birth != ric.get_birth_date(number):
+    if birth != id_number.birth_date:
         raise IdCardError(url, "card rejected: birth date does not match the ID number", "inconsistent")
     if text.sex not in ("1", "2"):
         raise IdCardError(url, f"card rejected: sex code {text.sex!r} is not 1 or 2", "bad_field")
     sex = Sex.MALE if text.sex == "1" else Sex.FEMALE
-    if (int(number[16]) % 2 == 1) != (sex is Sex.MALE):
+    if id_number.is_male != (sex is Sex.MALE):
         raise IdCardError(url, "card rejected: sex does not match the ID number", "inconsistent")
     try:
         nation_code = int(text.nation)
@@ -166,7 +166,7 @@ def card_from_text(text: CardText, url: str) -> IdCard:
     valid_from = _date(text.valid_from, "valid-from date", url) if text.valid_from else None
     valid_until = None if text.valid_to in (LONG_TERM, "") else _date(text.valid_to, "valid-to date", url)
     return IdCard(mask_name(text.name), sex, nation, nation_code, birth, valid_from, valid_until,
-                  text.authority, _Secret(number, text.name, text.address))
+                  text.authority, _Secret(id_number.number, text.name, text.address))
 
 
 def reveal(card: IdCard) -> dict[str, str]:

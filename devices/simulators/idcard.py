@@ -1,14 +1,12 @@
 """A SAM_V second-generation ID-card reader behind a pseudo-terminal, with sample cards and fault injection.
 
-URL: sim://idcard?card=zhang|ouyang|elder|bad_number|absent&sam=ok|fail&silent=1&garbage=1&pace=1
+URL: sim://idcard?card=zhang|ouyang|elder|elder_daan|bad_number|absent&sam=ok|fail&silent=1&garbage=1&pace=1
 Runtime: insert(card), remove(), corrupt_next(), garbage_next(), set_fault(silent=.., garbage=.., sam=..),
 unplug(), replug(). The sample people are fictional; their numbers carry correct GB 11643 check digits.
 """
 from __future__ import annotations
 
 import random
-
-from stdnum.cn import ric
 
 from devices.idcard.protocol import (
     FIND_CARD, READ_TEXT_PHOTO, RESET, SELECT_CARD, STATUS, SW_BAD_COMMAND, SW_CARD_FOUND, SW_CHECKSUM_ERROR,
@@ -17,11 +15,12 @@ from devices.idcard.protocol import (
 )
 from devices.simulators.base import SimulatedDevice, check_params, parse_bool
 from devices.transport import register_simulator
+from hall_bus.idnumber import check_digit
 
 
 def sample_number(first17: str) -> str:
-    """Complete a 17-digit prefix with its GB 11643 check digit (python-stdnum)."""
-    return first17 + ric.calc_check_digit(first17 + "0")
+    """Complete a 17-digit prefix with its GB 11643 check digit."""
+    return first17 + check_digit(first17)
 
 
 SAMPLE_CARDS: dict[str, CardText] = {
@@ -31,11 +30,14 @@ SAMPLE_CARDS: dict[str, CardText] = {
                        sample_number("51030419900315002"), "自贡市公安局大安区分局", "20200315", "20400315"),
     "elder": CardText("李秀英", "2", "01", "19460304", "北京市朝阳区朝阳门外大街12号", sample_number("11010519460304002"),
                       "北京市公安局朝阳分局", "20060304", "长期"),
+    # born 1948 in what became 大安区 (510304) only in 1983: the card keeps the code it was issued under
+    "elder_daan": CardText("刘德明", "1", "01", "19480915", "四川省自贡市大安区大山铺镇新街17号",
+                           sample_number("51030419480915031"), "自贡市公安局大安区分局", "20080915", "长期"),
     # a forged/misread card: the last digit is wrong, the driver must reject it
     "bad_number": CardText("王芳", "2", "01", "19850612", "四川省自贡市大安区马吃水路90号",
                            sample_number("51030419850612124")[:-1] + "0", "自贡市公安局大安区分局", "20150612", "20350612"),
 }
-assert not ric.is_valid(SAMPLE_CARDS["bad_number"].number)
+assert SAMPLE_CARDS["bad_number"].number[17] != check_digit(SAMPLE_CARDS["bad_number"].number[:17])
 
 
 class IdCardReaderSimulator(SimulatedDevice):

@@ -15,7 +15,7 @@ from devices.idcard.protocol import (
     FIND_CARD, READ_TEXT_PHOTO, RESET, SELECT_CARD, STATUS, SW_NO_CARD, SW_OK, BadFrame, Frame, FrameParser,
     build_command, build_read_reply, build_reply, decode_read_reply, decode_text, encode_text,
 )
-from devices.simulators.idcard import SAMPLE_CARDS
+from devices.simulators.idcard import SAMPLE_CARDS, sample_number
 
 URL = "serial:///dev/ttyUSB1?baud=115200"
 
@@ -150,6 +150,7 @@ def test_mask_name(name, masked):
 @pytest.mark.parametrize("change, reason, words", [
     ({"number": SAMPLE_CARDS["bad_number"].number}, "invalid_number", "check digit"),
     ({"number": "51030419850612123"}, "invalid_number", "not valid"),
+    ({"number": sample_number("51030419850230123"), "birth": "19850230"}, "invalid_number", "bad_birth_date"),
     ({"birth": "19850613"}, "inconsistent", "birth date"),
     ({"sex": "2"}, "inconsistent", "sex"),
     ({"sex": "9"}, "bad_field", "sex code"),
@@ -164,3 +165,33 @@ def test_bad_cards_are_rejected_without_revealing_the_number(change, reason, wor
     assert info.value.reason == reason and words in str(info.value)
     assert str(info.value).startswith(URL)
     assert text.number not in str(info.value) and "张伟" not in str(info.value)
+
+
+@pytest.mark.parametrize("first17, birth", [
+    ("51030419480915031", "19480915"),      # 大安区 510304 exists since 1983 only (stdnum refuses the number)
+    ("51031119600101001", "19600101"),      # 沿滩区 510311, likewise
+    ("51039919600101001", "19600101"),      # a code stdnum's table does not have
+])
+def test_older_residents_cards_are_accepted_whatever_their_area_code(first17, birth):
+    text = replace(SAMPLE_CARDS["zhang"], number=sample_number(first17), birth=birth)
+    card = card_from_text(text, URL)
+    assert card.birth_date == date(int(birth[:4]), int(birth[4:6]), int(birth[6:]))
+    elder = card_from_text(SAMPLE_CARDS["elder_daan"], URL)
+    assert (elder.masked_name, elder.sex, elder.birth_date) == ("刘*", Sex.MALE, date(1948, 9, 15))
+    assert elder.valid_until is None and elder.age_on(date(2026, 11, 27)) == 78
+
+
+def test_lower_case_x_check_digit_reads_as_the_same_card():
+    number = sample_number("51030419750303002")
+    assert number.endswith("X")
+    text = replace(SAMPLE_CARDS["ouyang"], number=number, birth="19750303")
+    assert card_from_text(replace(text, number=number.lower()), URL) == card_from_text(text, URL)
+
+
+def test_a_birth_date_in_the_future_is_refused():
+    text = replace(SAMPLE_CARDS["zhang"], number=sample_number("51030420270101123"), birth="20270101")
+    with pytest.raises(IdCardError) as info:
+        card_from_text(text, URL, today=date(2026, 11, 27))
+    assert info.value.reason == "invalid_number" and "future" in str(info.value)
+    assert text.number not in str(info.value)
+    assert card_from_text(text, URL, today=date(2027, 1, 1)).birth_date == date(2027, 1, 1)

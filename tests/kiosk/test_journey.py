@@ -310,3 +310,22 @@ def test_rating_a_finished_ticket_at_the_kiosk_and_the_refusals(make_kiosk):
             assert k.text("eval-error") == "该号已评价过" and k.window.lookup.ticket.grade is None
         else:
             assert "暂时无法提交评价" in k.text("eval-error")
+
+
+def test_elderly_resident_whose_district_is_younger_than_him_gets_a_ticket(make_kiosk):
+    """刘德明, born 1948 in 510304 (大安区, a code from 1983): stdnum's ric.validate refuses such cards; the kiosk
+    must read it, greet him, give him priority and print his ticket."""
+    k = make_kiosk(idcard="sim://idcard?card=absent")
+    k.wait_screen("home")
+    k.idcard.insert("elder_daan")
+    k.qtbot.waitUntil(lambda: k.window.holder is not None)
+    k.qtbot.waitUntil(lambda: "刘*，您好！" in k.all_text())
+    assert "您可优先办理" in k.all_text() and "未能识别这张身份证" not in k.all_text()
+    take_number(k)
+    k.wait_screen("done")
+    [ticket] = k.wait_printed(1)
+    assert "A001" in ticket.splitlines()
+    op, args, _ = k.bus.requests[-1]
+    assert op == "ticket.issue" and args["channel"] == "id_card"
+    assert args["holder"] == {"ref": ref_of("elder_daan"), "birth_date": "1948-09-15", "display_name": "刘*"}
+    assert SAMPLE_CARDS["elder_daan"].number not in json.dumps(k.bus.requests, ensure_ascii=False, default=str)
