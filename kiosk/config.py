@@ -12,11 +12,30 @@ from hall_bus.configfile import BrokerUrl, ConfigModel, ConfigError, load_toml
 __all__ = ["KioskConfig", "PrinterConfig", "DeviceConfig", "load", "ConfigError"]
 
 
+DEVICE_SCHEMES = ("serial", "tcp", "file", "sim")
+
+
 class PrinterConfig(ConfigModel):
-    url: str = "sim://printer"
+    """The ticket printer. Its URL has no default: a kiosk prints into the simulator only when its file says
+    `sim://printer`, never because a line was forgotten."""
+    url: str = Field("", validate_default=True,
+                     description="serial:///dev/onewindow-printer?baud=115200 | tcp://HOST:9100 | "
+                                 "file:///dev/usb/lp0 | sim://printer (the simulator)")
     encoding: Literal["gbk", "gb18030", "utf-8"] = "gbk"
     paper_mm: Literal[58, 80] = 80
     poll_s: float = Field(2.0, gt=0, le=60, description="status poll interval while idle")
+
+    @field_validator("url")
+    @classmethod
+    def _device_url(cls, v: str) -> str:
+        v = v.strip()
+        if not v:
+            raise ValueError("the kiosk needs its ticket printer's URL: write [printer] url = \"serial:///dev/...\" "
+                             "(or \"sim://printer\" for the simulator)")
+        scheme = v.split("://", 1)[0].lower() if "://" in v else ""
+        if scheme not in DEVICE_SCHEMES:
+            raise ValueError(f"is not a device URL ({', '.join(s + '://' for s in DEVICE_SCHEMES)})")
+        return v
 
 
 class DeviceConfig(ConfigModel):
@@ -47,7 +66,7 @@ class KioskConfig(ConfigModel):
     status_url: str = Field("https://example.invalid/t/{verify}", description="ticket QR; {verify} is replaced")
     orientation: Literal["portrait", "landscape"] = "portrait"
     fullscreen: bool = True
-    printer: PrinterConfig = PrinterConfig()
+    printer: PrinterConfig = Field(default_factory=dict, validate_default=True)   # [printer] url is required
     idcard: IdCardConfig = IdCardConfig()
     scanner: DeviceConfig = DeviceConfig()
     announcer: AnnouncerConfig = AnnouncerConfig()

@@ -122,6 +122,20 @@ def test_every_reader_state_has_a_health():
     assert {reader_health(s).code for s in ReaderState} == {s.value for s in ReaderState}
 
 
+@pytest.mark.parametrize("text, words", [
+    ("", "needs its ticket printer's URL"),                             # no [printer] at all
+    ('[printer]\npaper_mm = 58\n', "needs its ticket printer's URL"),   # a [printer] without its url
+    ('[printer]\nurl = ""\n', "needs its ticket printer's URL"),
+    ('[printer]\nurl = "/dev/usb/lp0"\n', "not a device URL"),
+])
+def test_a_kiosk_without_a_printer_url_is_a_config_error_never_the_simulator(tmp_path, text, words):
+    p = tmp_path / "k.toml"
+    p.write_text('id = "k1"\nhmac_key = "x"\n' + text, encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load(p)
+    assert [q for q in exc.value.problems if q.startswith("printer.url:") and words in q], exc.value.problems
+
+
 def test_config_rejects_broker_without_scheme():
     with pytest.raises(ValueError):
         KioskConfig.model_validate({"id": "k1", "hmac_key": "x", "broker": "127.0.0.1:1883"})
