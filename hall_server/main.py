@@ -1,4 +1,4 @@
-"""`onewindow server` and `onewindow check-config`."""
+"""`onewindow server`: the hall server process (config, broker, store, service, signals)."""
 from __future__ import annotations
 
 import argparse
@@ -32,26 +32,6 @@ def setup_logging(verbose: bool = False) -> None:
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     for noisy in ("amqtt", "transitions"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-def check_config(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="onewindow check-config", description="Validate a hall config file.")
-    p.add_argument("path")
-    args = p.parse_args(argv)
-    try:
-        cfg = load_hall_config(args.path)
-    except ConfigError as err:
-        print(err)          # path, count, then one line per problem with its key path
-        return 1
-    logins, problems = broker_logins(cfg, Path(args.path))
-    if problems:
-        print(f"{args.path}: {len(problems)} problem(s) in the broker password file:")
-        print("\n".join(f"  - broker.password_file: {p}" for p in problems))
-        return 1
-    print(f"{args.path}: OK — hall {cfg.hall.id} ({cfg.hall.name}), {len(cfg.zones)} zones, "
-          f"{len(cfg.services)} services, {len(cfg.windows)} windows"
-          + (f", broker logins for {len(logins)} clients" if cfg.broker.password_file else ""))
-    return 0
 
 
 def password_file_path(cfg: HallConfig, config_path: Path) -> Path | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 GUI = {"kiosk", "window_panel", "display_board"}
-SOURCE = ["kiosk", "window_panel", "display_board", "hall_server", "hall_bus", "devices", "bench"]
+SOURCE = ["onewindow", "kiosk", "window_panel", "display_board", "hall_server", "hall_bus", "devices", "bench"]
 
 
 def sources() -> list[Path]:
@@ -36,7 +36,8 @@ def test_headless_packages_run_without_qt() -> None:
             "    def find_spec(self, name, path=None, target=None):\n"
             "        if name.split('.')[0] == 'PySide6': raise ImportError('no Qt here')\n"
             "sys.meta_path.insert(0, Block())\n"
-            "import hall_bus, hall_server.engine, hall_server.service, hall_server.main, hall_server.demo\n"
+            "import hall_bus, hall_server.engine, hall_server.service, hall_server.main\n"
+            "import onewindow.cli, onewindow.demo, onewindow.check_config\n"
             "import devices.transport, devices.printer, devices.idcard, devices.cli\n"
             "print('ok')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)

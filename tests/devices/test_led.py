@@ -108,7 +108,7 @@ def test_installer_led_command_shows_text_on_a_simulated_screen() -> None:
     import json
     import subprocess
     import sys
-    out = subprocess.run([sys.executable, "-m", "hall_server.cli", "device", "led", "--port", "sim://bus7e?screens=3",
+    out = subprocess.run([sys.executable, "-m", "onewindow", "device", "led", "--port", "sim://bus7e?screens=3",
                           "--addr", "3", "--text", "请A023号"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)

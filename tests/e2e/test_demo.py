@@ -25,7 +25,7 @@ def test_headless_demo_serves_all_six_zones(tmp_path) -> None:
     conf = tmp_path / "hall.toml"
     conf.write_text(cfg.replace("port = 1883", f"port = {port}"), encoding="utf-8")
     try:
-        out = subprocess.run([sys.executable, "-m", "hall_server.cli", "demo", "--headless", "--duration", "12",
+        out = subprocess.run([sys.executable, "-m", "onewindow", "demo", "--headless", "--duration", "12",
                               "--config", str(conf), "--data", str(tmp_path / "data"), "--speed", "2", "--seed", "7"],
                              capture_output=True, text=True, timeout=90, cwd=ROOT)
     finally:
@@ -62,7 +62,7 @@ def test_a_killed_demo_leaves_no_orphans_holding_ports(tmp_path) -> None:
     import re
     import signal
     import time
-    proc = subprocess.Popen([sys.executable, "-m", "hall_server.cli", "demo", "--headless", "--duration", "60",
+    proc = subprocess.Popen([sys.executable, "-m", "onewindow", "demo", "--headless", "--duration", "60",
                              "--data", str(tmp_path / "data")], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         port = None
@@ -95,7 +95,7 @@ def test_a_killed_demo_leaves_no_orphans_holding_ports(tmp_path) -> None:
 
 
 def test_missing_qt_x11_libraries_are_named_as_debian_packages(tmp_path, monkeypatch) -> None:
-    from hall_server.demo import debian_package, missing_qt_x11_packages
+    from onewindow.demo import debian_package, missing_qt_x11_packages
     assert debian_package("libxcb-icccm.so.4") == "libxcb-icccm4"
     assert debian_package("libxcb-render-util.so.0") == "libxcb-render-util0"
     assert debian_package("libxkbcommon-x11.so.0") == "libxkbcommon-x11-0"

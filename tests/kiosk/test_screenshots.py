@@ -18,7 +18,7 @@ SCREENS = ["home", "zone", "services", "confirm", "printing", "done", "unprinted
 def test_screenshots_of_every_screen(tmp_path):
     out = tmp_path / "shots"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    proc = subprocess.run([sys.executable, "-m", "hall_server.cli", "kiosk", "--config", str(ROOT / "config" / "kiosk.toml"),
+    proc = subprocess.run([sys.executable, "-m", "onewindow", "kiosk", "--config", str(ROOT / "config" / "kiosk.toml"),
                            "--broker", "mqtt://127.0.0.1:9", "--screenshots", str(out)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]

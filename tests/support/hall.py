@@ -17,7 +17,7 @@ from hall_bus import BusClient, Topics
 
 ROOT = Path(__file__).resolve().parents[2]
 HALL_CONFIG = ROOT / "config" / "hall.toml"
-ONEWINDOW = [sys.executable, "-m", "hall_server.cli"]
+ONEWINDOW = [sys.executable, "-m", "onewindow"]
 
 
 def free_port() -> int:

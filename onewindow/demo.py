@@ -178,7 +178,7 @@ def _spawn_app(args: list[str], name: str, procs: list[tuple[str, subprocess.Pop
     log_path = log_dir / f"{args[0]}.log"
     try:
         with log_path.open("w") as log_file:
-            proc = subprocess.Popen([sys.executable, "-m", "hall_server.cli", *args], cwd=ROOT,
+            proc = subprocess.Popen([sys.executable, "-m", "onewindow", *args], cwd=ROOT,
                                     stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
                                     preexec_fn=die_with_parent(signal.SIGTERM))
         procs.append((name, proc, log_path))
@@ -262,7 +262,7 @@ def run(argv: list[str]) -> int:
 
     appointments = write_demo_appointments(cfg, data / "appointments.csv")
     with (data / "server.log").open("w") as server_log:
-        server = subprocess.Popen([sys.executable, "-m", "hall_server.cli", "server", "--config", args.config,
+        server = subprocess.Popen([sys.executable, "-m", "onewindow", "server", "--config", args.config,
                                    "--data", str(data), "--broker-port", str(port), "--open-all-day",
                                    "--appointments", str(data / "appointments.csv")],
                                   stdout=subprocess.PIPE, stderr=server_log, text=True, cwd=ROOT,
