@@ -1,21 +1,25 @@
-"""Payloads of the hall bus (PROTOCOL.md v1): error codes, operations and their argument schemas,
-roles and what each may call, the reply envelope, and validation of everything that arrives."""
+"""Requests of the hall bus (PROTOCOL.md v1 with part 2): error codes, the operations (Op) and their argument
+models, roles and what each may call, the reply envelope, and validation of everything that arrives. The
+payloads the server sends are declared in hall_bus.payloads."""
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
-from typing import Any, Callable
+from typing import Annotated, Any, Callable, ClassVar, Literal
 
-PROTOCOL_VERSION = 1
+from pydantic import (
+    AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator,
+)
+
+from hall_bus.payloads import (
+    CHANNELS, DEVICE_STATES, PROTOCOL_VERSION, TICKET_STATES, WINDOW_STATUSES, Channel, Ident, Part, TicketNumber,
+    Token, Verify,
+)
+
 MAX_PAYLOAD = 64 * 1024
 MAX_REQUEST_ID = 64
-
-TICKET_STATES = ("waiting", "serving", "held", "no_show", "done", "transferred", "expired", "cancelled")
-CHANNELS = ("walk_in", "id_card", "appointment", "staff")
-WINDOW_STATUSES = ("open", "paused", "closed")
-DEVICE_STATES = ("ok", "warning", "error", "offline")
 
 
 class ErrorCode(StrEnum):
@@ -32,6 +36,7 @@ class ErrorCode(StrEnum):
     NO_TICKET = "no_ticket"
     CONFLICT = "conflict"
     INTERNAL = "internal"
+    ID_REQUIRED = "id_required"
 
 
 # Default Chinese text for each code; handlers may give a more specific one.
@@ -49,6 +54,7 @@ ERROR_ZH: dict[ErrorCode, str] = {
     ErrorCode.NO_TICKET: "当前没有等候的号",
     ErrorCode.CONFLICT: "当前状态不允许此操作",
     ErrorCode.INTERNAL: "服务器内部错误，请联系工作人员",
+    ErrorCode.ID_REQUIRED: "这项业务需要刷身份证取号",
 }
 
 
@@ -65,121 +71,161 @@ class BusError(Exception):
         return {"code": str(self.code), "message": self.message, "message_zh": self.message_zh}
 
 
-# ---------------------------------------------------------------- a very small schema language
-@dataclass(frozen=True)
-class Field:
-    kind: type | tuple[type, ...]
-    required: bool = False
-    max_len: int | None = None
-    choices: tuple[Any, ...] | None = None
-    lo: int | None = None
-    hi: int | None = None
-    pattern: str | None = None
-    fields: dict[str, "Field"] | None = None   # nested object
+# ---------------------------------------------------------------- operations and their arguments
+class Op(StrEnum):
+    """Every operation a client may request (the last topic level of `request/{client}/{op}`)."""
+    TICKET_ISSUE = "ticket.issue"
+    TICKET_GET = "ticket.get"
+    APPOINTMENT_CHECKIN = "appointment.checkin"
+    WINDOW_OPEN = "window.open"
+    WINDOW_CLOSE = "window.close"
+    WINDOW_CALL_NEXT = "window.call_next"
+    WINDOW_RECALL = "window.recall"
+    WINDOW_CALL = "window.call"
+    WINDOW_FINISH = "window.finish"
+    WINDOW_NO_SHOW = "window.no_show"
+    WINDOW_HOLD = "window.hold"
+    WINDOW_TRANSFER = "window.transfer"
+    WINDOW_PAUSE = "window.pause"
+    WINDOW_RESUME = "window.resume"
+    EVALUATION_SUBMIT = "evaluation.submit"
 
-    def check(self, path: str, value: Any) -> Any:
-        kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
-        # bool is an int subclass in Python; JSON true is never a number here.
-        if isinstance(value, bool) and bool not in kinds:
-            raise BusError(ErrorCode.BAD_REQUEST, f"{path}: expected {_names(kinds)}, got a boolean")
-        if not isinstance(value, kinds):
-            raise BusError(ErrorCode.BAD_REQUEST,
-                           f"{path}: expected {_names(kinds)}, got {type(value).__name__}")
-        if isinstance(value, str):
-            if self.max_len is not None and len(value) > self.max_len:
-                raise BusError(ErrorCode.BAD_REQUEST, f"{path}: longer than {self.max_len} characters")
-            if self.pattern and not re.fullmatch(self.pattern, value):
-                raise BusError(ErrorCode.BAD_REQUEST, f"{path}: {value[:40]!r} is not valid")
-        if self.choices is not None and value not in self.choices:
-            raise BusError(ErrorCode.BAD_REQUEST, f"{path}: {value!r} is not one of {list(self.choices)}")
-        if isinstance(value, int) and not isinstance(value, bool):
-            if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
-                raise BusError(ErrorCode.BAD_REQUEST, f"{path}: {value} is outside {self.lo}..{self.hi}")
-        if self.fields is not None:
-            return check_object(path, value, self.fields)
-        return value
+    @property
+    def is_window_op(self) -> bool:
+        return self.value.startswith("window.")
 
 
-def _names(kinds: tuple[type, ...]) -> str:
-    return " or ".join({str: "string", int: "integer", dict: "object", bool: "boolean",
-                        list: "array", float: "number"}.get(k, k.__name__) for k in kinds)
+def _short(n: int) -> Any:
+    return StringConstraints(max_length=n)
 
 
-def check_object(path: str, obj: dict[str, Any], fields: dict[str, Field]) -> dict[str, Any]:
-    """Validate known fields; unknown fields are ignored (PROTOCOL.md) and dropped."""
-    out: dict[str, Any] = {}
-    for name, field in fields.items():
-        sub = f"{path}.{name}" if path else name
-        if name not in obj or obj[name] is None:
-            if field.required:
-                raise BusError(ErrorCode.BAD_REQUEST, f"{sub}: missing")
-            continue
-        out[name] = field.check(sub, obj[name])
-    return out
+class Args(BaseModel):
+    """Arguments of one request. Strict: a wrong type is refused, never coerced ("1" is no grade); unknown fields
+    are ignored (PROTOCOL.md)."""
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    def given(self) -> dict[str, Any]:
+        """The arguments the client gave (for logs and digests)."""
+        return self.model_dump(exclude_none=True)
 
 
-ID = r"[A-Za-z0-9_.:-]{1,64}"
-NUMBER = r"[A-Z]{1,2}[0-9]{3}"
+def _birth_date(value: str) -> str:
+    try:
+        born = date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date") from None
+    if not date(1900, 1, 1) <= born <= date.today():
+        raise ValueError(f"{value} is outside 1900-01-01..today")
+    return value
 
-HOLDER = {
-    "ref": Field(str, required=True, max_len=128, pattern=r"[A-Za-z0-9_=+/-]{8,128}"),
-    "birth_date": Field(str, pattern=r"\d{4}-\d{2}-\d{2}"),
-    "display_name": Field(str, max_len=16),
+
+class Holder(Args):
+    """What a kiosk or web node may send about a person: an HMAC reference of the ID number, never the number."""
+    ref: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_=+/-]{8,128}$")]
+    birth_date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_birth_date)] | None = None
+    display_name: Annotated[str, _short(16)] | None = None
+
+
+class TicketIssue(Args):
+    service: Ident
+    channel: Channel
+    holder: Holder | None = None
+    lang: Literal["zh", "en"] | None = None
+
+
+class _OneOf(Args):
+    """Exactly one of `_one_of` must be given."""
+    _one_of: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "_OneOf":
+        if sum(1 for k in self._one_of if getattr(self, k) is not None) != 1:
+            raise ValueError(f"give exactly one of {', '.join(self._one_of)}")
+        return self
+
+
+class TicketGet(_OneOf):
+    _one_of = ("ticket_id", "number", "verify", "token")
+    ticket_id: Ident | None = None
+    number: TicketNumber | None = None
+    verify: Verify | None = None
+    token: Token | None = None
+
+
+class AppointmentCheckin(Args):
+    code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{4,32}$")]
+
+
+class WindowArgs(Args):
+    window: Ident
+
+
+class WindowOpenClose(WindowArgs):
+    staff: Annotated[str, _short(32)] | None = None
+
+
+class WindowCall(WindowArgs):
+    number: TicketNumber
+
+
+class WindowTransfer(WindowArgs, _OneOf):
+    _one_of = ("service", "to_window")
+    service: Ident | None = None
+    to_window: Ident | None = None
+
+
+class WindowPause(WindowArgs):
+    reason: Annotated[str, _short(64)] | None = None
+
+
+class EvaluationSubmit(_OneOf):
+    _one_of = ("ticket_id", "verify", "token")
+    ticket_id: Ident | None = None
+    verify: Verify | None = None
+    token: Token | None = None
+    grade: Annotated[int, Field(ge=1, le=5)]
+    comment: Annotated[str, _short(500)] | None = None
+
+
+# op -> argument model
+OPS: dict[Op, type[Args]] = {
+    Op.TICKET_ISSUE: TicketIssue,
+    Op.TICKET_GET: TicketGet,
+    Op.APPOINTMENT_CHECKIN: AppointmentCheckin,
+    Op.WINDOW_OPEN: WindowOpenClose,
+    Op.WINDOW_CLOSE: WindowOpenClose,
+    Op.WINDOW_CALL_NEXT: WindowArgs,
+    Op.WINDOW_RECALL: WindowArgs,
+    Op.WINDOW_CALL: WindowCall,
+    Op.WINDOW_FINISH: WindowArgs,
+    Op.WINDOW_NO_SHOW: WindowArgs,
+    Op.WINDOW_HOLD: WindowArgs,
+    Op.WINDOW_TRANSFER: WindowTransfer,
+    Op.WINDOW_PAUSE: WindowPause,
+    Op.WINDOW_RESUME: WindowPause,
+    Op.EVALUATION_SUBMIT: EvaluationSubmit,
 }
-WINDOW_ARG = Field(str, required=True, pattern=ID)
-
-# op name -> argument schema
-OPS: dict[str, dict[str, Field]] = {
-    "ticket.issue": {
-        "service": Field(str, required=True, pattern=ID),
-        "channel": Field(str, required=True, choices=CHANNELS),
-        "holder": Field(dict, fields=HOLDER),
-        "lang": Field(str, choices=("zh", "en")),
-    },
-    "ticket.get": {
-        "ticket_id": Field(str, pattern=ID),
-        "number": Field(str, pattern=NUMBER),
-        "verify": Field(str, pattern=r"[A-Za-z0-9]{4,8}"),
-    },
-    "appointment.checkin": {"code": Field(str, required=True, pattern=r"[A-Za-z0-9-]{4,32}")},
-    "window.open": {"window": WINDOW_ARG, "staff": Field(str, max_len=32)},
-    "window.close": {"window": WINDOW_ARG, "staff": Field(str, max_len=32)},
-    "window.call_next": {"window": WINDOW_ARG},
-    "window.recall": {"window": WINDOW_ARG},
-    "window.call": {"window": WINDOW_ARG, "number": Field(str, required=True, pattern=NUMBER)},
-    "window.finish": {"window": WINDOW_ARG},
-    "window.no_show": {"window": WINDOW_ARG},
-    "window.hold": {"window": WINDOW_ARG},
-    "window.transfer": {"window": WINDOW_ARG, "service": Field(str, pattern=ID),
-                        "to_window": Field(str, pattern=ID)},
-    "window.pause": {"window": WINDOW_ARG, "reason": Field(str, max_len=64)},
-    "window.resume": {"window": WINDOW_ARG, "reason": Field(str, max_len=64)},
-    "evaluation.submit": {
-        "ticket_id": Field(str, pattern=ID),
-        "verify": Field(str, pattern=r"[A-Za-z0-9]{4,8}"),
-        "grade": Field(int, required=True, lo=1, hi=5),
-        "comment": Field(str, max_len=500),
-    },
-}
-
-# Cross-field rules that a flat schema cannot say.
-_ONE_OF: dict[str, tuple[str, ...]] = {
-    "ticket.get": ("ticket_id", "number", "verify"),
-    "window.transfer": ("service", "to_window"),
-    "evaluation.submit": ("ticket_id", "verify"),
-}
 
 
-def validate_args(op: str, args: Any) -> dict[str, Any]:
-    if op not in OPS:
-        raise BusError(ErrorCode.UNKNOWN_OP, f"unknown operation {op!r}")
+def _problem(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+    msg = first["msg"].removeprefix("Value error, ")
+    more = exc.error_count() - 1
+    return f"args{loc}: {msg}" + (f" (and {more} more)" if more else "")
+
+
+def validate_args(op: str, args: Any) -> Args:
+    try:
+        model = OPS[Op(op)]
+    except ValueError:
+        raise BusError(ErrorCode.UNKNOWN_OP, f"unknown operation {op[:64]!r}") from None
     if not isinstance(args, dict):
         raise BusError(ErrorCode.BAD_REQUEST, "args: expected object")
-    clean = check_object("args", args, OPS[op])
-    one_of = _ONE_OF.get(op)
-    if one_of and sum(1 for k in one_of if k in clean) != 1:
-        raise BusError(ErrorCode.BAD_REQUEST, f"args: give exactly one of {', '.join(one_of)}")
-    return clean
+    try:
+        return model.model_validate(args)
+    except ValidationError as exc:
+        raise BusError(ErrorCode.BAD_REQUEST, _problem(exc)) from None
 
 
 # ---------------------------------------------------------------- roles
@@ -191,10 +237,11 @@ class Role(StrEnum):
     SERVER = "onewindow"
 
 
-_ROLE_OPS: dict[Role, frozenset[str]] = {
-    Role.KIOSK: frozenset({"ticket.issue", "ticket.get", "appointment.checkin", "evaluation.submit"}),
-    Role.PANEL: frozenset({op for op in OPS if op.startswith("window.")} | {"ticket.get", "evaluation.submit"}),
-    Role.DEVICES: frozenset({op for op in OPS if op.startswith("window.")} | {"ticket.get", "evaluation.submit"}),
+_WINDOW_OPS = frozenset(op for op in Op if op.is_window_op)
+_ROLE_OPS: dict[Role, frozenset[Op]] = {
+    Role.KIOSK: frozenset({Op.TICKET_ISSUE, Op.TICKET_GET, Op.APPOINTMENT_CHECKIN, Op.EVALUATION_SUBMIT}),
+    Role.PANEL: _WINDOW_OPS | {Op.TICKET_GET, Op.EVALUATION_SUBMIT},
+    Role.DEVICES: _WINDOW_OPS | {Op.TICKET_GET, Op.EVALUATION_SUBMIT},
     Role.DISPLAY: frozenset(),
     Role.SERVER: frozenset(),
 }
@@ -214,15 +261,15 @@ def role_of(client_id: str) -> Role | None:
         return None
 
 
-def may_call(client_id: str, op: str, args: dict[str, Any],
+def may_call(client_id: str, op: str, args: Args,
              windows_of: Callable[[str], set[str] | frozenset[str] | None] | None = None) -> bool:
     """Whether this client may call op with these args. windows_of(client) gives the windows a
     devices- controller may act for (None: unknown controller)."""
     role = role_of(client_id)
     if role is None or op not in _ROLE_OPS[role]:
         return False
-    if op.startswith("window."):
-        window = args.get("window")
+    if isinstance(args, WindowArgs):
+        window = args.window
         if role is Role.PANEL:
             return client_id == f"panel-{window}"
         if role is Role.DEVICES:
@@ -235,7 +282,7 @@ def may_call(client_id: str, op: str, args: dict[str, Any],
 @dataclass(frozen=True)
 class Request:
     id: str
-    args: dict[str, Any]
+    args: Args
 
 
 def encode_json(obj: dict[str, Any]) -> bytes:
@@ -285,12 +332,13 @@ def parse_request(op: str, payload: bytes) -> Request:
     return Request(rid, validate_args(op, args))
 
 
-def make_ok(rid: str, op: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {"v": PROTOCOL_VERSION, "id": rid, "op": op, "ok": True, "data": data}
+def make_ok(rid: str, op: str, data: dict[str, Any] | Part) -> dict[str, Any]:
+    return {"v": PROTOCOL_VERSION, "id": rid, "op": str(op), "ok": True,
+            "data": data.wire() if isinstance(data, Part) else data}
 
 
 def make_error(rid: str | None, op: str, err: BusError) -> dict[str, Any]:
-    return {"v": PROTOCOL_VERSION, "id": rid, "op": op, "ok": False, "error": err.as_error()}
+    return {"v": PROTOCOL_VERSION, "id": rid, "op": str(op), "ok": False, "error": err.as_error()}
 
 
 def state_payload(**fields: Any) -> dict[str, Any]:

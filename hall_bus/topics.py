@@ -1,4 +1,4 @@
-"""Every MQTT topic of the hall bus (PROTOCOL.md, version 1). Nobody else formats a topic string."""
+"""Every MQTT topic of the hall bus (PROTOCOL.md, version 1 with part 2). Nobody else formats a topic string."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,6 +57,16 @@ class Topics:
     def state_catalog(self) -> str:
         return f"{self.base}/state/catalog"
 
+    def state_guide(self, service: str) -> str:
+        return f"{self.base}/state/guide/{service}"
+
+    def state_queue(self, zone: str) -> str:
+        return f"{self.base}/state/queue/{zone}"
+
+    @property
+    def state_alerts(self) -> str:
+        return f"{self.base}/state/alerts"
+
     def state_zone(self, zone: str) -> str:
         return f"{self.base}/state/zone/{zone}"
 
@@ -78,12 +88,14 @@ class Topics:
     def presence_all(self) -> str:
         return f"{self.base}/presence/+"
 
-    def device_status(self, device: str) -> str:
-        return f"{self.base}/device/{device}/status"
+    def device_status(self, owner: str, device: str) -> str:
+        """A device's status under its owner's client id (`device/kiosk-k1/printer/status`), so a broker ACL can
+        allow each client its own devices only."""
+        return f"{self.base}/device/{owner}/{device}/status"
 
     @property
     def device_status_all(self) -> str:
-        return f"{self.base}/device/+/status"
+        return f"{self.base}/device/+/+/status"
 
     def parse(self, topic: str) -> ParsedTopic | None:
         """Split a topic of this hall into its kind and the segments after it; None if foreign."""

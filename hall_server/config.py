@@ -5,11 +5,12 @@ import tomllib
 from datetime import time
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from hall_bus import payloads as bus
 from hall_bus.configfile import ConfigError, ConfigModel, load_toml
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
@@ -34,7 +35,20 @@ class HallInfo(ConfigModel):
     phone: str = ""
     notice: str = ""
     notice_en: str = ""
-    status_url: str = Field("https://zwfw.example.gov.cn/q/{verify}", description="QR link; {verify} and {ticket_id} are replaced")
+    status_url: str = Field("https://zwfw.example.gov.cn/t/{token}",
+                            description="the ticket's QR link (the citizen web's /t/{token}); {token} is replaced by "
+                                        "the ticket's long random token. The one source of the printed link.")
+
+    @field_validator("status_url")
+    @classmethod
+    def _status_url(cls, v: str) -> str:
+        if not v.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s):// address")
+        if "{token}" not in v:
+            raise ValueError("must contain {token} (the ticket's token; the short verify code is guessable)")
+        if "{verify}" in v or "{ticket_id}" in v:
+            raise ValueError("only {token} may be filled in: a verify code or ticket id in a public link can be guessed")
+        return v
 
     @field_validator("timezone")
     @classmethod
@@ -108,6 +122,18 @@ class Material(ConfigModel):
     original: bool = True
 
 
+class Form(ConfigModel):
+    name: Text
+    name_en: Text
+    url: str = Field(pattern=r"^(https?://|/)", description="a downloadable form: an address, or a path on the web node")
+
+
+class Department(ConfigModel):
+    id: Ident
+    name: Text
+    name_en: Text = ""
+
+
 class Service(ConfigModel):
     id: Ident
     zone: Ident
@@ -117,6 +143,10 @@ class Service(ConfigModel):
     department: str = ""
     legal_days: int = Field(ge=0, le=365)
     promised_days: int = Field(ge=0, le=365)
+    limit_unit: Literal["working_days", "natural_days"] = "working_days"
+    fees: str = Field("", max_length=200)
+    fees_en: str = Field("", max_length=200)
+    forms: list[Form] = []
     daily_quota: int = Field(ge=1, le=999)
     avg_service_s: int = Field(300, ge=30, le=7200)
     appointment: bool = True
@@ -159,6 +189,7 @@ class HallConfig(ConfigModel):
     supervision: Supervision = Supervision()
     broker: Broker = Broker()
     appointments: Appointments = Appointments()
+    departments: list[Department] = []
     zones: list[Zone] = Field(min_length=1)
     services: list[Service] = Field(min_length=1)
     windows: list[Window] = Field(min_length=1)
@@ -194,16 +225,31 @@ class HallConfig(ConfigModel):
         """Windows a devices-<id> client may act for (None: not a configured controller); asked per request."""
         return self._controllers.get(client_id)
 
-    def public_catalog(self) -> dict:
-        """The public part of the config published on state/catalog (no credentials)."""
-        return {
-            "hall": self.hall.model_dump(include={"id", "name", "name_en", "address", "phone", "notice", "notice_en"}),
-            "issuing_hours": [list(h) for h in self.issuing.hours],
-            "zones": [z.model_dump() for z in self.zones],
-            "services": [s.model_dump(exclude={"avg_service_s"}) for s in self.services],
-            "windows": [w.model_dump() for w in self.windows],
-            "priority": self.priority.model_dump(),
-        }
+    def public_catalog(self, business_day: str = "") -> bus.Catalog:
+        """`state/catalog`: the public part of the config every client draws its menus from (no credentials, no
+        guides: those go per service on state/guide/{service}, which keeps the catalog far under 64 KiB)."""
+        return bus.Catalog(
+            hall=bus.HallInfo(**self.hall.model_dump(include={"id", "name", "name_en", "address", "phone", "notice",
+                                                              "notice_en"})),
+            status_url=self.hall.status_url, business_day=business_day,
+            issuing_hours=[tuple(h) for h in self.issuing.hours],
+            zones=[bus.CatalogZone(**z.model_dump()) for z in self.zones],
+            services=[bus.CatalogService(
+                id=s.id, zone=s.zone, prefix=s.prefix, name=s.name, name_en=s.name_en, department=s.department,
+                promised_days=s.promised_days, legal_days=s.legal_days, limit_unit=s.limit_unit,
+                id_required=s.id_required, bookable=s.appointment, daily_quota=s.daily_quota) for s in self.services],
+            windows=[bus.CatalogWindow(**w.model_dump()) for w in self.windows],
+            departments=[bus.Department(**d.model_dump()) for d in self.departments],
+            priority=bus.PriorityRules(**self.priority.model_dump()))
+
+    def guides(self) -> list[bus.Guide]:
+        """`state/guide/{service}`: each service's 办事指南."""
+        return [bus.Guide(service=s.id, name=s.name, name_en=s.name_en, department=s.department,
+                          materials=[bus.Material(**m.model_dump()) for m in s.materials],
+                          steps=s.steps, steps_en=s.steps_en, promised_days=s.promised_days,
+                          legal_days=s.legal_days, limit_unit=s.limit_unit, fees=s.fees, fees_en=s.fees_en,
+                          forms=[bus.Form(**f.model_dump()) for f in s.forms])
+                for s in self.services]
 
 
 def _unique(what: str, ids: list[Any], problems: list[str]) -> set[str]:

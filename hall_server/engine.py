@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import bisect
 import random
+import secrets
 from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
+from hall_bus import payloads as bus
 from hall_bus.contract import BusError, ErrorCode
+from hall_bus.hall import age_on, call_text, window_in_sentence
 from hall_server.config import HallConfig, parse_clock
 
 VERIFY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"   # no 0/O, 1/I: read aloud and typed by citizens
@@ -75,6 +78,7 @@ class Ticket:
     calls: int = 0
     grade: int | None = None
     alerted: bool = False
+    token: str = ""                    # the citizen's long random key to the ticket page (/t/{token}); never public
 
     def sort_key(self) -> tuple[int, datetime, int, str]:
         return (0 if self.priority else 1, self.issued_at, self.seq, self.prefix)
@@ -88,6 +92,7 @@ class Ticket:
             "window": self.window, "to_window": self.to_window, "holder_ref": self.holder_ref,
             "birth_date": self.birth_date, "display_name": self.display_name, "appointment": self.appointment,
             "calls": self.calls, "grade": self.grade, "alerted": self.alerted, "issued_for": self.issued_for,
+            "token": self.token,
         }
 
     @classmethod
@@ -100,6 +105,7 @@ class Ticket:
             to_window=r.get("to_window"), holder_ref=r.get("holder_ref"), birth_date=r.get("birth_date"),
             display_name=r.get("display_name"), appointment=r.get("appointment"), calls=r.get("calls", 0),
             grade=r.get("grade"), alerted=r.get("alerted", False), issued_for=r.get("issued_for"),
+            token=r.get("token") or "",
         )
 
 
@@ -139,7 +145,7 @@ class Appointment:
 @dataclass
 class Event:
     kind: str                       # "call" | "ticket" | "alert"
-    payload: dict[str, Any]
+    payload: dict[str, Any]         # the wire form of a CallEvent, TicketEvent or Alert (hall_bus.payloads)
 
 
 @dataclass
@@ -167,23 +173,21 @@ def _dt(s: str | None) -> datetime | None:
     return datetime.fromisoformat(s) if s else None
 
 
-def window_label_number(name: str) -> str:
-    """'15号窗口' -> '15' (the number staff say)."""
-    digits = "".join(ch for ch in name if ch.isdigit())
-    return digits or name
-
-
 class Engine:
     """All queue state of one hall for the current business day."""
 
-    def __init__(self, config: HallConfig, *, rng: random.Random | None = None) -> None:
+    def __init__(self, config: HallConfig, *, rng: random.Random | None = None,
+                 new_token: Callable[[], str] | None = None) -> None:
         self.config = config
         self.tz = ZoneInfo(config.hall.timezone)
         self.rng = rng or random.Random()
+        # Tokens open a ticket's page to whoever holds them: cryptographic randomness (128 bits), never self.rng.
+        self.new_token = new_token or (lambda: secrets.token_urlsafe(16))
         self.day: date | None = None
         self.tickets: dict[str, Ticket] = {}
         self.by_number: dict[str, str] = {}
         self.by_verify: dict[str, str] = {}
+        self.by_token: dict[str, str] = {}
         self.counters: dict[str, int] = {}
         self.issued_per_service: dict[str, int] = {}
         # per service: waiting ticket sort keys (priority, issued_at, seq, prefix) -> ticket id, kept sorted
@@ -227,6 +231,7 @@ class Engine:
         self.tickets.clear()
         self.by_number.clear()
         self.by_verify.clear()
+        self.by_token.clear()
         self.counters.clear()
         self.issued_per_service.clear()
         for q in self.queues.values():
@@ -241,6 +246,8 @@ class Engine:
         self.tickets[t.id] = t
         self.by_number[t.number] = t.id
         self.by_verify[t.verify] = t.id
+        if t.token:
+            self.by_token[t.token] = t.id
         self.counters[t.prefix] = max(self.counters.get(t.prefix, 0), t.seq)
         quota_service = t.issued_for or t.service
         self.issued_per_service[quota_service] = self.issued_per_service.get(quota_service, 0) + 1
@@ -377,36 +384,37 @@ class Engine:
         return int(round(self.avg_service_s(service) * ahead / windows))
 
     # ------------------------------------------------------------------ views
-    def ticket_view(self, t: Ticket, *, with_holder: bool = False) -> dict[str, Any]:
+    # Each view is built as its hall_bus.payloads model (so the contract is checked where it is made) and handed
+    # out in its wire form, ready for the store and the bus.
+    def ticket_view(self, t: Ticket, *, with_holder: bool = False, with_token: bool = True) -> dict[str, Any]:
+        """The ticket as its holder's client sees it. The token goes to the issuing client and to ticket.get
+        replies (PROTOCOL part 2), never into retained state or events."""
         svc = self.config.services_by_id.get(t.service)
         zone = self.config.zones_by_id.get(t.zone)
+        win = self.config.windows_by_id.get(t.window or "")
         ahead = self.ahead_of(t)
-        view: dict[str, Any] = {
-            "id": t.id, "number": t.number, "service": t.service, "zone": t.zone, "state": t.state.value,
-            "channel": t.channel, "priority": t.priority, "issued_at": t.issued_at.isoformat(),
-            "called_at": _iso(t.called_at), "window": t.window, "ahead": ahead,
-            "est_wait_s": self.est_wait_s(t.service, ahead) if t.state in QUEUED else 0, "verify": t.verify,
-            "service_name": svc.name if svc else t.service, "service_name_en": svc.name_en if svc else t.service,
-            "zone_name": zone.name if zone else t.zone, "zone_name_en": zone.name_en if zone else t.zone,
-        }
-        if t.window and (w := self.config.windows_by_id.get(t.window)):
-            view["window_name"] = w.name
-            view["window_name_en"] = w.name_en
-        if t.to_window:
-            view["to_window"] = t.to_window
-        if t.grade is not None:
-            view["grade"] = t.grade
-        if with_holder and t.display_name:
-            view["holder_name"] = t.display_name
-        return view
+        return bus.Ticket(
+            id=t.id, number=t.number, service=t.service, zone=t.zone, state=t.state.value, channel=t.channel,
+            priority=t.priority, issued_at=t.issued_at.isoformat(), called_at=_iso(t.called_at), window=t.window,
+            ahead=ahead, est_wait_s=self.est_wait_s(t.service, ahead) if t.state in QUEUED else 0, verify=t.verify,
+            token=(t.token or None) if with_token else None,
+            service_name=svc.name if svc else t.service, service_name_en=svc.name_en if svc else t.service,
+            zone_name=zone.name if zone else t.zone, zone_name_en=zone.name_en if zone else t.zone,
+            window_name=win.name if win else None, window_name_en=win.name_en if win else None,
+            to_window=t.to_window, grade=t.grade,
+            holder_name=t.display_name if with_holder else None,
+        ).wire()
+
+    def _summary(self, t: Ticket) -> bus.TicketSummary:
+        svc = self.config.services_by_id.get(t.service)
+        return bus.TicketSummary(
+            id=t.id, number=t.number, service=t.service, zone=t.zone, state=t.state.value, channel=t.channel,
+            priority=t.priority, issued_at=t.issued_at.isoformat(), called_at=_iso(t.called_at),
+            service_name=svc.name if svc else t.service, service_name_en=svc.name_en if svc else t.service)
 
     def ticket_summary(self, t: Ticket) -> dict[str, Any]:
-        """Public (retained) view: no holder data at all."""
-        svc = self.config.services_by_id.get(t.service)
-        return {"id": t.id, "number": t.number, "service": t.service, "zone": t.zone, "state": t.state.value,
-                "channel": t.channel, "priority": t.priority, "issued_at": t.issued_at.isoformat(),
-                "called_at": _iso(t.called_at), "service_name": svc.name if svc else t.service,
-                "service_name_en": svc.name_en if svc else t.service}
+        """Public (retained) view: no holder data, no token."""
+        return self._summary(t).wire()
 
     def window_view(self, wid: str) -> dict[str, Any]:
         w = self.windows[wid]
@@ -420,12 +428,13 @@ class Engine:
                 waiting += (target == wid and not inside) - (target != wid and inside)
         held = [self.tickets[tid].number for tid in self.held if self.tickets[tid].window == wid]
         no_show = [self.tickets[tid].number for tid in self.no_shows if self.tickets[tid].window == wid]
-        return {"status": w.status.value, "reason": w.reason, "current": self.ticket_summary(cur) if cur else None,
-                "waiting": waiting, "held": sorted(held), "no_show": sorted(no_show),
-                "name": cfg.name, "name_en": cfg.name_en,
-                "zone": cfg.zone, "services": list(cfg.services), "since": _iso(w.since)}
+        return bus.WindowState(
+            status=w.status.value, reason=w.reason, current=self._summary(cur) if cur else None, waiting=waiting,
+            held=sorted(held), no_show=sorted(no_show), name=cfg.name, name_en=cfg.name_en, zone=cfg.zone,
+            services=list(cfg.services), since=_iso(w.since)).wire()
 
-    def zone_view(self, zid: str) -> dict[str, Any]:
+    def zone_view(self, zid: str, now: datetime | None = None) -> dict[str, Any]:
+        """Counts of the zone and of each of its services (waiting, estimate, longest wait so far)."""
         services = [s.id for s in self.config.services if s.zone == zid]
         waiting = sum(len(self.queues[s]) for s in services)
         serving = sum(1 for w in self.windows.values()
@@ -438,8 +447,50 @@ class Engine:
             avg = 0.0
         est = int(round(avg * waiting / max(1, open_windows)))
         last_called = [c["number"] for c in self.recent_calls if c.get("zone") == zid][:5]
-        return {"waiting": waiting, "serving": serving, "open_windows": open_windows, "est_wait_s": est,
-                "last_called": last_called}
+        per_service = {}
+        for sid in services:
+            q = self.queues[sid]
+            oldest = min((self.tickets[tid].issued_at for _k, tid in q), default=None)
+            per_service[sid] = bus.ServiceLoad(
+                waiting=len(q), est_wait_s=self.est_wait_s(sid, len(q)),
+                longest_wait_s=max(0, int((now - oldest).total_seconds())) if oldest and now else 0)
+        return bus.ZoneState(waiting=waiting, serving=serving, open_windows=open_windows, est_wait_s=est,
+                             last_called=last_called, services=per_service).wire()
+
+    def queue_view(self, zid: str) -> dict[str, Any]:
+        """ticket id → [ahead, est_wait_s] for every ticket waiting in the zone (state/queue/{zone}), so a web node
+        can keep every open ticket page current without asking the server."""
+        services = [s.id for s in self.config.services if s.zone == zid]
+        entries: dict[str, list[int]] = {}
+        if any(self.directed.values()):            # a transfer to a named window: the general rule, ticket by ticket
+            for sid in services:
+                for _k, tid in self.queues[sid]:
+                    a = self.ahead_of(self.tickets[tid])
+                    entries[tid] = [a, self.est_wait_s(sid, a)]
+            return bus.QueueState(tickets=entries).wire()
+        # Without named transfers a window calls its services' queues merged in key order, so a ticket's place in
+        # that merge is what the window calls before it; `ahead` is the smallest place over the windows that may
+        # call it (the same rule as ahead_of, for the whole zone in one pass per window).
+        callers = {sid: set(self._windows_for_service(sid)) for sid in services}
+        best: dict[str, int] = {}
+        for wid in sorted(set().union(*callers.values()) if callers else ()):
+            merged = sorted(entry for s2 in self.window_services[wid] for entry in self.queues[s2])
+            for place, (_key, tid) in enumerate(merged):
+                sid = self.tickets[tid].service
+                if wid in callers.get(sid, ()) and place < best.get(tid, place + 1):
+                    best[tid] = place
+        for sid in services:
+            for _k, tid in self.queues[sid]:
+                a = best.get(tid)
+                if a is None:                        # a service no window serves: its own queue is all there is
+                    a = next(i for i, (_kk, t2) in enumerate(self.queues[sid]) if t2 == tid)
+                entries[tid] = [a, self.est_wait_s(sid, a)]
+        return bus.QueueState(tickets=entries).wire()
+
+    def _windows_for_service(self, sid: str) -> list[str]:
+        windows = self.service_windows.get(sid, [])
+        open_now = [w for w in windows if self.windows[w].status is WindowStatus.OPEN]
+        return open_now or windows
 
     def calls_view(self) -> list[dict[str, Any]]:
         return list(self.recent_calls)
@@ -452,30 +503,37 @@ class Engine:
         return w
 
     def find(self, *, ticket_id: str | None = None, number: str | None = None,
-             verify: str | None = None) -> Ticket:
+             verify: str | None = None, token: str | None = None) -> Ticket:
         tid = ticket_id or (self.by_number.get(number) if number else None) or \
-            (self.by_verify.get(verify.upper()) if verify else None)
+            (self.by_verify.get(verify.upper()) if verify else None) or \
+            (self.by_token.get(token) if token else None)
         t = self.tickets.get(tid) if tid else None
         if t is None:
-            what = ticket_id or number or verify
+            what = ticket_id or number or verify or ("(token)" if token else None)   # a token is never logged
             raise HallError(ErrorCode.UNKNOWN_TICKET, f"no ticket {what!r} today")
         return t
 
     # ------------------------------------------------------------------ events
     def _ticket_event(self, t: Ticket, action: str, now: datetime, **extra: Any) -> Event:
-        return Event("ticket", {"action": action, "ticket": self.ticket_summary(t), "window": t.window,
-                                "ts": self.local(now).isoformat(), **extra})
+        return Event("ticket", bus.TicketEvent(action=action, ticket=self._summary(t), window=t.window,
+                                               ts=self.local(now).isoformat(), **extra).wire())
+
+    def _alert(self, now: datetime, kind: str, level: str, target: str, text_zh: str, text_en: str,
+               **detail: Any) -> Event:
+        """A supervision alert (PROTOCOL part 2), its id unique in the hall: kind, target and when it was raised."""
+        return Event("alert", bus.Alert(id=f"{kind}-{target}-{self.local(now):%Y%m%d%H%M%S}", level=level, kind=kind,
+                                        target=target, text_zh=text_zh, text_en=text_en,
+                                        ts=self.local(now).isoformat(), **detail).wire())
 
     def _call_event(self, t: Ticket, window: str, now: datetime, recall: bool, out: Outcome) -> None:
         self.call_seq += 1
         cfg = self.config.windows_by_id[window]
-        label = window_label_number(cfg.name)
-        ev = {"seq": self.call_seq, "ticket_id": t.id, "number": t.number, "window": window,
-              "window_name": cfg.name, "window_name_en": cfg.name_en, "zone": t.zone, "service": t.service,
-              "recall": recall,
-              "text_zh": ("重呼，" if recall else "") + f"请{t.number}号到{cfg.name}办理",
-              "text_en": ("Recall: " if recall else "") + f"Ticket {t.number}, please go to window {label}",
-              "ts": self.local(now).isoformat()}
+        ev = bus.CallEvent(
+            seq=self.call_seq, ticket_id=t.id, number=t.number, window=window, window_name=cfg.name,
+            window_name_en=cfg.name_en, zone=t.zone, service=t.service, recall=recall,
+            text_zh=call_text(t.number, window_in_sentence(cfg.name, cfg.name_en, window, "zh"), "zh", recall=recall),
+            text_en=call_text(t.number, window_in_sentence(cfg.name, cfg.name_en, window, "en"), "en", recall=recall),
+            ts=self.local(now).isoformat()).wire()
         self.recent_calls.appendleft(ev)
         out.calls.append(ev)
         out.events.append(Event("call", ev))
@@ -500,6 +558,9 @@ class Engine:
         if seq > MAX_COUNTER:
             raise HallError(ErrorCode.QUOTA_EXHAUSTED, f"prefix {svc.prefix} has used all {MAX_COUNTER} numbers today",
                             f"{svc.prefix}类号今日已全部发完")
+        if svc.id_required and holder is None and channel in ("walk_in", "id_card"):
+            raise HallError(ErrorCode.ID_REQUIRED, f"{service} needs the holder's ID card",
+                            f"“{svc.name}”需要刷身份证取号")
         ref = holder.get("ref") if holder else None
         if ref:
             for t in self.tickets.values():
@@ -510,7 +571,7 @@ class Engine:
         priority = False
         birth = holder.get("birth_date") if holder else None
         if birth:
-            priority = _age_on(birth, self.business_day(now)) >= self.config.priority.age
+            priority = (age_on(birth, self.business_day(now)) or 0) >= self.config.priority.age
         if appointment is not None and self.config.priority.appointment:
             priority = True
         day = self.business_day(now)
@@ -520,7 +581,8 @@ class Engine:
                    prefix=svc.prefix, seq=seq, service=service, zone=svc.zone, channel=channel, priority=priority,
                    issued_at=self.local(now), verify=verify, holder_ref=ref, birth_date=birth,
                    display_name=(holder or {}).get("display_name"),
-                   appointment=appointment.code if appointment else None, issued_for=service)
+                   appointment=appointment.code if appointment else None, issued_for=service,
+                   token=self._new_token())
         self._index(t)
         out.touch(t)
         if appointment is not None:
@@ -530,6 +592,12 @@ class Engine:
         out.publish_windows.update(self.service_windows[service])
         out.data = self.ticket_view(t, with_holder=True)
         return out
+
+    def _new_token(self) -> str:
+        while True:
+            token = self.new_token()
+            if token not in self.by_token:
+                return token
 
     def _new_verify(self) -> str:
         while True:
@@ -741,16 +809,16 @@ class Engine:
             w.staff = staff
         out.windows.add(window)
         out.zones.add(self.config.windows_by_id[window].zone)
-        out.events.append(Event("ticket", {"action": f"window_{op}", "ticket": None, "window": window,
-                                           "reason": w.reason, "ts": self.local(now).isoformat()}))
+        out.events.append(Event("ticket", bus.TicketEvent(action=f"window_{op}", ticket=None, window=window,
+                                                          reason=w.reason, ts=self.local(now).isoformat()).wire()))
         out.data = self.window_view(window)
         return out
 
     def evaluate(self, now: datetime, grade: int, comment: str | None = None, *, ticket_id: str | None = None,
-                 verify: str | None = None, window: str | None = None) -> Outcome:
+                 verify: str | None = None, token: str | None = None) -> Outcome:
         out = Outcome()
         self.roll(now, out)
-        t = self.find(ticket_id=ticket_id, verify=verify)
+        t = self.find(ticket_id=ticket_id, verify=verify, token=token)
         if t.state is not TicketState.DONE:
             raise HallError(ErrorCode.CONFLICT, f"{t.number} is not finished yet", "业务办结后才能评价")
         if t.grade is not None:
@@ -759,16 +827,20 @@ class Engine:
         out.touch(t)
         out.events.append(self._ticket_event(t, "evaluate", now, grade=grade))
         if grade <= self.config.supervision.bad_grade:
-            out.events.append(Event("alert", {"kind": "bad_evaluation", "ticket": t.number, "window": t.window,
-                                              "grade": grade, "comment": (comment or "")[:200],
-                                              "ts": self.local(now).isoformat(),
-                                              "text_zh": f"{t.number}号（{self._window_name(t.window)}）收到差评：{grade}分"}))
+            name = self._window_name(t.window)
+            out.events.append(self._alert(
+                now, "bad_evaluation", "red" if grade == 1 else "yellow", t.window or t.number,
+                f"{t.number}号（{name}）收到差评：{grade}分",
+                f"{t.number} ({self._window_name(t.window, 'en')}) was rated {grade} of 5",
+                ticket=t.number, window=t.window, grade=grade, comment=(comment or "")[:200]))
         out.data = {}
         return out
 
-    def _window_name(self, wid: str | None) -> str:
+    def _window_name(self, wid: str | None, lang: str = "zh") -> str:
         cfg = self.config.windows_by_id.get(wid or "")
-        return cfg.name if cfg else (wid or "")
+        if cfg is None:
+            return wid or ""
+        return cfg.name_en if lang == "en" else cfg.name
 
     def supervise(self, now: datetime) -> Outcome:
         """Alerts for long waits and long pauses, each raised once."""
@@ -780,20 +852,21 @@ class Engine:
                 t.alerted = True
                 out.touch(t)
                 minutes = int((now - t.issued_at).total_seconds() // 60)
-                out.events.append(Event("alert", {"kind": "long_wait", "ticket": t.number, "zone": t.zone,
-                                                  "service": t.service, "waited_s": int((now - t.issued_at).total_seconds()),
-                                                  "ts": self.local(now).isoformat(),
-                                                  "text_zh": f"{t.number}号已等候{minutes}分钟"}))
+                out.events.append(self._alert(
+                    now, "long_wait", "yellow", t.number, f"{t.number}号已等候{minutes}分钟",
+                    f"{t.number} has waited {minutes} min", ticket=t.number, zone=t.zone, service=t.service,
+                    waited_s=int((now - t.issued_at).total_seconds())))
         for w in self.windows.values():
             if w.status is WindowStatus.PAUSED and not w.alerted and w.since and \
                     (now - w.since).total_seconds() >= sup.pause_alert_s:
                 w.alerted = True
                 out.windows.add(w.id)
                 name = self.config.windows_by_id[w.id].name
-                out.events.append(Event("alert", {"kind": "window_paused", "window": w.id, "reason": w.reason,
-                                                  "paused_s": int((now - w.since).total_seconds()),
-                                                  "ts": self.local(now).isoformat(),
-                                                  "text_zh": f"{name}已暂停服务{int((now - w.since).total_seconds() // 60)}分钟"}))
+                paused = int((now - w.since).total_seconds())
+                out.events.append(self._alert(
+                    now, "window_paused", "yellow", w.id, f"{name}已暂停服务{paused // 60}分钟",
+                    f"{self._window_name(w.id, 'en')} has been paused for {paused // 60} min",
+                    window=w.id, reason=w.reason, paused_s=paused))
         return out
 
     def add_appointments(self, appointments: Iterable[Appointment]) -> None:
@@ -805,14 +878,6 @@ class Engine:
 _STATE_ZH = {TicketState.WAITING: "等候中", TicketState.SERVING: "办理中", TicketState.HELD: "挂起",
              TicketState.NO_SHOW: "过号", TicketState.DONE: "已办结", TicketState.TRANSFERRED: "已转移",
              TicketState.EXPIRED: "已过期", TicketState.CANCELLED: "已取消"}
-
-
-def _age_on(birth: str, day: date) -> int:
-    try:
-        b = date.fromisoformat(birth)
-    except ValueError:
-        return 0
-    return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
 
 
 __all__ = ["Engine", "Ticket", "TicketState", "WindowState", "WindowStatus", "Outcome", "Event", "HallError",

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
+from hall_bus import contract
+from hall_bus import payloads as bus
 from hall_bus.client import BusClient
 from hall_bus.contract import (
-    BusError, ErrorCode, make_error, make_ok, may_call, parse_request, request_id_of, state_payload,
+    BusError, ErrorCode, Op, make_error, make_ok, may_call, parse_request, request_id_of,
 )
 from hall_bus.topics import Topics
 from hall_server import __version__
@@ -63,7 +65,8 @@ class HallService:
         self._dirty_zones: set[str] = set()
         self._last_flush = 0.0
         self._restore()
-        offline = state_payload(state="offline", version=__version__, business_day=self._day_str())
+        self._window_zones: dict[str, set[str]] = {}
+        offline = bus.ServerState(state="offline", version=__version__, business_day=self._day_str()).wire()
         self.bus = BusClient(broker_url, config.hall.id, SERVER_CLIENT_ID,
                              will=(self.topics.state_server, offline), max_inflight=1000)
         self.bus.subscribe(self.topics.request_filter(), self._on_request, raw=True)
@@ -193,6 +196,7 @@ class HallService:
         for item in batch:
             if isinstance(item, _Reload):
                 self.config = self.engine.config = item.config
+                self._window_zones.clear()
                 publish_all = True
                 log.info("configuration reloaded")
                 continue
@@ -249,7 +253,8 @@ class HallService:
                 return
             if not may_call(req.client, req.op, request.args, self.config.controller_windows):
                 raise BusError(ErrorCode.FORBIDDEN, f"client {req.client!r} may not call {req.op}"
-                               + (f" for window {request.args['window']!r}" if "window" in request.args else ""))
+                               + (f" for window {request.args.window!r}"
+                                  if isinstance(request.args, contract.WindowArgs) else ""))
             outcome = self._dispatch(req.client, req.op, request.args, now)
         except BusError as exc:
             if rid is None:
@@ -274,43 +279,60 @@ class HallService:
         else:   # reads change nothing and need no durable record
             replies_now.append((req.client, reply))
 
-    def _dispatch(self, client: str, op: str, a: dict[str, Any], now: datetime) -> Outcome:
+    def _dispatch(self, client: str, op: str, a: contract.Args, now: datetime) -> Outcome:
         e = self.engine
-        if op == "ticket.issue":
-            return e.issue(now, a["service"], a["channel"], a.get("holder"), open_all_day=self.open_all_day)
-        if op == "ticket.get":
+        op = Op(op)
+        if isinstance(a, contract.TicketIssue):
+            return e.issue(now, a.service, a.channel, a.holder.given() if a.holder else None,
+                           open_all_day=self.open_all_day)
+        if isinstance(a, contract.TicketGet):
             try:
-                return e.get(now, ticket_id=a.get("ticket_id"), number=a.get("number"), verify=a.get("verify"))
+                return e.get(now, ticket_id=a.ticket_id, number=a.number, verify=a.verify, token=a.token)
             except HallError:
-                older = None if a.get("number") else self.store.find_ticket(ticket_id=a.get("ticket_id"),
-                                                                            verify=(a.get("verify") or "").upper() or None)
+                older = None if a.number else self.store.find_ticket(
+                    ticket_id=a.ticket_id, verify=a.verify.upper() if a.verify else None, token=a.token)
                 if older is None:
                     raise
-                return Outcome(data={k: older[k] for k in ("id", "number", "service", "zone", "state", "channel",
-                                                           "priority", "issued_at", "called_at", "window", "verify")}
-                               | {"ahead": 0, "est_wait_s": 0})
-        if op == "appointment.checkin":
-            return e.checkin(now, a["code"], open_all_day=self.open_all_day)
-        if op == "evaluation.submit":
-            return e.evaluate(now, a["grade"], a.get("comment"), ticket_id=a.get("ticket_id"), verify=a.get("verify"))
-        w = a["window"]
-        if op == "window.call_next":
+                return Outcome(data=self._past_ticket(older))
+        if isinstance(a, contract.AppointmentCheckin):
+            return e.checkin(now, a.code, open_all_day=self.open_all_day)
+        if isinstance(a, contract.EvaluationSubmit):
+            return e.evaluate(now, a.grade, a.comment, ticket_id=a.ticket_id, verify=a.verify, token=a.token)
+        assert isinstance(a, contract.WindowArgs)
+        w = a.window
+        if op is Op.WINDOW_CALL_NEXT:
             return e.call_next(now, w)
-        if op == "window.call":
-            return e.call_number(now, w, a["number"])
-        if op == "window.recall":
+        if isinstance(a, contract.WindowCall):
+            return e.call_number(now, w, a.number)
+        if op is Op.WINDOW_RECALL:
             return e.recall(now, w)
-        if op == "window.finish":
+        if op is Op.WINDOW_FINISH:
             return e.finish(now, w)
-        if op == "window.no_show":
+        if op is Op.WINDOW_NO_SHOW:
             return e.no_show(now, w)
-        if op == "window.hold":
+        if op is Op.WINDOW_HOLD:
             return e.hold(now, w)
-        if op == "window.transfer":
-            return e.transfer(now, w, service=a.get("service"), to_window=a.get("to_window"))
-        if op in ("window.open", "window.close", "window.pause", "window.resume"):
-            return e.set_window(now, w, op.split(".")[1], reason=a.get("reason"), staff=a.get("staff"))
+        if isinstance(a, contract.WindowTransfer):
+            return e.transfer(now, w, service=a.service, to_window=a.to_window)
+        if isinstance(a, contract.WindowOpenClose):
+            return e.set_window(now, w, op.value.split(".")[1], staff=a.staff)
+        if isinstance(a, contract.WindowPause):
+            return e.set_window(now, w, op.value.split(".")[1], reason=a.reason)
         raise BusError(ErrorCode.UNKNOWN_OP, f"unknown operation {op!r}")
+
+    def _past_ticket(self, rec: dict[str, Any]) -> dict[str, Any]:
+        """A ticket of an earlier day, from its stored record (nobody is ahead of it any more)."""
+        svc = self.config.services_by_id.get(rec["service"])
+        zone = self.config.zones_by_id.get(rec["zone"])
+        win = self.config.windows_by_id.get(rec.get("window") or "")
+        return bus.Ticket(
+            id=rec["id"], number=rec["number"], service=rec["service"], zone=rec["zone"], state=rec["state"],
+            channel=rec["channel"], priority=rec["priority"], issued_at=rec["issued_at"],
+            called_at=rec.get("called_at"), window=rec.get("window"), verify=rec["verify"],
+            token=rec.get("token") or None, grade=rec.get("grade"),
+            service_name=svc.name if svc else rec["service"], service_name_en=svc.name_en if svc else rec["service"],
+            zone_name=zone.name if zone else rec["zone"], zone_name_en=zone.name_en if zone else rec["zone"],
+            window_name=win.name if win else None, window_name_en=win.name_en if win else None).wire()
 
     # ------------------------------------------------------------------ publishing
     def _day_str(self) -> str:
@@ -325,10 +347,13 @@ class HallService:
             for ev in o.events:
                 topic = {"call": self.topics.event_call, "ticket": self.topics.event_ticket,
                          "alert": self.topics.event_alert}[ev.kind]
-                self.bus.publish(topic, state_payload(**ev.payload))
+                self.bus.publish(topic, ev.payload)
             windows |= o.windows
             self._dirty_windows |= o.publish_windows
             self._dirty_zones |= o.zones
+            # `ahead` of a zone's tickets moves when any window able to call them calls, opens or closes
+            for w in o.windows | o.publish_windows:
+                self._dirty_zones |= self._queue_zones_of(w)
             calls = calls or bool(o.calls)
         if publish_all:
             self._dirty_windows.clear()
@@ -342,30 +367,44 @@ class HallService:
         if calls:
             self._publish_calls()
 
+    def _queue_zones_of(self, window: str) -> set[str]:
+        zones = self._window_zones.get(window)
+        if zones is None:
+            services = self.config.services_by_id
+            zones = self._window_zones[window] = {services[s].zone for s in self.engine.window_services.get(window, ())
+                                                  if s in services}
+        return zones
+
     def _publish_window(self, w: str) -> None:
-        self.bus.publish(self.topics.state_window(w), state_payload(**self.engine.window_view(w)), retain=True)
+        self.bus.publish(self.topics.state_window(w), self.engine.window_view(w), retain=True)
+
+    def _publish_zone(self, z: str) -> None:
+        self.bus.publish(self.topics.state_zone(z), self.engine.zone_view(z, self._clock()), retain=True)
+        self.bus.publish(self.topics.state_queue(z), self.engine.queue_view(z), retain=True)
 
     def _flush(self) -> None:
         self._last_flush = time.monotonic()
         for w in sorted(self._dirty_windows):
             self._publish_window(w)
         for z in sorted(self._dirty_zones):
-            self.bus.publish(self.topics.state_zone(z), state_payload(**self.engine.zone_view(z)), retain=True)
+            self._publish_zone(z)
         self._dirty_windows.clear()
         self._dirty_zones.clear()
 
     def _publish_calls(self) -> None:
-        self.bus.publish(self.topics.state_calls, state_payload(calls=self.engine.calls_view()), retain=True)
+        self.bus.publish(self.topics.state_calls, bus.CallsState.parse({"calls": self.engine.calls_view()}).wire(),
+                         retain=True)
 
     def _publish_all(self) -> None:
         """Every retained state message (after connect and at rollover)."""
         t = self.topics
-        self.bus.publish(t.state_catalog, state_payload(business_day=self._day_str(), **self.config.public_catalog()),
-                         retain=True)
+        self.bus.publish(t.state_catalog, self.config.public_catalog(self._day_str()).wire(), retain=True)
+        for guide in self.config.guides():
+            self.bus.publish(t.state_guide(guide.service), guide.wire(), retain=True)
         for z in self.config.zones:
-            self.bus.publish(t.state_zone(z.id), state_payload(**self.engine.zone_view(z.id)), retain=True)
+            self._publish_zone(z.id)
         for w in self.config.windows:
-            self.bus.publish(t.state_window(w.id), state_payload(**self.engine.window_view(w.id)), retain=True)
+            self._publish_window(w.id)
         self._publish_calls()
-        self.bus.publish(t.state_server, state_payload(state="online", version=__version__,
-                                                       business_day=self._day_str()), retain=True)
+        self.bus.publish(t.state_server, bus.ServerState(state="online", version=__version__,
+                                                         business_day=self._day_str()).wire(), retain=True)

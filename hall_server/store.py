@@ -17,6 +17,8 @@ CREATE TABLE IF NOT EXISTS tickets (
     id TEXT PRIMARY KEY, day TEXT NOT NULL, number TEXT NOT NULL, service TEXT NOT NULL,
     state TEXT NOT NULL, record TEXT NOT NULL, UNIQUE (day, number));
 CREATE INDEX IF NOT EXISTS tickets_day ON tickets (day);
+CREATE INDEX IF NOT EXISTS tickets_token ON tickets (json_extract(record, '$.token'))
+    WHERE json_extract(record, '$.token') IS NOT NULL;
 CREATE TABLE IF NOT EXISTS windows (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS calls (day TEXT NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL,
     PRIMARY KEY (day, seq));
@@ -96,11 +98,15 @@ class Store:
             rows = self.db.execute(q, (day.isoformat(), kind) if kind else (day.isoformat(),)).fetchall()
         return [{"kind": k, **json.loads(r)} for k, r in rows]
 
-    def find_ticket(self, *, ticket_id: str | None = None, verify: str | None = None) -> dict[str, Any] | None:
+    def find_ticket(self, *, ticket_id: str | None = None, verify: str | None = None,
+                    token: str | None = None) -> dict[str, Any] | None:
         """Older tickets (before today) for status queries; today's are in the engine."""
         with self._lock:
             if ticket_id:
                 row = self.db.execute("SELECT record FROM tickets WHERE id=?", (ticket_id,)).fetchone()
+            elif token:
+                row = self.db.execute("SELECT record FROM tickets WHERE json_extract(record, '$.token')=?",
+                                      (token,)).fetchone()
             else:
                 row = self.db.execute("SELECT record FROM tickets WHERE json_extract(record,'$.verify')=? "
                                       "ORDER BY day DESC LIMIT 1", (verify,)).fetchone()

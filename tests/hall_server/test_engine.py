@@ -798,7 +798,8 @@ def test_reference_hall_serves_every_zone(reference: HallConfig) -> None:
         by_zone.setdefault(s.zone, s.id)
     assert set(by_zone) == {"z1", "z2", "z3", "z4", "z5", "z6"}
     for zone, sid in by_zone.items():
-        t = issue(e, sid, at(9))
+        holder = {"ref": f"ref-{zone}", "birth_date": "1980-01-01"} if reference.services_by_id[sid].id_required else None
+        t = issue(e, sid, at(9), holder)
         window = e.service_windows[sid][0]
         out = e.call_next(at(9, 5), window)
         assert out.data["id"] == t["id"] and out.data["zone"] == zone
@@ -825,3 +826,63 @@ def test_reference_hall_quota(reference: HallConfig) -> None:
     with pytest.raises(HallError) as exc:
         e.issue(at(9), svc.id, "walk_in")
     assert code_of(exc) == ErrorCode.QUOTA_EXHAUSTED
+
+
+class TestTokens:
+    """Every ticket has a long random token (PROTOCOL part 2): the key of its web page and QR code."""
+
+    def test_token_is_long_unique_and_finds_the_ticket(self, eng: Engine) -> None:
+        tickets = [issue(eng, "s_c", at(9, 0, i)) for i in range(50)]
+        tokens = [t["token"] for t in tickets]
+        assert len(set(tokens)) == 50 and all(len(tok) >= 16 for tok in tokens)
+        got = eng.get(at(9, 5), token=tokens[7]).data
+        assert got["id"] == tickets[7]["id"] and got["token"] == tokens[7]
+        with pytest.raises(HallError) as exc:
+            eng.get(at(9, 5), token="x" * 22)
+        assert code_of(exc) == ErrorCode.UNKNOWN_TICKET and "x" * 22 not in str(exc.value)   # never logged
+
+    def test_token_never_in_public_views_or_events(self, eng: Engine) -> None:
+        t = issue(eng, "s_a1", at(9))
+        out = eng.call_next(at(9, 1), "w1")
+        public = [eng.window_view("w1"), eng.zone_view("z1", at(9, 2)), eng.queue_view("z1"), *eng.calls_view(),
+                  *(ev.payload for ev in out.events)]
+        assert t["token"] not in repr(public)
+
+    def test_token_survives_a_restart(self, eng: Engine, cfg: HallConfig) -> None:
+        t = issue(eng, "s_c", at(9))
+        again = Engine(cfg)
+        again.restore(FRIDAY, [Ticket.from_record(x.to_record()) for x in eng.tickets.values()], [], [])
+        assert again.get(at(9, 1), token=t["token"]).data["id"] == t["id"]
+
+
+class TestIdRequired:
+    """An id_required service needs an ID card holder on the walk-in and ID-card channels, whoever asks."""
+
+    @pytest.fixture
+    def eng(self) -> Engine:
+        d = small_config_dict()
+        d["services"][3]["id_required"] = True
+        return Engine(HallConfig.model_validate(d), rng=random.Random(7))
+
+    @pytest.mark.parametrize("channel", ["walk_in", "id_card"])
+    def test_refused_without_a_holder(self, eng: Engine, channel: str) -> None:
+        with pytest.raises(HallError) as exc:
+            issue(eng, "s_c", at(9), channel=channel)
+        assert code_of(exc) == ErrorCode.ID_REQUIRED and "身份证" in exc.value.message_zh
+        assert eng.counters == {}                                    # a refused request uses no number
+
+    def test_issued_with_a_holder_and_on_exempt_channels(self, eng: Engine) -> None:
+        assert issue(eng, "s_c", at(9), {"ref": "ref-0001", "birth_date": "1948-03-01"}, "id_card")["number"] == "C001"
+        assert issue(eng, "s_c", at(9, 1), channel="staff")["number"] == "C002"
+        eng.add_appointments([Appointment("AP-1", "s_c", FRIDAY)])
+        assert eng.checkin(at(9, 2), "AP-1").data["number"] == "C003"
+
+
+def test_zone_view_counts_each_service(eng: Engine) -> None:
+    issue(eng, "s_a1", at(9))
+    issue(eng, "s_a1", at(9, 10))
+    issue(eng, "s_b", at(9, 20))
+    z = eng.zone_view("z1", at(9, 30))
+    assert z["services"]["s_a1"]["waiting"] == 2 and z["services"]["s_a1"]["longest_wait_s"] == 1800
+    assert z["services"]["s_b"] == {"waiting": 1, "est_wait_s": 240, "longest_wait_s": 600}
+    assert z["services"]["s_a2"]["waiting"] == 0 and set(z["services"]) == {"s_a1", "s_a2", "s_b"}

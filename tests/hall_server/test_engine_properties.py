@@ -310,6 +310,14 @@ class HallMachine(RuleBasedStateMachine):
         for t in e.tickets.values():
             if t.state in QUEUED:
                 assert e.ahead_of(t) == self.ahead_by_definition(t), t.number
+        # state/queue/{zone}: every waiting ticket of the zone with the same ahead and estimate its own view gives
+        for z in CONFIG.zones:
+            queue = e.queue_view(z.id)["tickets"]
+            waiting = {t.id: t for t in e.tickets.values() if t.state in QUEUED and t.zone == z.id}
+            assert set(queue) == set(waiting), z.id
+            for tid, (ahead, est) in queue.items():
+                view = e.ticket_view(waiting[tid])
+                assert [ahead, est] == [view["ahead"], view["est_wait_s"]], waiting[tid].number
 
     @invariant()
     def quotas_hold(self) -> None:
