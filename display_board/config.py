@@ -1,6 +1,7 @@
 """display.toml: what one hall display shows and whether (and where) it speaks the calls."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -51,5 +52,5 @@ class DisplayConfig(ConfigModel):
         return f"display-{self.id}"
 
 
-def load(path: str) -> DisplayConfig:
+def load(path: str | Path) -> DisplayConfig:
     return load_toml(path, DisplayConfig)

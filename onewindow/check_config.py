@@ -1,30 +1,155 @@
-"""`onewindow check-config PATH`: validate a config file before a role is (re)started with it."""
+"""`onewindow check-config PATH [--kind KIND]`: validate a config file against the schema of its kind (the hall's,
+a kiosk's, a display's, a device controller's) before a role is (re)started with it."""
 from __future__ import annotations
 
 import argparse
+import re
+import sys
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
+from typing import Any
 
 from hall_bus.configfile import ConfigError
 
 
-def run(argv: list[str]) -> int:
-    from hall_server.config import load_hall_config
-    from hall_server.main import broker_logins
+@dataclass(frozen=True)
+class ConfigKind:
+    """One kind of config file: the role's own loader and how to tell such a file from the others."""
+    name: str
+    what: str
+    loader: str                                 # "module:function", function(path) -> model, raises ConfigError
+    tables: frozenset[str]                      # top-level keys that only this kind of file has
+    summary: Callable[[Any], str]               # one line about a valid file
+    # further problems found beside the file (the hall's broker password file), and a note for the OK line
+    beside: Callable[[Any, Path], tuple[list[str], str]] | None = None
 
-    p = argparse.ArgumentParser(prog="onewindow check-config", description="Validate a hall config file.")
-    p.add_argument("path")
-    args = p.parse_args(argv)
+    def load(self, path: Path) -> Any:
+        module, _, func = self.loader.partition(":")
+        return getattr(import_module(module), func)(path)   # the role's module only: a kiosk check loads no server
+
+
+def _hall_summary(cfg: Any) -> str:
+    return (f"hall {cfg.hall.id} ({cfg.hall.name}), {len(cfg.zones)} zones, {len(cfg.services)} services, "
+            f"{len(cfg.windows)} windows")
+
+
+def _hall_password_file(cfg: Any, path: Path) -> tuple[list[str], str]:
+    if not cfg.broker.password_file:
+        return [], ""
+    from hall_server.main import broker_logins
+    logins, problems = broker_logins(cfg, path)
+    return [f"broker.password_file: {p}" for p in problems], f", broker logins for {len(logins)} clients"
+
+
+def _kiosk_summary(cfg: Any) -> str:
+    devices = ", ".join(f"{name} {url}" for name, url in
+                        (("printer", cfg.printer.url), ("ID-card reader", cfg.idcard.url),
+                         ("scanner", cfg.scanner.url)) if url)
+    return f"kiosk {cfg.id} (client {cfg.client_id}) of hall {cfg.hall}, {devices or 'no devices'}"
+
+
+def _display_summary(cfg: Any) -> str:
+    zones = ", ".join(cfg.zones) or "every zone"
+    return (f"display {cfg.id} (client {cfg.client_id}) of hall {cfg.hall}, {cfg.orientation}, "
+            f"{'+'.join(cfg.languages)}, {zones}, voice {'on' if cfg.voice.enabled else 'off'}")
+
+
+def _devices_summary(cfg: Any) -> str:
+    counts = ", ".join(f"{len(getattr(cfg, section))} {section}" for section in
+                       ("keypads", "screens", "strips", "evaluators", "speakers"))
+    return f"controller {cfg.name} (client devices-{cfg.name}) of hall {cfg.hall}, {len(cfg.buses)} buses, {counts}"
+
+
+# kind -> how to load and recognise it. A role with a config file of its own adds its line here.
+KINDS: dict[str, ConfigKind] = {k.name: k for k in (
+    ConfigKind("hall", "the hall server's file (zones, services, windows)", "hall_server.config:load_hall_config",
+               frozenset({"hall", "issuing", "priority", "supervision", "appointments", "zones", "services",
+                          "windows", "device_controllers"}),
+               _hall_summary, _hall_password_file),
+    ConfigKind("kiosk", "one kiosk (its printer, ID-card reader, scanner)", "kiosk.config:load",
+               frozenset({"printer", "idcard", "scanner", "announcer", "hmac_key", "status_url", "idle_timeout_s",
+                          "elderly_timeout_s"}),
+               _kiosk_summary),
+    ConfigKind("display", "one hall display (languages, calling voice)", "display_board.config:load",
+               frozenset({"voice", "language_mode", "alternate_seconds", "highlight_seconds", "recent_calls"}),
+               _display_summary),
+    ConfigKind("devices", "the hall device controller (RS-485 buses, keypads, screens, speakers)",
+               "devices.controller:load_config",
+               frozenset({"buses", "keypads", "screens", "strips", "evaluators", "speakers", "refresh_s",
+                          "evaluation_window_s", "transfer_window_format"}),
+               _devices_summary),
+)}
+
+
+def kind_by_name(path: Path) -> ConfigKind | None:
+    """hall.toml, kiosk.toml, kiosk-k2.toml, display_2f.toml ...: the first word of the file's name."""
+    return KINDS.get(re.split(r"[-_.]", path.stem.lower(), maxsplit=1)[0])
+
+
+def kind_by_tables(data: dict[str, Any]) -> ConfigKind | None:
+    """The kind whose distinctive top-level tables and keys the file has most of; None when none or a tie."""
+    scores = sorted(((len(k.tables & data.keys()), k.name) for k in KINDS.values()), reverse=True)
+    (best, name), (second, _) = scores[0], scores[1]
+    return KINDS[name] if best > second else None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The raw file, or ConfigError for a file that cannot be read or is not TOML (as the loaders report it)."""
     try:
-        cfg = load_hall_config(args.path)
+        return tomllib.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise ConfigError(path, [f"(file): cannot read: {exc.strerror}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, [f"(file): not UTF-8 at byte {exc.start}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, [f"(syntax): {exc}"]) from None
+
+
+def report_problems(path: Path, kind: ConfigKind, problems: list[str], hint: str = "") -> None:
+    print(f"{path}: {len(problems)} problem(s) as a {kind.name} config" + (f" ({hint})" if hint else ""))
+    print("\n".join(f"  {p}" for p in problems))
+
+
+def run(argv: list[str]) -> int:
+    kinds = "\n".join(f"  {k.name:<9}{k.what}" for k in KINDS.values())
+    p = argparse.ArgumentParser(
+        prog="onewindow check-config", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Validate a config file: exit 0, or every problem listed with its key path (exit 1).",
+        epilog=f"kinds (told by the file's name, e.g. kiosk.toml, else by its tables):\n{kinds}")
+    p.add_argument("path", type=Path)
+    p.add_argument("--kind", choices=list(KINDS), help="check the file as this kind whatever its name")
+    args = p.parse_args(argv)
+    path: Path = args.path
+
+    kind = KINDS[args.kind] if args.kind else kind_by_name(path)
+    looks_like: ConfigKind | None = None
+    if not args.kind:
+        try:
+            looks_like = kind_by_tables(read_toml(path))
+        except ConfigError as err:
+            if kind is None:            # nothing else to go on: the file's own problem is the answer
+                print(err)
+                return 1
+        kind = kind or looks_like
+    if kind is None:
+        print(f"onewindow check-config: cannot tell which kind of config {path} is; name it after its kind "
+              f"(hall.toml, kiosk.toml ...) or give --kind KIND. Kinds:\n{kinds}", file=sys.stderr)
+        return 2
+
+    try:
+        cfg = kind.load(path)
     except ConfigError as err:
-        print(err)          # path, count, then one line per problem with its key path
+        hint = ""
+        if looks_like is not None and looks_like is not kind:
+            hint = f"its tables look like a {looks_like.name} config: --kind {looks_like.name} checks it as one"
+        report_problems(path, kind, err.problems, hint)
         return 1
-    logins, problems = broker_logins(cfg, Path(args.path))
-    if problems:
-        print(f"{args.path}: {len(problems)} problem(s) in the broker password file:")
-        print("\n".join(f"  - broker.password_file: {p}" for p in problems))
+    beside, note = kind.beside(cfg, path) if kind.beside else ([], "")
+    if beside:
+        report_problems(path, kind, beside)
         return 1
-    print(f"{args.path}: OK — hall {cfg.hall.id} ({cfg.hall.name}), {len(cfg.zones)} zones, "
-          f"{len(cfg.services)} services, {len(cfg.windows)} windows"
-          + (f", broker logins for {len(logins)} clients" if cfg.broker.password_file else ""))
+    print(f"{path}: OK ({kind.name} config) — {kind.summary(cfg)}{note}")
     return 0
