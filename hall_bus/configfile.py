@@ -1,6 +1,7 @@
 """Load a TOML config file into a pydantic model; every problem is reported with its key path and value."""
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -34,17 +35,37 @@ class ConfigError(Exception):
         super().__init__(f"{self.path}: {len(problems)} problem(s)\n" + "\n".join(f"  {p}" for p in problems))
 
 
-def _key_path(loc: tuple[Any, ...]) -> str:
+_ROW_ID = re.compile(r"[^\s\[\].]{1,64}")     # an id that reads unambiguously inside [...] in a key path
+
+
+def _row_name(rows: list[Any], index: int) -> str:
+    """How a list row is named in a key path: by its `id` when it has a plain one that no other row shares
+    (`services[ss_enroll]`), else by its index (`issuing.hours[1]`, or rows whose id is missing or repeated)."""
+    row = rows[index] if 0 <= index < len(rows) else None
+    row_id = row.get("id") if isinstance(row, dict) else None
+    if isinstance(row_id, str) and _ROW_ID.fullmatch(row_id):
+        if sum(1 for r in rows if isinstance(r, dict) and r.get("id") == row_id) == 1:
+            return row_id
+    return str(index)
+
+
+def key_path(loc: tuple[Any, ...], data: Any = None) -> str:
+    """The key path of a pydantic error location, e.g. `services[ss_enroll].daily_quota`. With `data` (the raw
+    file as read) list rows that have an id are named by it; without it, or for rows without one, by index."""
     out = ""
+    node = data
     for part in loc:
         if isinstance(part, int):
-            out += f"[{part}]"
+            out += f"[{_row_name(node, part) if isinstance(node, list) else part}]"
+            node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
         else:
             out += ("." if out else "") + str(part)
+            node = node.get(part) if isinstance(node, dict) else None
     return out or "(top level)"
 
 
-def format_validation_error(exc: ValidationError) -> list[str]:
+def format_validation_error(exc: ValidationError, data: Any = None) -> list[str]:
+    """One 'key.path: message (got value)' line per error; pass the raw data to name list rows by their id."""
     problems = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
@@ -53,7 +74,7 @@ def format_validation_error(exc: ValidationError) -> list[str]:
         shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
         if len(shown) > 60:
             shown = shown[:57] + "..."
-        problems.append(f"{_key_path(loc)}: {msg} (got {shown})")
+        problems.append(f"{key_path(loc, data)}: {msg} (got {shown})")
     return problems
 
 
@@ -77,4 +98,4 @@ def validate(path: str | Path, data: dict[str, Any], model: type[M]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(path, format_validation_error(exc)) from None
+        raise ConfigError(path, format_validation_error(exc, data)) from None

@@ -16,13 +16,14 @@ def test_config_problems_are_listed_with_key_paths() -> None:
     with pytest.raises(ConfigError) as exc:
         validate("devices.toml", {**base, "keypads": [{"id": "kp", "bus": "k", "addr": 300, "window": "w1"}],
                                   "screens": [{"id": "s", "bus": "k", "addr": 1, "window": "w/1"}]}, DevicesConfig)
-    assert "keypads[0].addr" in str(exc.value) and "screens[0].window" in str(exc.value)
+    assert "keypads[kp].addr" in str(exc.value) and "screens[s].window" in str(exc.value)
     # cross references are checked once every field is valid, and all listed together
     with pytest.raises(ConfigError) as exc:
         validate("devices.toml", {**base, "screens": [{"id": "led-1", "bus": "k", "addr": 1, "window": "w1"},
                                                       {"id": "led-1", "bus": "nope", "addr": 1, "window": "w1"}]},
                  DevicesConfig)
     text = str(exc.value)
+    # both screens claim the id led-1, so they are told apart by index
     assert "screens[0].bus" in text and "need a bus7e bus" in text
     assert "screens[1].id: 'led-1' is used twice" in text and "no bus 'nope'" in text
 

@@ -24,13 +24,13 @@ def test_server_refuses_a_broken_config_listing_every_problem(tmp_path) -> None:
     bad = bad.replace('prefix = "A"', 'prefix = "a1"', 1)
     path = tmp_path / "hall.toml"
     path.write_text(bad, encoding="utf-8")
-    out = subprocess.run([sys.executable, "-m", "hall_server.cli", "server", "--config", str(path),
+    out = subprocess.run([sys.executable, "-m", "onewindow", "server", "--config", str(path),
                           "--data", str(tmp_path), "--broker-port", "0"], capture_output=True, text=True,
                          cwd=ROOT, timeout=60)
     assert out.returncode == 1
     assert "hall.timezone" in out.stderr and "Mars/Olympus" in out.stderr
     assert "no zone 'z9'" in out.stderr
-    assert "services[0].prefix" in out.stderr and "'a1'" in out.stderr
+    assert "services[ss_enroll].prefix" in out.stderr and "'a1'" in out.stderr
     assert out.stdout == ""      # no ready line
 
 

@@ -64,7 +64,7 @@ def test_windows_serve_services_of_the_hall(reference: HallConfig) -> None:
 
 
 def test_public_catalog_has_no_secrets(reference: HallConfig) -> None:
-    catalog = reference.public_catalog()
+    catalog = reference.public_catalog().model_dump()
     assert {"hall", "zones", "services", "windows", "issuing_hours", "priority"} <= set(catalog)
     assert "broker" not in catalog and "password" not in str(catalog)
     assert "avg_service_s" not in catalog["services"][0]
@@ -80,9 +80,9 @@ BROKEN = {
     # name: (old, new, expected fragments of one problem line)
     "unknown zone": ('zone = "z1"\nprefix = "A"', 'zone = "z9"\nprefix = "A"',
                      ["services[0].zone", "'z9'"]),
-    "bad prefix": ('prefix = "A"', 'prefix = "a1"', ["services[0].prefix", "'a1'"]),
+    "bad prefix": ('prefix = "A"', 'prefix = "a1"', ["services[ss_enroll].prefix", "'a1'"]),
     "promised > legal": ("legal_days = 20\npromised_days = 5", "legal_days = 20\npromised_days = 30",
-                         ["services[0]", "promised_days 30", "legal_days 20"]),
+                         ["services[ss_enroll]:", "promised_days 30", "legal_days 20"]),
     "bad time zone": ('timezone = "Asia/Shanghai"', 'timezone = "Asia/Beijing"', ["hall.timezone", "'Asia/Beijing'"]),
     "duplicate window id": ('id = "w2"\n', 'id = "w1"\n', ["windows[1].id", "duplicate", "'w1'"]),
     "duplicate service id": ('id = "ss_transfer"\n', 'id = "ss_enroll"\n', ["services[1].id", "duplicate", "'ss_enroll'"]),
@@ -93,7 +93,7 @@ BROKEN = {
     "unknown key typo": ("long_wait_s = 1800", "long_wait_sec = 1800", ["supervision.long_wait_sec", "1800"]),
     "window serves unknown service": ('services = ["pr_deposit", "pr_land"]', 'services = ["pr_deposit", "pr_lnad"]',
                                       ["windows[95].services[1]", "'pr_lnad'"]),
-    "wrong type": ("daily_quota = 300", 'daily_quota = "many"', ["services[0].daily_quota", "'many'"]),
+    "wrong type": ("daily_quota = 300", 'daily_quota = "many"', ["services[ss_enroll].daily_quota", "'many'"]),
     "syntax error": ('name = "大安区政务服务中心"', 'name = "大安区政务服务中心', ["(syntax)", "line 7"]),
 }
 
@@ -116,7 +116,7 @@ def test_every_field_problem_is_listed_at_once(tmp_path: Path, reference_text: s
     for case in cases:
         old, new, _ = BROKEN[case]
         text = _variant(text, old, new)
-    # services[1] (services[0] already has field errors, so its own cross-field check cannot run)
+    # services[1] = ss_transfer (ss_enroll already has field errors, so its own cross-field check cannot run)
     text = _variant(text, "legal_days = 45\npromised_days = 15", "legal_days = 45\npromised_days = 50")
     path = tmp_path / "hall.toml"
     path.write_text(text, encoding="utf-8")
@@ -125,7 +125,7 @@ def test_every_field_problem_is_listed_at_once(tmp_path: Path, reference_text: s
     problems = exc.value.problems
     for case in cases:
         assert any(all(f in p for f in BROKEN[case][2]) for p in problems), (case, problems)
-    assert any(p.startswith("services[1]") and "promised_days 50" in p for p in problems), problems
+    assert any(p.startswith("services[ss_transfer]:") and "promised_days 50" in p for p in problems), problems
     assert len(problems) == 6
 
 
@@ -167,7 +167,7 @@ def test_not_utf8(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- onewindow check-config
 def _check_config(path: Path) -> subprocess.CompletedProcess[str]:
-    exe = [str(ONEWINDOW)] if ONEWINDOW.exists() else [sys.executable, "-m", "hall_server.cli"]
+    exe = [str(ONEWINDOW)] if ONEWINDOW.exists() else [sys.executable, "-m", "onewindow"]
     return subprocess.run([*exe, "check-config", str(path)], capture_output=True, text=True, timeout=60,
                           cwd=ROOT, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
 
@@ -207,3 +207,36 @@ def test_field_and_reference_problems_are_listed_together(tmp_path: Path, refere
     problems = _problems_of(tmp_path, reference_text, cases)
     for case in cases:
         assert any(all(f in p for f in BROKEN[case][2]) for p in problems), (case, problems)
+
+
+# ---------------------------------------------------------------- rows named by id
+def test_rows_are_named_by_their_id_and_by_index_where_they_have_none() -> None:
+    from hall_bus.configfile import ConfigModel, key_path, validate
+    data = {"services": [{"id": "ss_enroll", "daily_quota": 300}, {"id": "ss_transfer", "daily_quota": "many"},
+                         {"daily_quota": "lots"}],
+            "issuing": {"hours": [["08:30", "12:00"], ["13:30", "25:00"]]},
+            "windows": [{"id": "w1"}, {"id": "w1"}, {"id": "w 3"}, {"id": 7}]}
+    assert key_path(("services", 1, "daily_quota"), data) == "services[ss_transfer].daily_quota"
+    assert key_path(("services", 2, "daily_quota"), data) == "services[2].daily_quota"     # no id
+    assert key_path(("issuing", "hours", 1, 1), data) == "issuing.hours[1][1]"             # rows of plain values
+    assert key_path(("windows", 1, "zone"), data) == "windows[1].zone"                      # id used twice
+    assert key_path(("windows", 2), data) == "windows[2]"                                   # id with a space
+    assert key_path(("windows", 3, "id"), data) == "windows[3].id"                          # id not a string
+    assert key_path(("services", 9, "id"), data) == "services[9].id"                        # no such row
+    assert key_path(("services", 1, "daily_quota")) == "services[1].daily_quota"            # no data at hand
+    assert key_path(()) == "(top level)"
+
+    class Row(ConfigModel):
+        id: str = "x"
+        daily_quota: int = 1
+
+    class File(ConfigModel):
+        services: list[Row]
+
+    with pytest.raises(ConfigError) as exc:
+        validate("hall.toml", {"services": data["services"]}, File)
+    problems = exc.value.problems
+    assert problems == ["services[ss_transfer].daily_quota: Input should be a valid integer, unable to parse string "
+                        "as an integer (got 'many')",
+                        "services[2].daily_quota: Input should be a valid integer, unable to parse string "
+                        "as an integer (got 'lots')"]
