@@ -481,11 +481,34 @@ h2 {{ font-size: 16px; margin: 0 0 6px; }} table.alerts td {{ text-align: left; 
 
 
 # ---------------------------------------------------------------- command line
-def run(argv: list[str] | None = None) -> int:
+# The record's folder when --data is not given: the same default as `onewindow server --data`. The demo keeps its
+# record in var/demo (or in its own --data DIR): pass that folder here.
+DEFAULT_DATA_DIR = Path("var/data")
+
+
+def business_day(config: HallConfig, now: datetime | None = None) -> date:
+    """The hall's business date at `now` (default: this moment): the date on the hall's clock (hall.timezone), not
+    the machine's — a report run at 01:00 in the hall on a UTC machine still means the hall's day."""
+    return (now or datetime.now(ZoneInfo(config.hall.timezone))).astimezone(ZoneInfo(config.hall.timezone)).date()
+
+
+def _day_arg(value: str) -> str:
+    if value in ("today", "yesterday"):
+        return value
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not YYYY-MM-DD, today or yesterday") from None
+
+
+def run(argv: list[str] | None = None, *, now: datetime | None = None) -> int:
     p = argparse.ArgumentParser(prog="onewindow report", description="Daily statistics of the hall (HTML + CSV).")
-    p.add_argument("--date", required=True, type=date.fromisoformat, help="business day, YYYY-MM-DD")
+    p.add_argument("--date", default="today", type=_day_arg,
+                   help="business day: YYYY-MM-DD, today or yesterday (default today, on the hall's clock)")
     p.add_argument("--out", required=True, type=Path, help="directory for report-DATE.html and the CSVs")
-    p.add_argument("--data", default="var/data", type=Path, help="directory of the SQLite record (default var/data)")
+    p.add_argument("--data", default=DEFAULT_DATA_DIR, type=Path,
+                   help=f"directory of the SQLite record, as given to the server (default {DEFAULT_DATA_DIR}; "
+                        "the demo's is var/demo)")
     p.add_argument("--config", default="config/hall.toml", help="the hall config (names of zones, services, windows)")
     args = p.parse_args(argv)
     try:
@@ -493,22 +516,31 @@ def run(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"onewindow report: cannot use {err}", file=sys.stderr)
         return 1
+    today = business_day(cfg, now)
+    day = {"today": today, "yesterday": date.fromordinal(today.toordinal() - 1)}.get(args.date) \
+        or date.fromisoformat(args.date)
     db = args.data / f"{cfg.hall.id}.sqlite3"
     if not db.is_file():
-        print(f"onewindow report: no record of hall {cfg.hall.id} at {db}", file=sys.stderr)
+        print(f"onewindow report: no record of hall {cfg.hall.id} at {db} (give the server's --data folder; "
+              "the demo's is var/demo)", file=sys.stderr)
         return 1
     store = Store(db)
     try:
-        rep = build(store, cfg, args.date)
+        rep = build(store, cfg, day)
+        last = store.last_day()
     finally:
         store.close()
+    if not rep.tickets:     # an all-zero report would read as "a day without citizens"
+        print(f"onewindow report: no data for this day: hall {cfg.hall.id} issued no tickets on {day} "
+              f"(record {db}; last business day recorded: {last or 'none'}); no report written", file=sys.stderr)
+        return 1
     args.out.mkdir(parents=True, exist_ok=True)
-    html_path = args.out / f"report-{args.date}.html"
+    html_path = args.out / f"report-{day}.html"
     html_path.write_text(render_html(rep), encoding="utf-8")
     csvs = write_csvs(rep, args.out)
     h = rep.hall
     print(json.dumps({
-        "event": "report", "hall": cfg.hall.id, "date": args.date.isoformat(), "html": str(html_path),
+        "event": "report", "hall": cfg.hall.id, "date": day.isoformat(), "html": str(html_path),
         "csv": {k: str(v) for k, v in csvs.items()},
         "totals": {"tickets": h.tickets, "called": h.called, "served": h.served, "no_show": h.no_show,
                    "expired": h.expired, "evaluations": len(h.grades), "alerts": len(rep.alerts),
@@ -517,4 +549,3 @@ def run(argv: list[str] | None = None) -> int:
                    else round(h.satisfaction_rate, 4)},
     }, ensure_ascii=False), flush=True)
     return 0
-
