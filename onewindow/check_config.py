@@ -77,7 +77,7 @@ KINDS: dict[str, ConfigKind] = {k.name: k for k in (
                frozenset({"voice", "language_mode", "alternate_seconds", "highlight_seconds", "recent_calls"}),
                _display_summary),
     ConfigKind("devices", "the hall device controller (RS-485 buses, keypads, screens, speakers)",
-               "devices.controller:load_config",
+               "devices.config:load_config",
                frozenset({"buses", "keypads", "screens", "strips", "evaluators", "speakers", "refresh_s",
                           "evaluation_window_s", "transfer_window_format"}),
                _devices_summary),
