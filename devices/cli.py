@@ -29,8 +29,7 @@ def _fail(command: str, error: str, **extra: Any) -> int:
 
 
 def _print_test(args: argparse.Namespace) -> int:
-    from devices.printer import PrinterState, TicketPrinter, render_ticket
-    from devices.printer.protocol import sample_ticket
+    from devices.printer import PrinterState, TicketPrinter, render_ticket, sample_ticket
 
     data = sample_ticket(args.lang)
     job = render_ticket(data, args.paper, args.encoding)

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from devices.errors import PrinterError, TransportError
-from devices.printer.protocol import (
-    STATUS_QUERIES, ChecklistItem, PrinterState, PrinterStatus, TicketData, check_encoding, check_paper,
-    decode_status, render_checklist, render_ticket,
+from devices.printer.layout import (
+    ChecklistItem, TicketData, check_encoding, check_paper, render_checklist, render_ticket,
 )
+from devices.printer.status import STATUS_QUERIES, PrinterState, PrinterStatus, decode_status
 from devices.listeners import Listeners
 from devices.transport import DriverPort, Transport
 

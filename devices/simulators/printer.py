@@ -8,7 +8,9 @@ from __future__ import annotations
 import random
 import threading
 
-from devices.printer.protocol import EscPosScanner, check_encoding, encode_status, is_status_byte, printed_text
+from devices.printer.layout import check_encoding
+from devices.printer.scanner import EscPosScanner, printed_text
+from devices.printer.status import encode_status, is_status_byte
 from devices.simulators.base import SimulatedDevice, check_params, parse_bool
 from devices.transport import register_simulator
 

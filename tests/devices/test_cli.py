@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from devices import cli
-from devices.printer import printed_text, render_ticket
-from devices.printer.protocol import sample_ticket
+from devices.printer import printed_text, render_ticket, sample_ticket
 
 ONEWINDOW = Path(sys.executable).parent / "onewindow"
 

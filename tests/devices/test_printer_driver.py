@@ -4,8 +4,7 @@ from __future__ import annotations
 import pytest
 
 from devices.errors import PrinterError
-from devices.printer import PrinterState, TicketPrinter, printed_text, render_ticket
-from devices.printer.protocol import sample_ticket
+from devices.printer import PrinterState, TicketPrinter, printed_text, render_ticket, sample_ticket
 
 
 class Listener:

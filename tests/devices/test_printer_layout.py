@@ -1,4 +1,4 @@
-"""ESC/POS ticket bytes: golden bytes, the printed Chinese read back, the 400-byte budget, status decoding."""
+"""ESC/POS ticket and checklist layout: golden bytes, the printed Chinese read back, the 400-byte budget."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,10 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devices.printer.protocol import (
-    STATUS_QUERIES, EscPosScanner, PrinterState, TicketData, decode_status, encode_status, encode_text, printed_text,
-    qr_payloads, render_checklist, render_ticket, sample_ticket, scan, wrap,
-)
+from devices.printer.layout import TicketData, encode_text, render_checklist, render_ticket, sample_ticket, wrap
+from devices.printer.scanner import printed_text, qr_payloads, scan
 
 ISSUED = datetime(2026, 11, 27, 9, 31)
 
@@ -138,55 +136,3 @@ def test_checklist_prints_materials_with_copies():
     en = printed_text(render_checklist("Pension", [{"name": "居民身份证", "name_en": "Resident ID card",
                                                     "original": True}], lang="en"))
     assert "1. Resident ID card (1 original)" in en
-
-
-# --- status ---------------------------------------------------------------------------------------------------
-
-def test_status_queries_are_dle_eot_1_to_4():
-    assert STATUS_QUERIES == {1: b"\x10\x04\x01", 2: b"\x10\x04\x02", 3: b"\x10\x04\x03", 4: b"\x10\x04\x04"}
-
-
-@pytest.mark.parametrize("replies, state, faults", [
-    ({1: b"\x12", 2: b"\x12", 3: b"\x12", 4: b"\x12"}, PrinterState.OK, ()),
-    ({1: b"\x12", 2: b"\x12", 3: b"\x12", 4: b"\x1e"}, PrinterState.WARNING, ("paper_near_end",)),
-    ({1: b"\x1a", 2: b"\x72", 3: b"\x12", 4: b"\x7e"}, PrinterState.ERROR, ("paper_end", "offline")),
-    ({1: b"\x1a", 2: b"\x56", 3: b"\x12", 4: b"\x12"}, PrinterState.ERROR, ("cover_open", "offline")),
-    ({1: b"\x1a", 2: b"\x52", 3: b"\x1a", 4: b"\x12"}, PrinterState.ERROR, ("cutter_error", "offline")),
-    ({1: b"\x1a", 2: b"\x12", 3: b"\x12", 4: b"\x12"}, PrinterState.ERROR, ("offline",)),
-    ({}, PrinterState.UNKNOWN, ("no_reply",)),
-    ({1: b"\x12", 2: b"\x12"}, PrinterState.UNKNOWN, ("no_reply",)),
-    ({1: b"\xff", 2: b"\x12", 3: b"\x12", 4: b"\x12"}, PrinterState.UNKNOWN, ("bad_reply",)),
-    ({1: b"\x12\x00", 2: b"\x12", 3: b"\x12", 4: b"\x12"}, PrinterState.UNKNOWN, ("bad_reply",)),
-])
-def test_status_decoding(replies, state, faults):
-    status = decode_status(replies)
-    assert status.state is state
-    assert status.faults == faults
-    if state is PrinterState.UNKNOWN:
-        assert status.paper_end is None and status.online is None  # unknown is never "fine"
-
-
-@pytest.mark.parametrize("kwargs, state", [
-    ({}, PrinterState.OK), ({"paper": "near_end"}, PrinterState.WARNING), ({"paper": "out"}, PrinterState.ERROR),
-    ({"cover_open": True}, PrinterState.ERROR), ({"cutter_error": True}, PrinterState.ERROR),
-])
-def test_encode_and_decode_status_agree(kwargs, state):
-    assert decode_status(encode_status(**kwargs)).state is state
-
-
-@settings(max_examples=100, deadline=None)
-@given(st.lists(st.integers(1, 40), min_size=1, max_size=30))
-def test_scanner_gives_the_same_tokens_however_the_bytes_are_chunked(cuts):
-    job = render_ticket(sample_ticket("zh")) + b"\x10\x04\x04" + render_checklist("业务", ["身份证"])
-    whole = scan(job)
-    scanner = EscPosScanner()
-    tokens, pos = [], 0
-    for size in cuts * 50:
-        if pos >= len(job):
-            break
-        tokens += scanner.feed(job[pos:pos + size])
-        pos += size
-    tokens += scanner.feed(job[pos:])
-    # text runs may be split differently; commands must be identical and text identical when joined
-    assert [t for t in tokens if t.kind == "command"] == [t for t in whole if t.kind == "command"]
-    assert b"".join(t.data for t in tokens if t.kind == "text") == b"".join(t.data for t in whole if t.kind == "text")
