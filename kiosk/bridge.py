@@ -14,6 +14,8 @@ from typing import Any, Callable, Protocol
 from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
 
 from hall_bus import BusClient, RequestError, Topics
+from hall_bus.contract import Op
+from hall_bus.payloads import Guide, PayloadError, ServerState
 from hall_bus.gui_thread import Mailbox
 from kiosk.config import KioskConfig
 from kiosk.model import (
@@ -105,6 +107,7 @@ class KioskBridge(QObject):
         self._busy = False
         self._stopped = False
         self.catalog: Catalog | None = None
+        self._guides: dict[str, Guide] = {}          # service id -> guide (state/guide/+), shared with the catalog
         self.zone_loads: dict[str, ZoneLoad] = {}
         # Bus and device callbacks arrive on other threads; they reach the widgets through the mailbox,
         # drained on this (the GUI) thread, so no other thread ever calls into Qt (see hall_bus.gui_thread).
@@ -121,12 +124,12 @@ class KioskBridge(QObject):
         bus = self._bus
         bus.on_connection(self._on_bus_connection)
         bus.subscribe(self.topics.state_catalog, self._on_catalog)
+        bus.subscribe(self.topics.state_guide("+"), self._on_guide)
         bus.subscribe(self.topics.state_zone("+"), self._on_zone)
         bus.subscribe(self.topics.state_server, self._on_server)
         bus.start()
         for health in list(self._health.values()):     # found before the bus existed
-            bus.publish(self.topics.device_status(self.config.device_id(health.kind)), health.status_payload(),
-                        retain=True)
+            bus.publish(self._device_topic(health.kind), health.status_payload(), retain=True)
         if self._printer is not None:
             self._device_worker.submit(self._open_printer)
             self._poll_timer.start()
@@ -184,8 +187,12 @@ class KioskBridge(QObject):
         emit_log("bus", connected=up)
         self._emit(self.connectivityChanged, conn)
 
-    def _on_server(self, _topic: str, obj: dict[str, Any]) -> None:
-        online = obj.get("state") == "online"
+    def _on_server(self, topic: str, obj: dict[str, Any]) -> None:
+        try:
+            online = ServerState.parse(obj).state == "online"
+        except PayloadError as exc:
+            log.warning("%s dropped: %s", topic, exc)
+            return
         with self._lock:
             self._conn = Connectivity(self._conn.bus or bool(getattr(self._bus, "connected", True)), online)
             conn = self._conn
@@ -193,18 +200,38 @@ class KioskBridge(QObject):
         self._emit(self.connectivityChanged, conn)
 
     def _on_catalog(self, _topic: str, obj: dict[str, Any]) -> None:
-        catalog = Catalog.from_dict(obj)
+        try:
+            catalog = Catalog.parse(obj, self._guides)
+        except PayloadError as exc:
+            log.warning("state/catalog dropped: %s", exc)
+            return
         self.catalog = catalog
         self._emit(self.catalogChanged, catalog)
+
+    def _on_guide(self, topic: str, obj: dict[str, Any]) -> None:
+        # The guide book is shared with the catalog the screens hold: a guide that arrives later is simply there.
+        try:
+            guide = Guide.parse(obj)
+        except PayloadError as exc:
+            log.warning("%s dropped: %s", topic, exc)
+            return
+        self._guides[guide.service] = guide
 
     def _on_zone(self, topic: str, obj: dict[str, Any]) -> None:
         parsed = self.topics.parse(topic)
         if parsed is None or len(parsed.parts) != 2:
             return
         zone = parsed.parts[1]
-        load = ZoneLoad.from_dict(obj)
+        try:
+            load = ZoneLoad.parse(obj)
+        except PayloadError as exc:
+            log.warning("%s dropped: %s", topic, exc)
+            return
         self.zone_loads[zone] = load
         self._emit(self.zoneLoadChanged, zone, load)
+
+    def _device_topic(self, kind: str) -> str:
+        return self.topics.device_status(self.config.client_id, self.config.device_id(kind))
 
     # ------------------------------------------------------------ devices
     def _set_health(self, health: DeviceHealth) -> None:
@@ -216,8 +243,7 @@ class KioskBridge(QObject):
         emit_log("device", kind=health.kind, state=health.state.value, code=health.code)
         if self._bus is not None:
             try:
-                self._bus.publish(self.topics.device_status(self.config.device_id(health.kind)),
-                                  health.status_payload(), retain=True)
+                self._bus.publish(self._device_topic(health.kind), health.status_payload(), retain=True)
             except Exception:  # the retained copy is re-published on reconnect
                 log.exception("publishing %s status failed", health.kind)
         self._emit(self.deviceChanged, health)
@@ -270,10 +296,10 @@ class KioskBridge(QObject):
         args: dict[str, Any] = {"service": service_id, "channel": "id_card" if holder else "walk_in", "lang": lang}
         if holder is not None:
             args["holder"] = holder.as_args()
-        self._start_issue("ticket.issue", args, lang)
+        self._start_issue(Op.TICKET_ISSUE, args, lang)
 
     def checkin(self, code: str, lang: str) -> None:
-        self._start_issue("appointment.checkin", {"code": code}, lang)
+        self._start_issue(Op.APPOINTMENT_CHECKIN, {"code": code}, lang)
 
     def _start_issue(self, op: str, args: dict[str, Any], lang: str) -> None:
         self._busy = True
@@ -303,7 +329,11 @@ class KioskBridge(QObject):
             if exc.code == "timeout":
                 return IssueOutcome("unreachable", code="timeout")
             return IssueOutcome("refused", code=exc.code, message=exc.message, message_zh=exc.message_zh)
-        ticket = Ticket.from_dict(data)
+        try:
+            ticket = Ticket.parse(data)
+        except PayloadError as exc:   # issued, but the reply breaks the contract: nothing to print from it
+            log.error("%s reply cannot be read: %s", op, exc)
+            return IssueOutcome("refused", code="bad_reply", message=str(exc), message_zh="服务器答复无法识别，请联系工作人员")
         emit_log("issued", number=ticket.number, service=ticket.service, channel=ticket.channel)
         self._emit(self.issueProgress, "print", 0.5)
         assert self._printer is not None
@@ -329,15 +359,22 @@ class KioskBridge(QObject):
         self._bus_worker.submit(self._lookup_job, args)
 
     def _lookup_job(self, args: dict[str, Any]) -> None:
-        data, failed = self._ask("ticket.get", args)
-        self._emit(self.lookupFinished, failed or IssueOutcome("found", ticket=Ticket.from_dict(data)))
+        data, failed = self._ask(Op.TICKET_GET, args)
+        if failed is None:
+            try:
+                found = IssueOutcome("found", ticket=Ticket.parse(data))
+            except PayloadError as exc:
+                log.error("ticket.get reply cannot be read: %s", exc)
+                found = IssueOutcome("refused", code="bad_reply", message=str(exc),
+                                     message_zh="服务器答复无法识别，请联系工作人员")
+        self._emit(self.lookupFinished, failed or found)
 
     def evaluate(self, ticket_id: str, grade: int) -> None:
         """好差评 from the kiosk (PROTOCOL.md: kiosks may call evaluation.submit), for a finished ticket."""
         self._bus_worker.submit(self._evaluate_job, ticket_id, grade)
 
     def _evaluate_job(self, ticket_id: str, grade: int) -> None:
-        _data, failed = self._ask("evaluation.submit", {"ticket_id": ticket_id, "grade": grade})
+        _data, failed = self._ask(Op.EVALUATION_SUBMIT, {"ticket_id": ticket_id, "grade": grade})
         if failed is None:
             emit_log("evaluated", grade=grade)
         self._emit(self.evaluationFinished, failed or IssueOutcome("evaluated", detail=str(grade)))

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from hall_bus.configfile import BrokerUrl, ConfigModel, ConfigError, load_toml
+from hall_bus.payloads import HallId
 
 __all__ = ["KioskConfig", "PrinterConfig", "DeviceConfig", "load", "ConfigError"]
 
@@ -56,14 +57,13 @@ class AnnouncerConfig(ConfigModel):
 
 class KioskConfig(ConfigModel):
     id: str = Field(pattern=r"^[A-Za-z0-9_]{1,32}$", description="kiosk name; MQTT client id kiosk-<id>")
-    hall: str = Field("daan", pattern=r"^[A-Za-z0-9_]{1,32}$")
+    hall: HallId = "daan"
     broker: BrokerUrl = "mqtt://127.0.0.1:1883"
     language: Literal["zh", "en"] = "zh"
     idle_timeout_s: float = Field(45.0, gt=0, le=600)
     elderly_timeout_s: float = Field(90.0, gt=0, le=1200)
     request_timeout_s: float = Field(8.0, gt=0, le=60)
     hmac_key: str = Field(min_length=1, description="literal key, or env:VARNAME")
-    status_url: str = Field("https://example.invalid/t/{verify}", description="ticket QR; {verify} is replaced")
     orientation: Literal["portrait", "landscape"] = "portrait"
     fullscreen: bool = True
     printer: PrinterConfig = Field(default_factory=dict, validate_default=True)   # [printer] url is required
@@ -71,12 +71,15 @@ class KioskConfig(ConfigModel):
     scanner: DeviceConfig = DeviceConfig()
     announcer: AnnouncerConfig = AnnouncerConfig()
 
+    status_url: str | None = Field(None, exclude=True, description="moved to hall.toml: refused with a hint")
+
     @field_validator("status_url")
     @classmethod
-    def _has_verify(cls, v: str) -> str:
-        if "{verify}" not in v:
-            raise ValueError("must contain {verify}")
-        return v
+    def _status_url_moved(cls, v: str | None) -> None:
+        if v is not None:
+            raise ValueError("no longer a kiosk setting: the ticket's QR link comes from the hall (hall.toml [hall] "
+                             "status_url, with {token}); remove it here")
+        return None
 
     @property
     def client_id(self) -> str:

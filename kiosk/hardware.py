@@ -78,7 +78,7 @@ class PrinterAdapter:
         return TicketData(
             hall_name=hall, zone_name=zone_name, service_name=service_name, number=ticket.number,
             ahead=ticket.ahead or 0, est_wait_s=ticket.est_wait_s, issued_at=issued, verify=ticket.verify,
-            status_url=self.config.status_url.format(verify=ticket.verify) if ticket.verify else "",
+            status_url=cat.ticket_url(ticket) if cat else "",     # hall.toml's status_url with the ticket's token
             lang=lang, priority=ticket.priority)
 
     def print_ticket(self, ticket: Ticket, lang: str, progress: Callable[[float], None]) -> None:

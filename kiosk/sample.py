@@ -20,7 +20,7 @@ def _svc(sid: str, zone: str, prefix: str, name: str, name_en: str, legal: int, 
          mats: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     return {"id": sid, "zone": zone, "prefix": prefix, "name": name, "name_en": name_en, "legal_days": legal,
             "promised_days": promised, "materials": mats, "steps": STEPS, "steps_en": STEPS_EN,
-            "daily_quota": 200, "appointment": extra.get("appointment", True), "id_required": extra.get("id_required", False)}
+            "daily_quota": 200, "bookable": extra.get("appointment", True), "id_required": extra.get("id_required", False)}
 
 
 def sample_catalog() -> dict[str, Any]:
@@ -69,7 +69,16 @@ def sample_catalog() -> dict[str, Any]:
         "windows": [{"id": "w15", "name": "15号窗口", "name_en": "Window 15", "zone": "z1",
                      "services": ["ss_pension", "ss_medical"]}],
         "priority": {"age": 70},
+        "status_url": "https://zwfw.daan.gov.cn/t/{token}",
     }
+
+
+def sample_guides() -> dict[str, dict[str, Any]]:
+    """The guides (state/guide/{service}) of the sample services."""
+    return {s["id"]: {"v": 1, "service": s["id"], "name": s["name"], "name_en": s["name_en"],
+                      "materials": s["materials"], "steps": s["steps"], "steps_en": s["steps_en"],
+                      "promised_days": s["promised_days"], "legal_days": s["legal_days"]}
+            for s in sample_catalog()["services"]}
 
 
 SAMPLE_LOADS = {"z1": (23, 6, 1260), "z2": (8, 4, 540), "z3": (15, 5, 900), "z4": (0, 2, 0), "z5": (3, 1, 240),

@@ -12,14 +12,18 @@ from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from kiosk.bridge import KioskBridge
 from kiosk.config import KioskConfig
-from kiosk.model import Catalog, Connectivity, DeviceHealth, Health, Holder, IssueOutcome, Ticket, ZoneLoad
-from kiosk.sample import SAMPLE_LOADS, sample_catalog
+from kiosk.model import (
+    Catalog, Connectivity, DeviceHealth, Guide, Health, Holder, IssueOutcome, Ticket, ZoneLoad,
+)
+from kiosk.sample import SAMPLE_LOADS, sample_catalog, sample_guides
 
 SIZES = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
 
 
-def fetch_catalog(config: KioskConfig, timeout: float = 1.5) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
-    """The retained state/catalog and state/zone/* from the configured broker, if one answers quickly."""
+def fetch_catalog(config: KioskConfig, timeout: float = 1.5) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]],
+                                                                     dict[str, dict[str, Any]]]:
+    """The retained state/catalog, state/zone/* and state/guide/* from the configured broker, if one answers
+    quickly."""
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
@@ -27,16 +31,17 @@ def fetch_catalog(config: KioskConfig, timeout: float = 1.5) -> tuple[dict[str, 
     topics = Topics(config.hall)
     got: dict[str, Any] = {}
     zones: dict[str, dict[str, Any]] = {}
+    guides: dict[str, dict[str, Any]] = {}
     done = threading.Event()
     try:
         addr = parse_broker_url(config.broker)
     except ValueError:
-        return None, {}
+        return None, {}, {}
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"display-kioskshots-{config.id}")
     addr.apply(c)
 
     def on_connect(client: mqtt.Client, *_a: Any) -> None:
-        client.subscribe([(topics.state_catalog, 1), (topics.state_zone("+"), 1)])
+        client.subscribe([(topics.state_catalog, 1), (topics.state_zone("+"), 1), (topics.state_guide("+"), 1)])
 
     def on_message(_c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         try:
@@ -46,6 +51,8 @@ def fetch_catalog(config: KioskConfig, timeout: float = 1.5) -> tuple[dict[str, 
         if msg.topic == topics.state_catalog:
             got["catalog"] = obj
             done.set()
+        elif msg.topic.startswith(topics.state_guide("")):
+            guides[msg.topic.rsplit("/", 1)[-1]] = obj
         else:
             zones[msg.topic.rsplit("/", 1)[-1]] = obj
 
@@ -54,7 +61,7 @@ def fetch_catalog(config: KioskConfig, timeout: float = 1.5) -> tuple[dict[str, 
     try:
         c.connect(addr.host, addr.port, keepalive=5)
     except OSError:
-        return None, {}
+        return None, {}, {}
     c.loop_start()
     done.wait(timeout)
     if done.is_set():
@@ -62,7 +69,7 @@ def fetch_catalog(config: KioskConfig, timeout: float = 1.5) -> tuple[dict[str, 
         done.wait(0.2)     # let the zone states follow
     c.disconnect()
     c.loop_stop()
-    return got.get("catalog"), zones
+    return got.get("catalog"), zones, guides
 
 
 def sample_ticket(catalog: Catalog, **over: Any) -> Ticket:
@@ -103,14 +110,15 @@ def render_all(config: KioskConfig, out: Path, family: str) -> int:
     from kiosk.window import KioskWindow
     bridge_mod.LOG_EVENTS = False
     out.mkdir(parents=True, exist_ok=True)
-    raw, zone_states = fetch_catalog(config)
+    raw, zone_states, guides = fetch_catalog(config)
     source = "broker"
     if raw is None:
-        raw, zone_states, source = sample_catalog(), {}, "sample"
-    catalog = Catalog.from_dict(raw)
-    loads = {z: ZoneLoad.from_dict(v) for z, v in zone_states.items()}
+        raw, zone_states, guides, source = sample_catalog(), {}, sample_guides(), "sample"
+    catalog = Catalog.parse(raw, {sid: Guide.parse(g) for sid, g in guides.items()})
+    loads = {z: ZoneLoad.parse(v) for z, v in zone_states.items()}
     if not loads:
-        loads = {z: ZoneLoad(w, s, e, ("A019", "A020")) for z, (w, s, e) in SAMPLE_LOADS.items()}
+        loads = {z: ZoneLoad(waiting=w, serving=s, est_wait_s=e, last_called=["A019", "A020"])
+                 for z, (w, s, e) in SAMPLE_LOADS.items()}
     app = QApplication.instance()
     files: list[str] = []
     overflow: list[str] = []

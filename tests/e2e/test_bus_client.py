@@ -83,7 +83,7 @@ def test_retained_state_is_republished_after_a_broker_restart(broker, tmp_path) 
     assert owner.wait_connected(5)
     ups: queue.Queue = queue.Queue()
     owner.on_connection(ups.put)
-    owner.publish(owner.topics.device_status("led-w1"), {"v": 1, "kind": "led", "state": "ok", "detail": {}},
+    owner.publish(owner.topics.device_status(owner.client_id, "led-w1"), {"v": 1, "kind": "led", "state": "ok", "detail": {}},
                   retain=True)
     broker.stop()                                  # no persistence: the broker forgets everything
     assert ups.get(timeout=10) is False
@@ -94,7 +94,7 @@ def test_retained_state_is_republished_after_a_broker_restart(broker, tmp_path) 
         got: queue.Queue = queue.Queue()
         reader.subscribe(reader.topics.device_status_all, lambda t, p: got.put((t, p)))
         topic, payload = got.get(timeout=10)
-        assert topic == owner.topics.device_status("led-w1") and payload["state"] == "ok"
+        assert topic == owner.topics.device_status(owner.client_id, "led-w1") and payload["state"] == "ok"
         reader.stop()
     finally:
         owner.stop()

@@ -16,7 +16,7 @@ from kiosk import bridge as bridge_mod
 from kiosk.bridge import KioskBridge
 from kiosk.config import KioskConfig
 from kiosk.hardware import open_devices
-from kiosk.sample import sample_catalog
+from kiosk.sample import sample_catalog, sample_guides
 from kiosk.window import KioskWindow
 from tests.support.fakebus import FakeBus
 
@@ -27,7 +27,7 @@ KEY = b"test-key"
 def make_config(**over: Any) -> KioskConfig:
     base: dict[str, Any] = {"id": "t1", "hall": "daan", "broker": "mqtt://127.0.0.1:1", "hmac_key": KEY.decode(),
                             "idle_timeout_s": 30, "elderly_timeout_s": 60, "request_timeout_s": 2,
-                            "status_url": "https://q.example/t/{verify}", "fullscreen": False,
+                            "fullscreen": False,
                             "printer": {"url": "sim://printer", "poll_s": 0.2}, "idcard": {"url": ""}}
     base.update(over)
     return KioskConfig.model_validate(base)
@@ -43,14 +43,16 @@ class TicketDesk:
     def __call__(self, op: str, args: dict) -> dict:
         if op == "ticket.get":
             return {"id": "t-1", "number": args.get("number", "A001"), "service": "ss_pension", "zone": "z1",
-                    "state": "serving", "window": "w15", "window_name": "15号窗口", "ahead": 0, "verify": "K7Q2"}
+                    "state": "serving", "channel": "walk_in", "issued_at": "2026-11-27T09:41:00+08:00",
+                    "window": "w15", "window_name": "15号窗口", "ahead": 0, "verify": "K7Q2"}
         with self.lock:
             self.counter += 1
             n = self.counter
         service = args.get("service", "ss_pension")
         return {"id": f"t-{n}", "number": f"A{n:03d}", "service": service, "zone": "z1", "state": "waiting",
                 "channel": args.get("channel", "appointment"), "priority": False, "ahead": 3, "est_wait_s": 420,
-                "verify": "K7Q2", "service_name": "养老保险待遇申领", "service_name_en": "Pension benefit claim",
+                "verify": "K7Q2", "token": f"tok{n:04d}-abcdefghijklmnop",
+                "service_name": "养老保险待遇申领", "service_name_en": "Pension benefit claim",
                 "issued_at": "2026-11-27T09:41:00+08:00"}
 
 
@@ -61,6 +63,7 @@ def hall_bus(hall: str = "daan") -> FakeBus:
         bus.topics.state_catalog: sample_catalog(),
         bus.topics.state_server: {"v": 1, "state": "online"},
         bus.topics.state_zone("z1"): {"v": 1, "waiting": 4, "serving": 2, "est_wait_s": 300, "last_called": []},
+        **{bus.topics.state_guide(sid): guide for sid, guide in sample_guides().items()},
     })
     return bus
 
@@ -125,7 +128,7 @@ class Kiosk:
 
     def status_of(self, kind: str) -> dict | None:
         """What staff see on device/<kind>-<kiosk>/status."""
-        return self.bus.last_retained(self.bus.topics.device_status(self.window.config.device_id(kind)))
+        return self.bus.last_retained(self.bus.topics.device_status(self.window.config.client_id, self.window.config.device_id(kind)))
 
 
 @pytest.fixture

@@ -8,11 +8,13 @@ import pytest
 
 from kiosk.hardware import IdCardAdapter, PrinterAdapter
 from kiosk.model import Catalog, Health, PrintFailed, Ticket
-from kiosk.sample import sample_catalog
+from kiosk.model import Guide
+from kiosk.sample import sample_catalog, sample_guides
 from tests.kiosk.conftest import KEY, make_config
 
-CATALOG = Catalog.from_dict(sample_catalog())
-TICKET = Ticket(id="t-1", number="A007", service="ss_pension", zone="z1", state="waiting", ahead=2, verify="K7Q2")
+CATALOG = Catalog.parse(sample_catalog(), {sid: Guide.parse(g) for sid, g in sample_guides().items()})
+TICKET = Ticket(id="t-1", number="A007", service="ss_pension", zone="z1", state="waiting", channel="walk_in",
+                issued_at="2026-11-27T09:41:00+08:00", ahead=2, verify="K7Q2", token="Zq3x_9kLmN0pQrStUvWxYz")
 
 
 @pytest.fixture

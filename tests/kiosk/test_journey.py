@@ -9,7 +9,7 @@ import json
 
 from PySide6.QtWidgets import QLabel
 
-from devices.printer.protocol import qr_payloads
+from devices.printer import qr_payloads
 from devices.simulators.idcard import SAMPLE_CARDS
 from tests.kiosk.conftest import KEY
 
@@ -44,7 +44,8 @@ def test_walk_in_ticket_from_home_to_done(make_kiosk):
     lines = ticket.splitlines()
     assert lines[:4] == ["大安区政务服务中心", "社会保障服务区 1F", "A001", "养老保险待遇申领"]
     assert "前面还有 3 人等候" in lines and "验证码 K7Q2" in lines
-    assert qr_payloads(k.printer.jobs[0]) == ["https://q.example/t/K7Q2"]
+    # the QR is the hall's status_url (from state/catalog) with the ticket's token, never the guessable verify code
+    assert qr_payloads(k.printer.jobs[0]) == ["https://zwfw.daan.gov.cn/t/tok0001-abcdefghijklmnop"]
     op, args, _ = k.bus.requests[-1]
     assert op == "ticket.issue" and args["service"] == "ss_pension" and args["channel"] == "walk_in"
     assert "holder" not in args
@@ -239,9 +240,9 @@ def test_ticket_status_by_scanned_qr_url(make_kiosk, qtbot):
     k = make_kiosk()
     k.wait_screen("home")
     with qtbot.waitSignal(k.bridge.lookupFinished, timeout=3000):
-        k.bridge.scanned.emit("https://q.example/t/K7Q2")    # a serial scanner reading the ticket's QR
+        k.bridge.scanned.emit("https://zwfw.daan.gov.cn/t/tok0001-abcdefghijklmnop")   # a scanner reading the QR
     k.wait_screen("status")
-    assert k.bus.requests[-1][:2] == ("ticket.get", {"verify": "K7Q2"})
+    assert k.bus.requests[-1][:2] == ("ticket.get", {"token": "tok0001-abcdefghijklmnop"})
     k.qtbot.waitUntil(lambda: "请到 15号窗口 办理" in k.all_text())
     k.press("language")
     assert "Please go to Window 15" in k.all_text()
@@ -260,11 +261,8 @@ def test_ticket_status_by_typed_number(make_kiosk):
 
 
 def test_spoken_prompt_when_the_kiosk_has_a_voice(make_kiosk, tmp_path):
-    import shutil
-
-    import pytest
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng is not installed (Debian package espeak-ng)")
+    from tests.support.tools import require_tool
+    require_tool("espeak-ng", package="espeak-ng")
     from kiosk.hardware import PromptVoice
     voice = PromptVoice(f"dir:{tmp_path}")
     k = make_kiosk(voice=voice)

@@ -12,28 +12,42 @@ from hall_bus.configfile import ConfigError
 from kiosk.config import KioskConfig, load
 from kiosk.hardware import printer_health, reader_health
 from kiosk.i18n import TEXT, t
+from hall_bus.payloads import Guide, PayloadError
 from kiosk.model import Catalog, DeviceHealth, Health, Ticket, classify_code
-from kiosk.sample import sample_catalog
+from kiosk.sample import sample_catalog, sample_guides
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_catalog_from_state_payload():
-    cat = Catalog.from_dict(sample_catalog())
+def test_catalog_from_state_payload_and_guides():
+    guides: dict = {}
+    cat = Catalog.parse(sample_catalog(), guides)
     assert [z.id for z in cat.zones] == ["z1", "z2", "z3", "z4", "z5", "z6"]
     svc = cat.service("ss_pension")
-    assert svc.promised_days == 5 and svc.legal_days == 20 and svc.materials[0].name_en == "Resident ID card"
+    assert svc.promised_days == 5 and svc.legal_days == 20 and svc.materials == ()     # its guide is not here yet
+    guides.update({sid: Guide.parse(g) for sid, g in sample_guides().items()})      # state/guide/+ arrives
+    assert cat.service("ss_pension").materials[0].name_en == "Resident ID card"
     assert cat.priority_age == 70 and cat.hall_title("en").startswith("Daan")
 
 
-def test_catalog_ignores_junk_fields():
-    cat = Catalog.from_dict({"v": 1, "hall": "oops", "zones": [{"id": "z1", "name": 5}, "x"], "services": [{}]})
-    assert [z.id for z in cat.zones] == ["z1"] and cat.services == ()
+def test_catalog_with_wrong_types_is_refused_and_unknown_fields_ignored():
+    with pytest.raises(PayloadError, match="hall"):
+        Catalog.parse({"v": 1, "hall": "oops", "zones": [{"id": "z1", "name": 5}, "x"], "services": [{}]})
+    cat = Catalog.parse({"v": 1, "hall": {"id": "daan", "name": "大安", "future_field": 1}, "new_list": [1]})
+    assert cat.hall_id == "daan" and cat.services == ()
+
+
+def test_ticket_url_carries_the_token_never_the_verify_code():
+    cat = Catalog.parse(sample_catalog())
+    tk = Ticket(id="1", number="A001", service="s", zone="z1", state="waiting", channel="walk_in",
+                issued_at="2026-11-27T09:00:00+08:00", verify="K7Q2", token="Zq3x_9kLmN0pQrStUvWxYz")
+    assert cat.ticket_url(tk) == "https://zwfw.daan.gov.cn/t/Zq3x_9kLmN0pQrStUvWxYz"
 
 
 @pytest.mark.parametrize("text,kind,value", [
-    ("https://zwfw.example.gov.cn/t/K7Q2", "verify", "K7Q2"),
-    ("https://x.example/status?v=ab12", "verify", "AB12"),
+    ("https://zwfw.example.gov.cn/t/Zq3x_9kLmN0pQrStUvWxYz", "token", "Zq3x_9kLmN0pQrStUvWxYz"),
+    ("https://zwfw.example.gov.cn/t/Zq3x_9kLmN0pQrStUvWxYz/?utm=1", "token", "Zq3x_9kLmN0pQrStUvWxYz"),
+    ("https://zwfw.example.gov.cn/t/K7Q2", "invalid", "https://zwfw.example.gov.cn/t/K7Q2"),   # a guessable code
     ("a023", "number", "A023"),
     ("AB123", "number", "AB123"),
     ("APPT-20261127-0815", "appointment", "APPT-20261127-0815"),
@@ -56,7 +70,8 @@ def test_every_text_has_both_languages_with_the_same_placeholders():
 
 
 def test_window_name_in_english_when_the_server_gives_only_chinese():
-    tk = Ticket(id="1", number="A001", service="s", zone="z1", state="serving", window="w15", window_name="15号窗口")
+    tk = Ticket(id="1", number="A001", service="s", zone="z1", state="serving", channel="walk_in",
+                issued_at="2026-11-27T09:00:00+08:00", window="w15", window_name="15号窗口")
     assert tk.window_title("en") == "Window 15" and tk.window_title("zh") == "15号窗口"
 
 
