@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import shutil
 import stat
 import sys
 import threading
@@ -16,6 +15,7 @@ from devices.voice import player as player_mod
 from devices.voice.audio import Pcm, chime, concat, read_wav, rms, silence, write_wav
 from devices.voice.player import AplaySink, NullSink, PlayJob, Speaker, open_sink
 from devices.voice.synth import SynthResult, SynthStats
+from tests.support.tools import require_tool
 
 FMT = (1, 2, 16000)
 EVENT = {"v": 1, "seq": 23, "number": "A023", "window": "w15", "window_name": "15号窗口", "recall": False}
@@ -299,8 +299,8 @@ def test_aplay_sink_failure_is_reported(tmp_path: Path, caplog: pytest.LogCaptur
     assert caplog.text.count("audio open error") == 2
 
 
-@pytest.mark.skipif(shutil.which("aplay") is None, reason="aplay (alsa-utils) is not installed")
 def test_real_aplay_to_alsa_null_device() -> None:
+    require_tool("aplay", package="alsa-utils")
     AplaySink("null").play(PlayJob("x", tone(2, 0.2)))
 
 

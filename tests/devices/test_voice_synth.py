@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -11,12 +10,15 @@ import pytest
 from devices.voice import Announcer, DirSink, VoiceConfig, VoiceError, say_command
 from devices.voice.audio import read_wav, rms
 from devices.voice.synth import Synthesizer
-
-pytestmark = pytest.mark.skipif(sys.platform.startswith("linux") and shutil.which("espeak-ng") is None,
-                                reason="espeak-ng is not installed (apt install espeak-ng)")
+from tests.support.tools import require_tool
 
 CALL_ZH = "请 A 零 二 三 号 到 十五 号窗口办理"
 CALL_EN = "Ticket A 0 2 3, please go to window 15"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _espeak_ng() -> None:     # before the module's synthesizer starts
+    require_tool("espeak-ng", package="espeak-ng")
 
 
 @pytest.fixture(scope="module")
@@ -126,8 +128,7 @@ def test_say_command_writes_file(tmp_path: Path) -> None:
 
 
 def test_espeak_binary_fallback_when_pyttsx3_cannot_start(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng binary is not installed")
+    require_tool("espeak-ng", package="espeak-ng")
     broken = [sys.executable, "-c", "print('{\"ready\": false, \"error\": \"ImportError: no pyttsx3\"}')"]
     s = Synthesizer(tmp_path, worker_argv=broken)
     try:

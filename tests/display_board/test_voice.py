@@ -1,11 +1,11 @@
 """The display's voice: each call goes to its zone's speaker, calls on one speaker queue and never overlap."""
 from __future__ import annotations
 
-import shutil
 
 import pytest
 
 from display_board.config import VoiceConfig
+from tests.support.tools import require_tool
 
 
 def call(seq: int, number: str, zone: str, **kw) -> dict:
@@ -15,8 +15,7 @@ def call(seq: int, number: str, zone: str, **kw) -> dict:
 
 @pytest.fixture
 def voice(tmp_path, monkeypatch):
-    if not shutil.which("espeak-ng"):
-        pytest.skip("espeak-ng is not installed (Debian package espeak-ng)")
+    require_tool("espeak-ng", package="espeak-ng")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     from display_board.voice import CallVoice
     v = CallVoice(VoiceConfig(enabled=True, output=f"dir:{tmp_path / 'hall'}", repeat=1,

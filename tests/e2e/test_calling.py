@@ -2,7 +2,6 @@
 announcer writes the clip; the panel survives a server restart and a broker restart."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from display_board.bridge import DisplayBridge
 from display_board.config import DisplayConfig, VoiceConfig
 from hall_bus import BusClient
 from tests.support.hall import Mosquitto, RunningHall, start_hall, start_server
+from tests.support.tools import require_tool
 from window_panel.bridge import PanelBridge
 from window_panel.model import Action
 from window_panel.view import PanelWindow
@@ -23,8 +23,8 @@ WAIT = 15000
 
 @pytest.fixture(params=["embedded", "mosquitto"])
 def hall(request, tmp_path):
-    if request.param == "mosquitto" and not shutil.which("mosquitto") and not Path("/usr/sbin/mosquitto").exists():
-        pytest.skip("mosquitto is not installed (Debian package mosquitto)")
+    if request.param == "mosquitto":
+        require_tool("mosquitto", package="mosquitto")
     h = start_hall(tmp_path, request.param)
     yield h
     h.stop()
@@ -43,8 +43,7 @@ def open_panel(qtbot, hall: RunningHall, window: str = "w15") -> tuple[PanelWind
 
 
 def require_espeak() -> None:
-    if not shutil.which("espeak-ng"):
-        pytest.skip("espeak-ng is not installed (Debian package espeak-ng): no voice to check")
+    require_tool("espeak-ng", package="espeak-ng")
 
 
 def open_speaking_display(qtbot, hall: RunningHall, tmp_path: Path, monkeypatch):
@@ -130,8 +129,7 @@ def test_panel_shows_server_restart_and_recovers(qtbot, tmp_path) -> None:
 
 
 def test_panel_shows_server_offline_behind_a_live_broker(qtbot, tmp_path) -> None:
-    if not shutil.which("mosquitto") and not Path("/usr/sbin/mosquitto").exists():
-        pytest.skip("mosquitto is not installed (Debian package mosquitto)")
+    require_tool("mosquitto", package="mosquitto")
     hall = start_hall(tmp_path, "mosquitto")
     try:
         panel, pbus = open_panel(qtbot, hall)
@@ -157,7 +155,7 @@ def test_keypad_key_calls_screen_display_and_voice(qtbot, tmp_path, monkeypatch)
     from devices.controller import DeviceController, DevicesConfig
     from devices.keypad.protocol import Key
     from hall_bus.configfile import validate
-    require_espeak()                              # before the hall starts: a skip must not leave it running
+    require_espeak()                              # before the hall starts: a failure must not leave it running
     hall = start_hall(tmp_path, "mosquitto")
     display, voice, dbus, voice_dir = open_speaking_display(qtbot, hall, tmp_path, monkeypatch)
     devices = DeviceController(validate("e2e", {

@@ -23,6 +23,7 @@ from hall_bus.configfile import validate
 from hall_bus.contract import make_error, make_ok, BusError, ErrorCode
 from devices.controller import DeviceController, DevicesConfig
 from devices.keypad.protocol import Key
+from tests.support.tools import require_tool
 
 pytestmark = pytest.mark.mosquitto
 HALL = "daan"
@@ -38,9 +39,7 @@ def _free_port() -> int:
 
 class Mosquitto:
     def __init__(self, tmp: Path) -> None:
-        if shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists():
-            pytest.skip("mosquitto is not installed (apt install mosquitto)")
-        self.binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self.binary = require_tool("mosquitto", package="mosquitto")
         self.port = _free_port()
         self.conf = tmp / "mosquitto.conf"
         self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n"
@@ -362,8 +361,7 @@ def test_broker_restart_is_survived(broker: Mosquitto, rig: Rig) -> None:
 
 
 def test_calls_are_announced_on_the_zone_speaker(broker: Mosquitto, tmp_path: Path) -> None:
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng is not installed (apt install espeak-ng)")
+    require_tool("espeak-ng", package="espeak-ng")
     out = tmp_path / "voice"
     r = Rig(broker, speakers=[{"id": "speaker-z1", "zones": ["z1"],
                                "voice": {"output": f"dir:{out}", "repeat": 1, "cache_dir": str(tmp_path / "cache")}}])

@@ -1,7 +1,6 @@
 """End to end with the real hall server: keypad press -> server -> LED window screen and keypad show the number."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,13 +9,13 @@ from devices.controller import DeviceController, DevicesConfig
 from devices.keypad.protocol import Key
 from hall_bus.configfile import validate
 from tests.support.hall import start_hall
+from tests.support.tools import require_tool
 
 pytestmark = [pytest.mark.e2e, pytest.mark.mosquitto]
 
 
 def test_keypad_call_reaches_the_server_and_the_screen_shows_the_number(tmp_path: Path) -> None:
-    if shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists():
-        pytest.skip("mosquitto is not installed (apt install mosquitto)")
+    require_tool("mosquitto", package="mosquitto")
     hall = start_hall(tmp_path, broker="mosquitto")
     controller = None
     clients = []

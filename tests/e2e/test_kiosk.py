@@ -248,7 +248,7 @@ def test_server_down_then_back_without_restart(real_kiosk, tmp_path):
 
 def test_evaluation_at_the_kiosk_after_service(real_kiosk, hall):
     """好差评 without an evaluator: the citizen looks the finished ticket up at a kiosk and rates it, once."""
-    from tests.display_board.test_calling_e2e import service_of
+    from tests.e2e.test_calling import service_of
     k, _printer, _idcard, watcher = real_kiosk("e7")
     window = "w31"
     service = service_of(hall, window)
