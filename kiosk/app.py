@@ -84,7 +84,7 @@ def run(argv: list[str] | None = None) -> int:
     if key is None and config.idcard.url:
         bridge.report_device("idcard", "error", "no_hmac_key")
     window = KioskWindow(config, bridge, portrait=config.orientation == "portrait", family=family)
-    window.started = T0
+    window.journey.started = T0
     bridge.start()
     if config.fullscreen:
         window.showFullScreen()

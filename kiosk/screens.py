@@ -1,48 +1,46 @@
-"""The kiosk's screens. Each one renders the controller's state and emits intents; none of them talks
-to the bus or a device."""
+"""The kiosk's screens. Each one renders the journey (kiosk.journey, read only) and emits intents; none of them
+talks to the bus or a device, or reaches into the window."""
 from __future__ import annotations
 
-import datetime as _dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QGridLayout, QLineEdit, QProgressBar, QScrollArea, QScroller, QSizePolicy, QVBoxLayout, QWidget,
 )
 
 from kiosk import theme
 from kiosk.i18n import error_text, t
+from kiosk.journey import Journey
 from kiosk.model import Service, Ticket, ZoneLoad, minutes
 from kiosk.widgets import (
     Badge, Keypad, StatusIcon, ZoneTile, text_height, TicketOut, button, clear_layout, frame, hbox, label, sep, vbox,
 )
 
-if TYPE_CHECKING:
-    from kiosk.window import KioskWindow
-
 AC = Qt.AlignmentFlag.AlignCenter
 
 
 class Screen(QWidget):
-    """Base: a screen rebuilds its content from the controller on render()."""
+    """Base: a screen rebuilds its content from the journey on render()."""
     intent = Signal(str, object)
     name = "screen"
     nav = True           # show back/home in the footer
 
-    def __init__(self, k: "KioskWindow") -> None:
+    def __init__(self, journey: Journey, *, portrait: bool = True) -> None:
         super().__init__()
-        self.k = k
+        self.journey = journey
+        self.portrait = portrait
         self.setObjectName("screen")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         self.body = QVBoxLayout(self)
         self.setProperty("screen", self.name)
 
     def s(self, n: int) -> int:
-        return theme.px(n, self.k.scale)
+        return theme.px(n, self.journey.scale)
 
     def render(self) -> None:
         clear_layout(self.body)
-        if self.k.portrait:
+        if self.portrait:
             self.body.setContentsMargins(self.s(40), self.s(32), self.s(40), self.s(28))
             self.body.setSpacing(self.s(24))
         else:   # landscape: height is the scarce dimension
@@ -56,12 +54,22 @@ class Screen(QWidget):
     def go(self, what: str, arg: Any = None):  # noqa: ANN201 - a slot factory
         return lambda _=False: self.intent.emit(what, arg)
 
+    def eventFilter(self, obj: QObject, ev: QEvent) -> bool:  # noqa: N802 (Qt)
+        """Installed on scrollable areas: a swipe there is activity too (buttons emit their own intents)."""
+        if ev.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin, QEvent.Type.Wheel):
+            self.intent.emit("activity", None)
+        return False
+
+    def screen_width(self, default: int) -> int:
+        """The width this screen is laid out for: the kiosk window's (0 before it is shown)."""
+        return self.window().width() or default
+
     @property
     def lang(self) -> str:
-        return self.k.lang
+        return self.journey.lang
 
     def tr(self, key: str, **kw: Any) -> str:
-        return t(key, self.k.lang, **kw)
+        return t(key, self.journey.lang, **kw)
 
     def other(self, zh: str, en: str) -> str:
         """The name in the other language, shown small under the main one."""
@@ -82,12 +90,12 @@ class HomeScreen(Screen):
     nav = False
 
     def build(self) -> None:
-        k = self.k
-        cat = k.catalog
-        top = self._greeting() if k.holder is not None else self._id_hint()
-        warn = k.device_warning_text()
+        j = self.journey
+        cat = j.catalog
+        top = self._greeting() if j.holder is not None else self._id_hint()
+        warn = self.tr(j.device_warning()) if j.device_warning() else ""
         warn_w = frame("warn", hbox(label(warn, "body"), margins=(24, 14, 24, 14))) if warn else None
-        title = label(self.tr("holder_choose") if k.holder else self.tr("welcome"), "h2")
+        title = label(self.tr("holder_choose") if j.holder else self.tr("welcome"), "h2")
         grid = QGridLayout()
         grid.setSpacing(self.s(22))
         cols = self._zone_columns()
@@ -96,13 +104,13 @@ class HomeScreen(Screen):
             grid.addWidget(self._zone_tile(i, zone), i // cols, i % cols)
         for r in range(max(1, (len(zones) + cols - 1) // cols)):
             grid.setRowStretch(r, 1)
-        notice = (cat.notice_en if self.lang == "en" else cat.notice) if cat and k.portrait else ""
+        notice = (cat.notice_en if self.lang == "en" else cat.notice) if cat and self.portrait else ""
         notice_w = label(notice, "muted", align=AC) if notice else None   # landscape: in the footer
         appt = self._action("appointment", "appointment_sub", "appointment")
         status = self._action("status", "status_sub", "status")
-        if k.elderly and not k.holder:
+        if j.elderly and not j.holder:
             title = None     # elderly mode: the zone tiles themselves say what to do, and get the room
-        if k.portrait:
+        if self.portrait:
             self.body.addWidget(top)
             if warn_w:                # a device warning takes the place of the welcome line: no height to spare
                 self.body.addWidget(warn_w)
@@ -128,35 +136,35 @@ class HomeScreen(Screen):
             self.body.addWidget(notice_w)
 
     def _id_hint(self) -> QWidget:
-        k = self.k
-        if k.idcard_fault:
+        j = self.journey
+        if j.idcard_fault:
             return frame("warn", hbox(label(self.tr("id_fault"), "body"), margins=(28, 18, 28, 18)))
         card = frame("hint")
         lay = hbox(spacing=self.s(20), margins=(self.s(28), self.s(22), self.s(28), self.s(22)))
         lay.addWidget(Badge("ID", theme.PRIMARY, self.s(84)))
-        hint = label(self.tr("id_hint"), "body") if not k.elderly else None
+        hint = label(self.tr("id_hint"), "body") if not j.elderly else None
         lay.addLayout(vbox(label(self.tr("id_hint_title"), "h3"), hint, spacing=4), 1)
-        if k.id_error:
+        if j.id_error:
             lay.addWidget(label(self.tr("id_read_failed"), "chipWarn"))
         card.setLayout(lay)
         return card
 
     def _greeting(self) -> QWidget:
-        k = self.k
-        assert k.holder is not None
+        j = self.journey
+        assert j.holder is not None
         lay = hbox(spacing=self.s(20), margins=(self.s(28), self.s(20), self.s(28), self.s(20)))
         lay.addWidget(StatusIcon("ok", self.s(84)))
-        texts = vbox(label(self.tr("hello_holder", name=k.holder.display_name), "h2", name="greeting"), spacing=4)
-        if k.holder_is_senior():
+        texts = vbox(label(self.tr("hello_holder", name=j.holder.display_name), "h2", name="greeting"), spacing=4)
+        if j.holder_is_senior():
             texts.addWidget(label(self.tr("holder_priority"), "chipOk", wrap=False))
         lay.addLayout(texts, 1)
         lay.addWidget(button(self.tr("holder_forget"), None, self.go("forget_holder"), name="forget-holder"))
         return frame("greet", lay)
 
     def _zone_tile(self, index: int, zone) -> QWidget:
-        k = self.k
+        j = self.journey
         colour = theme.zone_colour(index)
-        services = k.catalog.services_of(zone.id) if k.catalog else []
+        services = j.catalog.services_of(zone.id) if j.catalog else []
         prefix = services[0].prefix if services else chr(ord("A") + index)
         tile = ZoneTile(colour, self.s(24), self.s(16))
         tile.setObjectName(f"zone-{zone.id}")
@@ -164,26 +172,28 @@ class HomeScreen(Screen):
         tile.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         top = hbox(spacing=self.s(18))
         top.addWidget(Badge(prefix, colour, self.s(76)), 0, Qt.AlignmentFlag.AlignTop)
-        title = label(zone.title(self.lang), "tileTitle" if k.portrait else "tileTitleL")
+        title = label(zone.title(self.lang), "tileTitle" if self.portrait else "tileTitleL")
         # Long English zone names do not fit a half-width tile at elderly size: they keep the normal size.
-        title_px = self.s(40 if k.portrait else 36) if not (k.elderly and self.lang == "en") else (40 if k.portrait else 36)
+        title_px = 40 if self.portrait else 36
+        if not (j.elderly and self.lang == "en"):
+            title_px = self.s(title_px)
         title.setStyleSheet(f"font-size: {title_px}px;")
         names = vbox(title, spacing=2)
         sub = self.other(zone.name, zone.name_en)
-        if not k.elderly:   # elderly mode: fewer, larger words
+        if not j.elderly:   # elderly mode: fewer, larger words
             names.addWidget(label(sub + (f" · {zone.floor}" if zone.floor else ""), "tileSub"))
         top.addLayout(names, 1)
-        load = k.loads.get(zone.id)
+        load = j.loads.get(zone.id)
         stat = label(self.wait_text(load), "tileStat", name=f"zone-load-{zone.id}")
         stat.setStyleSheet(f"color: {colour};")
-        count = label(self.tr("zone_services", n=len(services)), "tileSub") if k.portrait and not k.elderly else None
+        count = label(self.tr("zone_services", n=len(services)), "tileSub") if self.portrait and not j.elderly else None
         cols = self._zone_columns()
         if cols == 1:    # elderly portrait: full-width rows, the name on top and the waiting count under it
             stat.setWordWrap(False)
             row = vbox(title, stat, spacing=0, margins=(self.s(36), self.s(8), self.s(24), self.s(8)))
             tile.setLayout(row)
             stat.ensurePolished()
-            screen_w = self.k.width() or 1080
+            screen_w = self.screen_width(1080)
             title_w = screen_w - 2 * self.s(48) - self.s(36 + 24)
             title.ensurePolished()      # the label's own measure: CJK line spacing is taller than the glyphs
             title_h = max(title.heightForWidth(title_w), text_height(zone.title(self.lang), title_px, title_w,
@@ -194,14 +204,14 @@ class HomeScreen(Screen):
         tile.setLayout(lay)
         # The tile's height from its text at the width it will get: a wrapped title or a wrapped count must never
         # overlap the other.
-        screen_w = self.k.width() or (1080 if k.portrait else 1920)
+        screen_w = self.screen_width(1080 if self.portrait else 1920)
         tile_w = (screen_w - 2 * self.s(48) - (cols - 1) * self.s(22)) // cols
         text_w = tile_w - self.s(36 + 20 + 76 + 18)
         stat.ensurePolished()
         stat_h = text_height(self.wait_text(load), stat.font().pixelSize() or self.s(34), tile_w - self.s(36 + 20),
                              bold=True)
         need = self.s(20 + 18) + max(self.s(76), text_height(zone.title(self.lang), title_px, text_w, bold=True)
-                                     + (self.s(44) if not k.elderly else 0)) + self.s(16) + stat_h
+                                     + (self.s(44) if not j.elderly else 0)) + self.s(16) + stat_h
         if count is not None:
             need += self.s(44)
         tile.setMinimumHeight(need)
@@ -209,15 +219,15 @@ class HomeScreen(Screen):
 
     def _zone_columns(self) -> int:
         """Three across in landscape, two in portrait; elderly portrait gets full-width rows for its larger text."""
-        if not self.k.portrait:
+        if not self.portrait:
             return 3
-        return 1 if self.k.elderly else 2
+        return 1 if self.journey.elderly else 2
 
     def _action(self, title: str, sub: str, intent: str) -> QWidget:
         tile = ZoneTile(theme.PRIMARY, self.s(24), self.s(10))
         tile.setObjectName(f"action-{intent}")
         tile.clicked.connect(self.go(intent))
-        sub_w = label(self.tr(sub), "tileSub") if not (self.k.elderly and not self.k.portrait) else None
+        sub_w = label(self.tr(sub), "tileSub") if not (self.journey.elderly and not self.portrait) else None
         lay = vbox(label(self.tr(title), "h3"), sub_w,
                    spacing=4, margins=(self.s(28), self.s(18), self.s(28), self.s(18)))
         tile.setLayout(lay)
@@ -230,41 +240,41 @@ class ZoneScreen(Screen):
     name = "zone"
 
     def per_page(self) -> int:
-        k = self.k
-        if k.portrait:
-            return 3 if k.elderly else 6
-        if k.elderly:
+        j = self.journey
+        if self.portrait:
+            return 3 if j.elderly else 6
+        if j.elderly:
             return 2
         return 6 if self.lang == "zh" else 4    # English names wrap to two lines
 
     def build(self) -> None:
-        k = self.k
-        zone = k.catalog.zone(k.zone_id) if k.catalog and k.zone_id else None
+        j = self.journey
+        zone = j.catalog.zone(j.zone_id) if j.catalog and j.zone_id else None
         if zone is None:
             return
-        index = [z.id for z in k.catalog.zones].index(zone.id)
+        index = [z.id for z in j.catalog.zones].index(zone.id)
         colour = theme.zone_colour(index)
-        services = k.catalog.services_of(zone.id)
+        services = j.catalog.services_of(zone.id)
         head = hbox(spacing=self.s(20))
         head.addWidget(Badge(services[0].prefix if services else "?", colour, self.s(92)))
-        head.addLayout(vbox(label(zone.title(self.lang), "h1" if k.portrait else "h2"),
+        head.addLayout(vbox(label(zone.title(self.lang), "h1" if self.portrait else "h2"),
                             label(self.other(zone.name, zone.name_en) + (f" · {zone.floor}" if zone.floor else ""), "muted"),
                             spacing=2), 1)
-        stat = label(self.wait_text(k.loads.get(zone.id)), "h3", wrap=False)
+        stat = label(self.wait_text(j.loads.get(zone.id)), "h3", wrap=False)
         stat.setStyleSheet(f"color: {colour};")
-        if k.elderly and k.portrait:
+        if j.elderly and self.portrait:
             self.body.addLayout(head)
             self.body.addWidget(stat)
         else:
             head.addWidget(stat)
             self.body.addLayout(head)
-        if k.portrait:
+        if self.portrait:
             self.body.addWidget(label(self.tr("choose_service"), "h3"))
         per = self.per_page()
         pages = max(1, (len(services) + per - 1) // per)
-        k.page = min(k.page, pages - 1)
-        shown = services[k.page * per:(k.page + 1) * per]
-        cols = 1 if k.portrait or k.elderly else 2
+        page = min(j.page, pages - 1)       # fewer pages than before (elderly mode): the last one
+        shown = services[page * per:(page + 1) * per]
+        cols = 1 if self.portrait or j.elderly else 2
         grid = QGridLayout()
         grid.setSpacing(self.s(14))
         for i, svc in enumerate(shown):
@@ -273,18 +283,18 @@ class ZoneScreen(Screen):
         self.body.addStretch(1)
         if pages > 1:
             pager = hbox(spacing=self.s(20))
-            prev = button("‹  " + self.tr("prev"), None, self.go("page", -1), name="page-prev")
-            nxt = button(self.tr("next") + "  ›", None, self.go("page", 1), name="page-next")
-            prev.setEnabled(k.page > 0)
-            nxt.setEnabled(k.page < pages - 1)
+            prev = button("‹  " + self.tr("prev"), None, self.go("page", page - 1), name="page-prev")
+            nxt = button(self.tr("next") + "  ›", None, self.go("page", page + 1), name="page-next")
+            prev.setEnabled(page > 0)
+            nxt.setEnabled(page < pages - 1)
             pager.addWidget(prev)
-            pager.addWidget(label(self.tr("page", p=k.page + 1, n=pages), "body", align=AC), 1)
+            pager.addWidget(label(self.tr("page", p=page + 1, n=pages), "body", align=AC), 1)
             pager.addWidget(nxt)
             self.body.addLayout(pager)
 
     def _row(self, svc: Service) -> QWidget:
-        k = self.k
-        v = self.s(18 if k.portrait else 12)
+        j = self.journey
+        v = self.s(18 if self.portrait else 12)
         texts = vbox(label(svc.title(self.lang), "h3"), spacing=self.s(8))
         chips = hbox(spacing=self.s(10))
         chips.addWidget(label(self._promise(svc), "chip", wrap=False))
@@ -295,8 +305,8 @@ class ZoneScreen(Screen):
         g = button(self.tr("view_guide"), None, self.go("guide", svc.id), name=f"guide-{svc.id}")
         take = button(self.tr("take_number"), "primary", self.go("service", svc.id), name=f"service-{svc.id}")
         take.setStyleSheet(f"font-size: {self.s(32)}px; min-height: {self.s(84)}px; "
-                           f"padding: 0 {self.s(30 if k.portrait else 20)}px;")
-        if k.elderly and k.portrait:   # big words need the row's full width: buttons go under the name
+                           f"padding: 0 {self.s(30 if self.portrait else 20)}px;")
+        if j.elderly and self.portrait:   # big words need the row's full width: buttons go under the name
             lay = vbox(texts, hbox(0, g, take, spacing=self.s(18)), spacing=self.s(12),
                        margins=(self.s(26), v, self.s(20), v))
         else:
@@ -320,11 +330,11 @@ class ConfirmScreen(Screen):
     name = "confirm"
 
     def build(self) -> None:
-        k = self.k
-        svc = k.catalog.service(k.service_id) if k.catalog and k.service_id else None
+        j = self.journey
+        svc = j.catalog.service(j.service_id) if j.catalog and j.service_id else None
         if svc is None:
             return
-        zone = k.catalog.zone(svc.zone)
+        zone = j.catalog.zone(svc.zone)
         self.body.addWidget(label(self.tr("confirm_title"), "h1"))
         rows = vbox(spacing=self.s(18), margins=(self.s(36), self.s(30), self.s(36), self.s(30)))
 
@@ -339,11 +349,11 @@ class ConfirmScreen(Screen):
         row("confirm_service", svc.title(self.lang), name="confirm-service")
         if zone:
             row("confirm_zone", (f"{zone.floor} " if zone.floor else "") + zone.title(self.lang), "h3")
-        load = k.loads.get(svc.zone)
+        load = j.loads.get(svc.zone)
         if load is not None:
             row("confirm_waiting", self.wait_text(load), "h3")
-        if k.holder is not None:
-            row("confirm_holder", k.holder.display_name, "h3")
+        if j.holder is not None:
+            row("confirm_holder", j.holder.display_name, "h3")
         rows.addWidget(sep())
         rows.addWidget(label(self.tr("confirm_bring"), "h3"))
         mats = svc.materials[:5]
@@ -352,15 +362,15 @@ class ConfirmScreen(Screen):
         if not mats:
             rows.addWidget(label(self.tr("no_materials"), "body"))
         card = frame("card", rows)
-        blocked = svc.id_required and k.holder is None
+        blocked = svc.id_required and j.holder is None
         warn = frame("warn", vbox(label(self.tr("id_required_title"), "h3"), label(self.tr("id_required_body"), "body"),
-                                  label(self.tr("id_read_failed"), "chipWarn") if k.id_error else None,
+                                  label(self.tr("id_read_failed"), "chipWarn") if j.id_error else None,
                                   spacing=6, margins=(28, 20, 28, 20))) if blocked else None
         confirm = button(self.tr("confirm_button"), "primary", self.go("confirm", svc.id), name="confirm")
         confirm.setMinimumHeight(self.s(150))
         confirm.setStyleSheet(f"font-size: {self.s(52)}px;")
         confirm.setEnabled(not blocked)
-        if k.portrait:
+        if self.portrait:
             self.body.addWidget(card)
             if warn:
                 self.body.addWidget(warn)
@@ -379,8 +389,8 @@ class PrintingScreen(Screen):
     nav = False
 
     def build(self) -> None:
-        k = self.k
-        stage, frac = k.progress
+        j = self.journey
+        stage, frac = j.progress
         self.body.addStretch(2)
         icon = StatusIcon("info", self.s(150))
         self.body.addWidget(icon, 0, AC)
@@ -403,7 +413,7 @@ class PrintingScreen(Screen):
 
     def set_progress(self, stage: str, frac: float) -> None:
         bar = self.findChild(QProgressBar, "progress")
-        if bar is not None and self.k.progress[0] == stage:
+        if bar is not None and self.journey.progress[0] == stage:
             bar.setValue(int(frac * 100))
         else:
             self.render()
@@ -416,20 +426,20 @@ class TicketScreen(Screen):
     nav = False
 
     def build(self) -> None:
-        k = self.k
-        outcome = k.outcome
+        j = self.journey
+        outcome = j.outcome
         if outcome is None or outcome.ticket is None:
             return
         tk = outcome.ticket
         unprinted = outcome.kind == "unprinted"
         banner = None
         if unprinted:
-            m = self.s(20 if k.portrait else 12)
-            banner = frame("danger", hbox(StatusIcon("danger", self.s(80 if k.portrait else 60)),
+            m = self.s(20 if self.portrait else 12)
+            banner = frame("danger", hbox(StatusIcon("danger", self.s(80 if self.portrait else 60)),
                                           label(self.tr("unprinted_title"), "h2"),
                                           spacing=self.s(20), margins=(self.s(26), m, self.s(26), m)))
         num = label(tk.number, "number", align=AC, wrap=False, name="ticket-number")
-        style = "" if k.portrait else f"font-size: {self.s(160)}px;"
+        style = "" if self.portrait else f"font-size: {self.s(160)}px;"
         num.setStyleSheet(style + (f"color: {theme.DANGER};" if unprinted else ""))
         number_col = vbox(label(self.tr("your_number"), "h2", align=AC), num, spacing=self.s(6))
         if tk.priority:
@@ -446,13 +456,13 @@ class TicketScreen(Screen):
             after = label(self.tr("unprinted_body"), "body", align=AC)
         else:
             after = QWidget()
-            after.setLayout(hbox(0, TicketOut(self.s(110)), label(self.tr("take_ticket"), "h1", wrap=not k.portrait), 0,
-                                 spacing=self.s(20)))
-        foot = hbox(label(self.tr("idle_return", s=k.idle_remaining_s()), "muted", name="countdown"), 0,
+            after.setLayout(hbox(0, TicketOut(self.s(110)),
+                                 label(self.tr("take_ticket"), "h1", wrap=not self.portrait), 0, spacing=self.s(20)))
+        foot = hbox(label(self.tr("idle_return", s=j.idle_remaining_s()), "muted", name="countdown"), 0,
                     button(self.tr("finish"), "primary", self.go("home"), name="finish"), spacing=self.s(20))
         if banner is not None:
             self.body.addWidget(banner)
-        if k.portrait:
+        if self.portrait:
             self.body.addStretch(1)
             self.body.addLayout(number_col)
             self.body.addWidget(info)
@@ -467,8 +477,8 @@ class TicketScreen(Screen):
         self.body.addLayout(foot)
 
     def _where(self, tk: Ticket) -> str:
-        k = self.k
-        zone = k.catalog.zone(tk.zone) if k.catalog else None
+        j = self.journey
+        zone = j.catalog.zone(tk.zone) if j.catalog else None
         zname = zone.title(self.lang) if zone else (tk.zone_name_en if self.lang == "en" else tk.zone_name)
         floor = zone.floor if zone else ""
         return self.tr("go_to_zone", zone=zname, floor=floor)
@@ -476,7 +486,7 @@ class TicketScreen(Screen):
     def tick(self) -> None:
         lab = self.findChild(QWidget, "countdown")
         if lab is not None:
-            lab.setText(self.tr("idle_return", s=self.k.idle_remaining_s()))  # type: ignore[attr-defined]
+            lab.setText(self.tr("idle_return", s=self.journey.idle_remaining_s()))  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------ guide
@@ -484,8 +494,8 @@ class GuideScreen(Screen):
     name = "guide"
 
     def build(self) -> None:
-        k = self.k
-        svc = k.catalog.service(k.guide_service) if k.catalog and k.guide_service else None
+        j = self.journey
+        svc = j.catalog.service(j.guide_service) if j.catalog and j.guide_service else None
         if svc is None:
             return
         self.body.addWidget(label(self.tr("guide_title"), "muted"))
@@ -536,10 +546,10 @@ class GuideScreen(Screen):
         scroll.setWidget(content)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         QScroller.grabGesture(scroll.viewport(), QScroller.ScrollerGestureType.LeftMouseButtonGesture)
-        scroll.viewport().installEventFilter(k)
+        scroll.viewport().installEventFilter(self)
         self.body.addWidget(scroll, 1)
-        if k.checklist_msg:
-            ok, text = k.checklist_msg
+        if j.checklist_msg:
+            ok, text = j.checklist_msg
             self.body.addWidget(label(text, "chipOk" if ok else "chipWarn", name="checklist-msg"))
         actions = hbox(spacing=self.s(20))
         actions.addWidget(button(self.tr("print_checklist"), None, self.go("checklist", svc.id), name="print-checklist"), 1)
@@ -554,27 +564,27 @@ class CodeScreen(Screen):
     mode = "appointment"
 
     def build(self) -> None:
-        k = self.k
+        j = self.journey
         appt = self.mode == "appointment"
         self.body.addWidget(label(self.tr("appt_title" if appt else "status_title"), "h1"))
-        if not appt and k.lookup is not None and k.lookup.kind == "found":
+        if not appt and j.lookup is not None and j.lookup.kind == "found":
             self._result()
             return
         self.body.addWidget(label(self.tr("appt_body" if appt else "status_body"), "body"))
-        edit = QLineEdit(k.code_text)
+        edit = QLineEdit(j.code_text)
         edit.setObjectName("code-input")
         edit.setReadOnly(True)
         edit.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         edit.setPlaceholderText(self.tr("appt_placeholder" if appt else "status_placeholder"))
         edit.setAlignment(AC)
         msg = None
-        if k.code_busy:
+        if j.code_busy:
             msg = label(self.tr("appt_checking" if appt else "status_checking"), "chip", name="code-busy")
-        elif k.code_error:
-            msg = frame("warn", hbox(label(k.code_error, "body", name="code-error"), margins=(24, 14, 24, 14)))
-        pad = Keypad(self.lang, self.s(100 if k.portrait else 78))
+        elif j.code_error:
+            msg = frame("warn", hbox(label(j.code_error, "body", name="code-error"), margins=(24, 14, 24, 14)))
+        pad = Keypad(self.lang, self.s(100 if self.portrait else 78))
         pad.key.connect(lambda key: self.intent.emit("key", key))
-        if k.portrait:
+        if self.portrait:
             self.body.addWidget(edit)
             if msg:
                 self.body.addWidget(msg)
@@ -587,8 +597,8 @@ class CodeScreen(Screen):
             self.body.addLayout(row, 1)
 
     def _result(self) -> None:
-        k = self.k
-        tk = k.lookup.ticket if k.lookup else None
+        j = self.journey
+        tk = j.lookup.ticket if j.lookup else None
         if tk is None:
             return
         tight = tk.state == "done"          # room for the five grades, even with elderly sizes in landscape
@@ -616,7 +626,7 @@ class CodeScreen(Screen):
 
     def _evaluation(self, card: QVBoxLayout, tk: Ticket) -> None:
         """好差评 for a finished ticket: five large grades, once; the server refuses a second rating."""
-        k = self.k
+        j = self.journey
         if tk.grade is not None:
             card.addWidget(label(self.tr("eval_thanks", grade=self.tr(f"grade_{tk.grade}")), "ok", align=AC,
                                  name="eval-thanks"))
@@ -625,17 +635,17 @@ class CodeScreen(Screen):
         grades = [button(self.tr(f"grade_{g}"), "danger" if g <= 2 else None, self.go("evaluate", g),
                          name=f"eval-{g}") for g in (5, 4, 3, 2, 1)]
         for b in grades:
-            b.setEnabled(not k.eval_busy)
+            b.setEnabled(not j.eval_busy)
             b.setMinimumHeight(self.s(96))
-        if k.portrait:      # two rows fit a 1080-wide screen at elderly sizes
+        if self.portrait:      # two rows fit a 1080-wide screen at elderly sizes
             card.addLayout(hbox(*grades[:3], spacing=self.s(16)))
             card.addLayout(hbox(*grades[3:], spacing=self.s(16)))
         else:
             card.addLayout(hbox(*grades, spacing=self.s(16)))
-        if k.eval_busy:
+        if j.eval_busy:
             card.addWidget(label(self.tr("eval_sending"), "chip", align=AC, name="eval-busy"), 0, AC)
-        elif k.eval_error:
-            card.addWidget(frame("warn", hbox(label(k.eval_error, "body", name="eval-error"),
+        elif j.eval_error:
+            card.addWidget(frame("warn", hbox(label(j.eval_error, "body", name="eval-error"),
                                               margins=(24, 14, 24, 14))))
 
 
@@ -659,8 +669,8 @@ class FaultScreen(Screen):
     nav = False
 
     def build(self) -> None:
-        k = self.k
-        kind = k.fault_kind()
+        j = self.journey
+        kind = j.fault_kind()
         self.body.addStretch(1)
         if kind in ("unreachable", "connecting"):
             title, body = (("connecting_title", "connecting_body") if kind == "connecting"
@@ -670,11 +680,11 @@ class FaultScreen(Screen):
             title = "printer_title"
             body = {"paper_out": "paper_out_body", "cover_open": "cover_open_body"}.get(kind, "printer_offline_body")
             icon = "danger"
-        m = self.s(48 if k.portrait else 28)
-        box = vbox(spacing=self.s(28 if k.portrait else 16), margins=(m, m, m, m))
-        box.addWidget(StatusIcon(icon, self.s(170 if k.portrait else 110)), 0, AC)
+        m = self.s(48 if self.portrait else 28)
+        box = vbox(spacing=self.s(28 if self.portrait else 16), margins=(m, m, m, m))
+        box.addWidget(StatusIcon(icon, self.s(170 if self.portrait else 110)), 0, AC)
         box.addWidget(label(self.tr(title), "h1", align=AC, name="fault-title"))
-        box.addWidget(label(self.tr(body), "big" if k.elderly else "h3", align=AC))
+        box.addWidget(label(self.tr(body), "big" if j.elderly else "h3", align=AC))
         if kind != "connecting":
             box.addWidget(label(self.tr("ask_staff"), "h2", align=AC))
         self.body.addWidget(frame("danger" if icon == "danger" else "card", box))
@@ -690,8 +700,8 @@ class MessageScreen(Screen):
     name = "message"
 
     def build(self) -> None:
-        k = self.k
-        o = k.outcome
+        j = self.journey
+        o = j.outcome
         self.body.addStretch(1)
         box = vbox(spacing=self.s(24), margins=(self.s(48), self.s(48), self.s(48), self.s(48)))
         box.addWidget(StatusIcon("warn", self.s(150)), 0, AC)
@@ -702,10 +712,3 @@ class MessageScreen(Screen):
         self.body.addStretch(2)
         self.body.addWidget(button(self.tr("home"), "primary", self.go("home"), name="message-home"))
 
-
-def age_on(birth_date: str, today: _dt.date) -> int | None:
-    try:
-        b = _dt.date.fromisoformat(birth_date)
-    except ValueError:
-        return None
-    return today.year - b.year - ((today.month, today.day) < (b.month, b.day))

@@ -137,25 +137,23 @@ def render_all(config: KioskConfig, out: Path, family: str) -> int:
             win.show()
 
             def reset(win: KioskWindow = win, lang: str = lang) -> None:
-                win.catalog = catalog
-                win.loads = dict(loads)
-                win.conn = Connectivity(True, True)
-                win.health = {"printer": DeviceHealth("printer", Health.OK), "idcard": DeviceHealth("idcard", Health.OK)}
-                win.forced_unreachable = False
-                win.started = 0.0
-                if win.elderly:
-                    win.elderly = False
-                    win.apply_style()
+                j = win.journey
+                j.catalog = catalog
+                j.loads = dict(loads)
+                j.conn = Connectivity(True, True)
+                j.health = {"printer": DeviceHealth("printer", Health.OK), "idcard": DeviceHealth("idcard", Health.OK)}
+                j.forced_unreachable = False
+                j.started = 0.0
                 win.go_home(reset=True)
-                win.lang = lang
-                win.holder = None
+                j.lang = lang
+                j.holder = None
                 win.refresh()
 
             def shot(name: str, setup: Callable[[], None], win: KioskWindow = win, lang: str = lang,
                      orientation: str = orientation) -> None:
                 reset()
                 setup()
-                win.header.tick(win.lang)
+                win.header.tick(win.journey.lang)
                 for _ in range(6):     # wrapped labels settle their height over a few layout passes
                     app.processEvents()
                 path = out / f"{orientation}-{lang}-{len(files) % 100:02d}-{name}.png"
@@ -172,7 +170,7 @@ def render_all(config: KioskConfig, out: Path, family: str) -> int:
             def show(name: str, **state: Any) -> Callable[[], None]:
                 def setup() -> None:
                     for k, v in state.items():
-                        setattr(win, k, v)
+                        setattr(win.journey, k, v)
                     if "elderly" in state:
                         win.apply_style()
                     win.show_screen(name)

@@ -1,14 +1,12 @@
-"""The kiosk's main window: header, one stacked screen, footer; holds the journey's state, turns screen
-intents into bridge calls and bridge signals into screens. Idle return, elderly mode, language, scanner."""
+"""The kiosk's main window: header, one stacked screen, footer. It changes the journey (kiosk.journey) in answer
+to screen intents and bridge signals, turns intents into bridge calls and shows the screen the journey is on.
+Idle return, elderly mode, language, the keyboard-wedge scanner."""
 from __future__ import annotations
 
-import dataclasses
-
-import datetime as _dt
 import time
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
 
@@ -16,18 +14,13 @@ from kiosk import theme
 from kiosk.bridge import KioskBridge, emit_log
 from kiosk.config import KioskConfig
 from kiosk.i18n import error_text, printer_problem, t
-from kiosk.model import (
-    Catalog, CodeQuery, Connectivity, DeviceHealth, Health, Holder, IssueOutcome, ZoneLoad, classify_code,
-)
+from kiosk.journey import Journey
+from kiosk.model import Catalog, CodeQuery, Connectivity, DeviceHealth, Holder, IssueOutcome, ZoneLoad, classify_code
 from kiosk.screens import (
     AppointmentScreen, ConfirmScreen, FaultScreen, GuideScreen, HomeScreen, MessageScreen, PrintingScreen,
-    Screen, StatusScreen, TicketScreen, ZoneScreen, age_on,
+    Screen, StatusScreen, TicketScreen, ZoneScreen,
 )
 from kiosk.widgets import Footer, Header, clear_layout
-
-ELDERLY_SCALE = 1.25
-CONNECT_GRACE_S = 6.0
-DONE_TIMEOUT_S = 20.0      # "connecting" rather than "unreachable" just after start
 
 
 class KioskWindow(QWidget):
@@ -44,36 +37,10 @@ class KioskWindow(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         self.setWindowTitle("OneWindow 一窗 kiosk")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        # journey state
-        self.lang = config.language
-        self.elderly = False
-        self.catalog: Catalog | None = bridge.catalog
-        self.loads: dict[str, ZoneLoad] = dict(bridge.zone_loads)
-        self.holder: Holder | None = None
-        self.id_error = False
-        self.zone_id: str | None = None
-        self.service_id: str | None = None
-        self.guide_service: str | None = None
-        self.page = 0
-        self.progress: tuple[str, float] = ("request", 0.05)
-        self.outcome: IssueOutcome | None = None
-        self.lookup: IssueOutcome | None = None
-        self.eval_busy = False                 # a grade for the looked-up ticket is on its way
-        self.eval_error = ""
-        self.code_text = ""
-        self.code_busy = False
-        self.code_error = ""
-        self.checklist_msg: tuple[bool, str] | None = None
-        self.conn: Connectivity = bridge.connectivity
-        self.health: dict[str, DeviceHealth] = {}
-        self.forced_unreachable = False
-        self.issue_origin = "walk_in"
-        self.started = time.monotonic()
-        self.current = ""
-        self.history: list[str] = []
+        self.journey = Journey(config.language, config.idle_timeout_s, config.elderly_timeout_s,
+                               catalog=bridge.catalog, loads=dict(bridge.zone_loads), conn=bridge.connectivity)
         self._scan_buf = ""
         self._scan_last = 0.0
-        self._idle_deadline = 0.0
         self._home_ready_logged = False
 
         self.header = Header()
@@ -86,7 +53,7 @@ class KioskWindow(QWidget):
         self.screens: dict[str, Screen] = {}
         for cls in (HomeScreen, ZoneScreen, ConfirmScreen, PrintingScreen, TicketScreen, GuideScreen,
                     AppointmentScreen, StatusScreen, FaultScreen, MessageScreen):
-            screen = cls(self)
+            screen = cls(self.journey, portrait=portrait)
             screen.intent.connect(self.on_intent)
             self.screens[screen.name] = screen
             self.stack.addWidget(screen)
@@ -124,60 +91,11 @@ class KioskWindow(QWidget):
         self.apply_style()
         self.go_home(reset=False)
 
-    # ------------------------------------------------------------ derived state
-    @property
-    def scale(self) -> float:
-        return ELDERLY_SCALE if self.elderly else 1.0
-
-    @property
-    def idle_timeout_s(self) -> float:
-        base = self.config.elderly_timeout_s if self.elderly else self.config.idle_timeout_s
-        if self.current == "done":   # the ticket is in hand: free the kiosk for the next person sooner
-            return min(base, DONE_TIMEOUT_S * (2 if self.elderly else 1))
-        return base
-
-    def idle_remaining_s(self) -> int:
-        if not self.idle.isActive():
-            return int(self.idle_timeout_s)
-        return max(0, int(round(self.idle.remainingTime() / 1000)))
-
-    @property
-    def idcard_fault(self) -> bool:
-        h = self.health.get("idcard")
-        return h is not None and h.state in (Health.ERROR, Health.OFFLINE)
-
-    def holder_is_senior(self) -> bool:
-        age_limit = self.catalog.priority_age if self.catalog else None
-        if self.holder is None or not age_limit:
-            return False
-        age = age_on(self.holder.birth_date, _dt.date.today())
-        return age is not None and age >= age_limit
-
-    def device_warning_text(self) -> str:
-        p = self.health.get("printer")
-        if p is not None and p.state is Health.WARNING:
-            return t("paper_low", self.lang)
-        return ""
-
-    def fault_kind(self) -> str | None:
-        if self.forced_unreachable or not self.conn.reachable:
-            if not self.forced_unreachable and time.monotonic() - self.started < CONNECT_GRACE_S \
-                    and self.conn.server is None:
-                return "connecting"
-            return "unreachable"
-        if self.catalog is None:
-            return "connecting"
-        p = self.health.get("printer")
-        if p is not None and p.blocks_issuing:
-            return p.code if p.code in ("paper_out", "cover_open") else "printer_offline"
-        return None
-
     # ------------------------------------------------------------ navigation
     def show_screen(self, name: str, *, push: bool = True) -> None:
-        if push and self.current and self.current != name and self.current not in ("printing", "fault", "message"):
-            self.history.append(self.current)
-        previous = self.screens.get(self.current)
-        self.current = name
+        j = self.journey
+        previous = self.screens.get(j.current)
+        j.enter(name, push=push)
         screen = self.screens[name]
         screen.render()
         self.stack.setCurrentWidget(screen)
@@ -185,55 +103,41 @@ class KioskWindow(QWidget):
             clear_layout(previous.body)   # a hidden page must not hold the window's minimum size up
         self.render_chrome()
         self.restart_idle()
-        emit_log("screen", name=name, lang=self.lang)
+        emit_log("screen", name=name, lang=j.lang)
         if name == "home" and not self._home_ready_logged:
             self._home_ready_logged = True
-            emit_log("ready", screen="home", startup_s=round(time.monotonic() - self.started, 3))
+            emit_log("ready", screen="home", startup_s=round(time.monotonic() - j.started, 3))
         self.screenChanged.emit(name)
 
     def go_home(self, *, reset: bool = True) -> None:
-        if reset:
-            self.holder = None
-            self.lang = self.config.language
-            if self.elderly:
-                self.elderly = False
-                self.apply_style()
-        self.forced_unreachable = False if reset else self.forced_unreachable
-        self.history.clear()
-        self.zone_id = self.service_id = self.guide_service = None
-        self.page = 0
-        self.code_text, self.code_error, self.code_busy = "", "", False
-        self.lookup = None
-        self.eval_busy, self.eval_error = False, ""
-        self.checklist_msg = None
-        self.id_error = False
-        self.show_screen("fault" if self.fault_kind() else "home", push=False)
+        if self.journey.restart(reset=reset):
+            self.apply_style()          # elderly mode is over
+        self.show_screen("fault" if self.journey.fault_kind() else "home", push=False)
 
     def back(self) -> None:
-        if not self.history:
-            self.go_home(reset=False)
-            return
-        name = self.history.pop()
+        history = self.journey.history
+        name = history.pop() if history else "home"
         if name == "home":
             self.go_home(reset=False)
         else:
             self.show_screen(name, push=False)
 
     def render_chrome(self) -> None:
-        cat = self.catalog
-        name = cat.hall_title(self.lang) if cat else ("一窗 OneWindow" if self.lang == "zh" else "OneWindow 一窗")
-        other = (cat.hall_name if self.lang == "en" else cat.hall_name_en) if cat else ""
+        j = self.journey
+        cat, lang = j.catalog, j.lang
+        name = cat.hall_title(lang) if cat else ("一窗 OneWindow" if lang == "zh" else "OneWindow 一窗")
+        other = (cat.hall_name if lang == "en" else cat.hall_name_en) if cat else ""
         self.header.set_hall(name, other)
-        self.header.tick(self.lang)
-        screen = self.screens.get(self.current)
+        self.header.tick(lang)
+        screen = self.screens.get(j.current)
         note = ""
-        if cat and self.current == "home" and not self.portrait:
-            note = cat.notice_en if self.lang == "en" else cat.notice
-        self.footer.render(self.lang, self.elderly, nav=bool(screen and screen.nav), note=note)
+        if cat and j.current == "home" and not self.portrait:
+            note = cat.notice_en if lang == "en" else cat.notice
+        self.footer.render(lang, j.elderly, nav=bool(screen and screen.nav), note=note)
 
     def refresh(self) -> None:
-        if self.current:
-            self.screens[self.current].render()
+        if self.journey.current:
+            self.screens[self.journey.current].render()
             self.render_chrome()
 
     def schedule_refresh(self) -> None:
@@ -242,35 +146,33 @@ class KioskWindow(QWidget):
 
     def apply_style(self) -> None:
         # On the window, not the application: restyling touches only this widget tree.
-        self.setStyleSheet(theme.stylesheet(self.scale, self.family))
+        self.setStyleSheet(theme.stylesheet(self.journey.scale, self.family))
 
     # ------------------------------------------------------------ idle
     def restart_idle(self) -> None:
-        if self.current in ("home", "fault") and self.holder is None and not self.elderly \
-                and self.lang == self.config.language and not self.id_error:
+        j = self.journey
+        if j.at_rest:
             self.idle.stop()
+            j.idle_deadline = None
             return
-        self.idle.start(int(self.idle_timeout_s * 1000))
+        self.idle.start(int(j.idle_timeout_s * 1000))
+        j.idle_deadline = j.clock() + j.idle_timeout_s
 
     def on_idle(self) -> None:
-        if self.current == "printing":
+        j = self.journey
+        j.idle_deadline = None
+        if j.current == "printing":
             self.restart_idle()
             return
-        emit_log("idle_return", screen=self.current)
+        emit_log("idle_return", screen=j.current)
         self.go_home(reset=True)
 
-    def eventFilter(self, obj: QObject, ev: QEvent) -> bool:  # noqa: N802 (Qt)
-        """Installed on scrollable areas only: a swipe there counts as activity (buttons emit intents)."""
-        if ev.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin, QEvent.Type.Wheel) \
-                and self.idle.isActive():
-            self.idle.start(int(self.idle_timeout_s * 1000))
-        return False
-
     def on_clock(self) -> None:
-        self.header.tick(self.lang)
-        if self.current == "done":
+        j = self.journey
+        self.header.tick(j.lang)
+        if j.current == "done":
             self.screens["done"].tick()  # type: ignore[attr-defined]
-        if self.current == "fault" and self.fault_kind() != "connecting" and self.conn.server is None:
+        if j.current == "fault" and j.fault_kind() != "connecting" and j.conn.server is None:
             self.refresh()   # connecting -> unreachable after the grace period
 
     # ------------------------------------------------------------ keyboard-wedge scanner
@@ -289,19 +191,20 @@ class KioskWindow(QWidget):
             self._scan_buf += text
 
     def on_scanned(self, code: str) -> None:
+        j = self.journey
         emit_log("scan", length=len(code))
-        if self.current == "printing":
+        if j.current == "printing":
             return
         self.restart_idle()
-        q = classify_code(code, for_status=self.current == "status")
-        if q.kind in ("verify", "number"):
+        q = classify_code(code, for_status=j.current == "status")
+        if q.kind in ("token", "verify", "number"):
             self.start_lookup(q)
         elif q.kind == "appointment":
             self.start_checkin(q.value)
         else:
-            self.code_error = t("invalid_code", self.lang)
-            if self.current not in ("appointment", "status"):
-                self.show_screen("status" if self.current == "status" else "appointment")
+            j.code_error = t("invalid_code", j.lang)
+            if j.current not in ("appointment", "status"):
+                self.show_screen("appointment")
             else:
                 self.refresh()
 
@@ -313,97 +216,95 @@ class KioskWindow(QWidget):
             raise ValueError(f"unknown intent {what!r}")
         handler(arg)
 
+    def do_activity(self, _arg: Any) -> None:
+        """A touch that is no button (a swipe through a long guide): only keeps the kiosk from going home."""
+
     def do_back(self, _arg: Any) -> None:
         self.back()
 
     def do_home(self, _arg: Any) -> None:
-        self.go_home(reset=self.current in ("done", "message"))
+        self.go_home(reset=self.journey.current in ("done", "message"))
 
     def do_language(self, _arg: Any) -> None:
-        self.lang = "en" if self.lang == "zh" else "zh"
-        self.code_error = ""
+        j = self.journey
+        j.lang = "en" if j.lang == "zh" else "zh"
+        j.code_error = ""
         self.refresh()
         self.restart_idle()
 
     def do_elderly(self, _arg: Any) -> None:
-        self.elderly = not self.elderly
+        self.journey.elderly = not self.journey.elderly
         self.apply_style()
         self.refresh()
         self.restart_idle()
 
     def do_zone(self, zone_id: str) -> None:
-        self.zone_id = zone_id
-        self.page = 0
+        self.journey.zone_id = zone_id
+        self.journey.page = 0
         self.show_screen("zone")
 
-    def do_page(self, delta: int) -> None:
-        self.page = max(0, self.page + delta)
+    def do_page(self, page: int) -> None:
+        self.journey.page = max(0, page)
         self.refresh()
 
     def do_service(self, service_id: str) -> None:
-        self.service_id = service_id
-        svc = self.catalog.service(service_id) if self.catalog else None
+        j = self.journey
+        j.service_id = service_id
+        svc = j.catalog.service(service_id) if j.catalog else None
         if svc is not None:
-            self.zone_id = svc.zone
+            j.zone_id = svc.zone
         self.show_screen("confirm")
 
     def do_guide(self, service_id: str) -> None:
-        self.guide_service = service_id
-        self.checklist_msg = None
+        self.journey.guide_service = service_id
+        self.journey.checklist_msg = None
         self.show_screen("guide")
 
     def do_checklist(self, service_id: str) -> None:
-        svc = self.catalog.service(service_id) if self.catalog else None
+        j = self.journey
+        svc = j.catalog.service(service_id) if j.catalog else None
         if svc is not None:
-            self.bridge.print_checklist(svc, self.lang)
+            self.bridge.print_checklist(svc, j.lang)
 
     def do_confirm(self, service_id: str) -> None:
-        if self.current == "printing":
+        j = self.journey
+        if j.current == "printing":
             return
-        self.issue_origin = "id_card" if self.holder else "walk_in"
-        self.progress = ("request", 0.05)
+        j.begin_issue("id_card" if j.holder else "walk_in")
         self.show_screen("printing")
-        self.bridge.issue(service_id, self.holder, self.lang)
+        self.bridge.issue(service_id, j.holder, j.lang)
 
     def do_forget_holder(self, _arg: Any) -> None:
-        self.holder = None
+        self.journey.holder = None
         self.refresh()
         self.restart_idle()
 
     def do_appointment(self, _arg: Any) -> None:
-        self.code_text, self.code_error, self.code_busy = "", "", False
+        self.journey.clear_code()
         self.show_screen("appointment")
 
     def do_status(self, _arg: Any) -> None:
-        self.code_text, self.code_error, self.code_busy = "", "", False
-        self.lookup = None
-        self.eval_busy, self.eval_error = False, ""
-        if self.current == "status":
+        self.journey.clear_code()
+        if self.journey.current == "status":
             self.refresh()
         else:
             self.show_screen("status")
 
     def do_key(self, key: str) -> None:
-        if key == "DEL":
-            self.code_text = self.code_text[:-1]
-        elif key == "CLR":
-            self.code_text = ""
-        elif key == "OK":
+        if self.journey.type_key(key):
             self.submit_code()
-            return
-        elif len(self.code_text) < 32:
-            self.code_text += key
-        self.code_error = ""
-        self.refresh()
+        else:
+            self.refresh()
 
     def submit_code(self) -> None:
-        text = self.code_text.strip()
+        j = self.journey
+        text = j.code_text.strip()
         if not text:
             return
-        if self.current == "status":
+        if j.current == "status":
             q = classify_code(text, for_status=True)
             if q.kind == "invalid":
-                self.code_error = t("invalid_code", self.lang)
+                j.code_error = t("invalid_code", j.lang)
                 self.refresh()
                 return
             self.start_lookup(q)
@@ -414,159 +315,161 @@ class KioskWindow(QWidget):
             elif q.kind == "number":
                 self.start_lookup(q)
             else:
-                self.code_error = t("invalid_code", self.lang)
+                j.code_error = t("invalid_code", j.lang)
                 self.refresh()
 
     def start_lookup(self, q: CodeQuery) -> None:
-        self.code_text = q.value
-        self.code_busy = True
-        self.code_error = ""
-        self.lookup = None
-        self.eval_busy, self.eval_error = False, ""
-        if self.current != "status":
+        self.journey.begin_lookup(q.value)
+        if self.journey.current != "status":
             self.show_screen("status")
         else:
             self.refresh()
         self.bridge.lookup(q)
 
     def start_checkin(self, code: str) -> None:
-        self.issue_origin = "appointment"
-        self.code_text = code
-        self.progress = ("request", 0.05)
-        if self.current != "appointment":
+        j = self.journey
+        j.begin_issue("appointment")
+        j.code_text = code
+        if j.current != "appointment":
             self.show_screen("appointment")
         self.show_screen("printing")
-        self.bridge.checkin(code, self.lang)
+        self.bridge.checkin(code, j.lang)
 
     # ------------------------------------------------------------ bridge signals
     def on_catalog(self, catalog: Catalog) -> None:
-        self.catalog = catalog
-        if self.current in ("home", "fault"):
+        self.journey.catalog = catalog
+        if self.journey.current in ("home", "fault"):
             self.go_home(reset=False)
         else:
             self.schedule_refresh()
 
     def on_zone_load(self, zone: str, load: ZoneLoad) -> None:
-        self.loads[zone] = load
-        if self.current in ("home", "zone", "confirm"):
+        self.journey.loads[zone] = load
+        if self.journey.current in ("home", "zone", "confirm"):
             self.schedule_refresh()
 
     def on_connectivity(self, conn: Connectivity) -> None:
-        self.conn = conn
+        self.journey.conn = conn
         if conn.reachable:
-            self.forced_unreachable = False
+            self.journey.forced_unreachable = False
         self._reconsider_fault()
 
     def on_device(self, health: DeviceHealth) -> None:
-        self.health[health.kind] = health
-        if health.kind == "idcard" and self.current == "home":
-            self.schedule_refresh()
-        if health.kind == "printer" and self.current == "home":
+        self.journey.health[health.kind] = health
+        if health.kind in ("idcard", "printer") and self.journey.current == "home":
             self.schedule_refresh()
         self._reconsider_fault()
 
     def _reconsider_fault(self) -> None:
-        fault = self.fault_kind()
-        if self.current == "home" and fault:
+        j = self.journey
+        fault = j.fault_kind()
+        if j.current == "home" and fault:
             self.show_screen("fault", push=False)
-        elif self.current == "fault":
+        elif j.current == "fault":
             if fault:
                 self.refresh()
             else:
                 self.go_home(reset=False)
 
     def on_holder(self, holder: Holder) -> None:
-        self.holder = holder
-        self.id_error = False
-        self.bridge.say(t("holder_choose", self.lang), self.lang)
-        if self.current in ("zone", "confirm", "guide", "fault", "printing"):
+        j = self.journey
+        j.holder = holder
+        j.id_error = False
+        self.bridge.say(t("holder_choose", j.lang), j.lang)
+        if j.current in ("zone", "confirm", "guide", "fault", "printing"):
             self.schedule_refresh()
             self.restart_idle()
         else:
-            self.history.clear()
-            self.show_screen("fault" if self.fault_kind() else "home", push=False)
+            j.history.clear()
+            self.show_screen("fault" if j.fault_kind() else "home", push=False)
 
     def on_id_failed(self, _reason: str) -> None:
         """A card was read but rejected (e.g. its number fails the check digit): one plain message, whatever
         the reason; the reason word goes to the log only."""
-        self.id_error = True
-        if self.current in ("home", "confirm"):
+        self.journey.id_error = True
+        if self.journey.current in ("home", "confirm"):
             self.schedule_refresh()
             self.restart_idle()
 
     def on_progress(self, stage: str, frac: float) -> None:
-        old = self.progress[0]
-        self.progress = (stage, frac)
-        if self.current == "printing":
+        j = self.journey
+        old = j.progress[0]
+        j.progress = (stage, frac)
+        if j.current == "printing":
             if old == stage:
                 self.screens["printing"].set_progress(stage, frac)  # type: ignore[attr-defined]
             else:
                 self.refresh()
 
     def on_issue_finished(self, outcome: IssueOutcome) -> None:
-        self.outcome = outcome
-        self.code_busy = False
+        j = self.journey
+        j.outcome = outcome
+        j.code_busy = False
         if outcome.kind in ("printed", "unprinted"):
-            self.holder = None           # one card, one ticket
-            self.history.clear()
+            j.holder = None           # one card, one ticket
+            j.history.clear()
             self.show_screen("done", push=False)
-            self.bridge.say(t("take_ticket" if outcome.kind == "printed" else "unprinted_title", self.lang), self.lang)
+            self.bridge.say(t("take_ticket" if outcome.kind == "printed" else "unprinted_title", j.lang), j.lang)
         elif outcome.kind == "printer_blocked":
-            self.history.clear()
+            j.history.clear()
             self.show_screen("fault", push=False)
         elif outcome.kind == "unreachable":
-            self.forced_unreachable = True
-            self.history.clear()
+            j.forced_unreachable = True
+            j.history.clear()
             self.show_screen("fault", push=False)
-            self.bridge.say(t("unreachable_title", self.lang) + "，" + t("ask_staff", self.lang), self.lang)
-        elif self.issue_origin == "appointment":
-            self.code_error = self._refusal_text(outcome)
+            self.bridge.say(t("unreachable_title", j.lang) + "，" + t("ask_staff", j.lang), j.lang)
+        elif j.issue_origin == "appointment":
+            j.code_error = self._refusal_text(outcome)
             self.show_screen("appointment", push=False)
         else:
             self.show_screen("message", push=False)
 
     def _refusal_text(self, o: IssueOutcome) -> str:
-        return error_text(o.code, o.message, o.message_zh, self.lang)
+        return error_text(o.code, o.message, o.message_zh, self.journey.lang)
 
     def on_lookup(self, outcome: IssueOutcome) -> None:
-        self.code_busy = False
+        j = self.journey
+        j.code_busy = False
         if outcome.kind == "found":
-            self.lookup = outcome
-            self.code_error = ""
+            j.lookup = outcome
+            j.code_error = ""
         elif outcome.kind == "unreachable":
-            self.forced_unreachable = True
-            self.history.clear()
+            j.forced_unreachable = True
+            j.history.clear()
             self.show_screen("fault", push=False)
             return
         else:
-            self.lookup = None
-            self.code_error = self._refusal_text(outcome)
-        if self.current == "status":
+            j.lookup = None
+            j.code_error = self._refusal_text(outcome)
+        if j.current == "status":
             self.refresh()
 
     def do_evaluate(self, grade: int) -> None:
         """A grade for the finished ticket on the status screen (好差评 for halls or citizens without an evaluator)."""
-        tk = self.lookup.ticket if self.lookup else None
-        if tk is None or tk.state != "done" or tk.grade is not None or self.eval_busy:
+        j = self.journey
+        tk = j.lookup.ticket if j.lookup else None
+        if tk is None or tk.state != "done" or tk.grade is not None or j.eval_busy:
             return
-        self.eval_busy, self.eval_error = True, ""
+        j.eval_busy, j.eval_error = True, ""
         self.refresh()
         self.bridge.evaluate(tk.id, grade)
 
     def on_evaluation(self, outcome: IssueOutcome) -> None:
-        self.eval_busy = False
-        tk = self.lookup.ticket if self.lookup else None
+        j = self.journey
+        j.eval_busy = False
+        tk = j.lookup.ticket if j.lookup else None
         if outcome.kind == "evaluated" and tk is not None:
-            self.lookup = IssueOutcome("found", ticket=dataclasses.replace(tk, grade=int(outcome.detail)))
+            j.lookup = IssueOutcome("found", ticket=tk.model_copy(update={"grade": int(outcome.detail)}))
         elif outcome.kind == "unreachable":
-            self.eval_error = t("eval_unreachable", self.lang)
+            j.eval_error = t("eval_unreachable", j.lang)
         else:                                   # e.g. rated already at the window's evaluator
-            self.eval_error = self._refusal_text(outcome)
-        if self.current == "status":
+            j.eval_error = self._refusal_text(outcome)
+        if j.current == "status":
             self.refresh()
 
     def on_checklist(self, ok: bool, why: str) -> None:
-        self.checklist_msg = (ok, t("checklist_printed", self.lang) if ok
-                              else t("checklist_failed", self.lang, why=printer_problem(why, self.lang)))
-        if self.current == "guide":
+        j = self.journey
+        j.checklist_msg = (ok, t("checklist_printed", j.lang) if ok
+                           else t("checklist_failed", j.lang, why=printer_problem(why, j.lang)))
+        if j.current == "guide":
             self.refresh()

@@ -89,7 +89,7 @@ def real_kiosk(qtbot, hall):
         qtbot.addWidget(win)
         win.resize(1080, 1920)
         win.show()
-        win.started = -1e9
+        win.journey.started = -1e9
         watcher = Watcher(h, name)
         bridge.start()
         made.append((bridge, watcher))
@@ -108,7 +108,7 @@ def real_kiosk(qtbot, hall):
 
 
 def first_service(k: Kiosk, zone: str) -> str:
-    return next(s.id for s in k.window.catalog.services_of(zone) if not s.id_required)
+    return next(s.id for s in k.journey.catalog.services_of(zone) if not s.id_required)
 
 
 def take(k: Kiosk, zone: str, service: str) -> None:
@@ -116,7 +116,7 @@ def take(k: Kiosk, zone: str, service: str) -> None:
     k.wait_screen("home")
     k.press(f"zone-{zone}")
     k.wait_screen("zone")
-    if k.window.catalog.services_of(zone).index(k.window.catalog.service(service)) >= k.screens_per_page():
+    if k.journey.catalog.services_of(zone).index(k.journey.catalog.service(service)) >= k.screens_per_page():
         raise AssertionError("service not on the first page")
     k.press(f"service-{service}")
     k.wait_screen("confirm")
@@ -128,13 +128,13 @@ Kiosk.screens_per_page = lambda self: self.window.screens["zone"].per_page()  # 
 
 def test_whole_journey_prints_the_servers_number(real_kiosk):
     k, printer, _idcard, watcher = real_kiosk("e1")
-    assert k.window.catalog.hall_name == "大安区政务服务中心"
+    assert k.journey.catalog.hall_name == "大安区政务服务中心"
     svc = first_service(k, "z2")
     take(k, "z2", svc)
     k.wait_screen("done", timeout=10000)
-    tk = k.window.outcome.ticket
-    assert k.window.outcome.kind == "printed"
-    assert k.text("ticket-number") == tk.number and tk.number[0] == k.window.catalog.service(svc).prefix
+    tk = k.journey.outcome.ticket
+    assert k.journey.outcome.kind == "printed"
+    assert k.text("ticket-number") == tk.number and tk.number[0] == k.journey.catalog.service(svc).prefix
     assert printer.wait_jobs(1, timeout=5)
     printed = printer.printed_texts()[-1]
     assert tk.number in printed and "大安区政务服务中心" in printed
@@ -147,13 +147,13 @@ def test_whole_journey_prints_the_servers_number(real_kiosk):
 def test_id_card_ticket_with_age_priority_and_one_per_person(real_kiosk):
     k, _printer, idcard, _w = real_kiosk("e2")
     idcard.insert("elder")                                   # 李秀英, born 1946: 70+ priority
-    k.qtbot.waitUntil(lambda: k.window.holder is not None, timeout=5000)
+    k.qtbot.waitUntil(lambda: k.journey.holder is not None, timeout=5000)
     assert k.text("greeting") == "李*，您好！"
     assert "李秀英" not in k.all_text()
     svc = first_service(k, "z3")
     take(k, "z3", svc)
     k.wait_screen("done", timeout=10000)
-    tk = k.window.outcome.ticket
+    tk = k.journey.outcome.ticket
     assert tk.channel == "id_card" and tk.priority
     assert "优先号" in k.all_text()
     k.press("finish")
@@ -161,20 +161,20 @@ def test_id_card_ticket_with_age_priority_and_one_per_person(real_kiosk):
     idcard.remove()
     k.qtbot.waitUntil(lambda: k.window.bridge._idcard.reader.current_card is None, timeout=5000)
     idcard.insert("elder")                                   # the same person, the same service again
-    k.qtbot.waitUntil(lambda: k.window.holder is not None, timeout=5000)
+    k.qtbot.waitUntil(lambda: k.journey.holder is not None, timeout=5000)
     take(k, "z3", svc)
     k.wait_screen("message", timeout=10000)
-    assert k.text("refusal") == k.window.outcome.message_zh and k.window.outcome.code == "duplicate_holder"
+    assert k.text("refusal") == k.journey.outcome.message_zh and k.journey.outcome.code == "duplicate_holder"
 
 
 def test_appointment_checkin_by_wedge_scanner(real_kiosk, hall, qtbot):
     k, printer, _idcard, _w = real_kiosk("e3")
-    day = k.window.catalog.business_day
+    day = k.journey.catalog.business_day
     code = hall.codes[day]
     qtbot.keyClicks(k.window, code)
     qtbot.keyClick(k.window, Qt.Key.Key_Return)
     k.wait_screen("done", timeout=10000)
-    tk = k.window.outcome.ticket
+    tk = k.journey.outcome.ticket
     assert tk.channel == "appointment" and tk.service == "ss_enroll"
     assert printer.wait_jobs(1, timeout=5)
     # and the ticket's own QR (a status URL ending in its verify code) finds it again
@@ -182,7 +182,7 @@ def test_appointment_checkin_by_wedge_scanner(real_kiosk, hall, qtbot):
     k.wait_screen("home")
     k.window.on_scanned(k.window.config.status_url.format(verify=tk.verify))
     k.wait_screen("status")
-    k.qtbot.waitUntil(lambda: k.window.lookup is not None, timeout=5000)
+    k.qtbot.waitUntil(lambda: k.journey.lookup is not None, timeout=5000)
     assert k.text("status-number") == tk.number
 
 
@@ -223,8 +223,8 @@ def test_paper_out_after_issue_keeps_the_ticket_valid(real_kiosk):
     k.window.bridge._printer.print_ticket = run_out
     k.press("confirm")
     k.wait_screen("done", timeout=10000)
-    assert k.window.outcome.kind == "unprinted"
-    tk = k.window.outcome.ticket
+    assert k.journey.outcome.kind == "unprinted"
+    tk = k.journey.outcome.ticket
     assert k.text("ticket-number") == tk.number and tk.verify in k.text("verify")
     k.window.bridge._printer.print_ticket = original
     printer.set_fault(paper="ok")
@@ -266,10 +266,10 @@ def test_evaluation_at_the_kiosk_after_service(real_kiosk, hall):
     for ch in t["number"]:
         k.press(f"key-{ch}")
     k.press("key-OK")
-    k.qtbot.waitUntil(lambda: k.window.lookup is not None, timeout=5000)
-    assert k.window.lookup.ticket.state == "done"
+    k.qtbot.waitUntil(lambda: k.journey.lookup is not None, timeout=5000)
+    assert k.journey.lookup.ticket.state == "done"
     k.press("eval-4")
-    k.qtbot.waitUntil(lambda: k.window.lookup.ticket.grade == 4, timeout=5000)
+    k.qtbot.waitUntil(lambda: k.journey.lookup.ticket.grade == 4, timeout=5000)
     assert k.text("eval-thanks").endswith("满意")
     k.qtbot.waitUntil(lambda: any(e.get("number") == t["number"] for e in watcher.evaluations), timeout=5000)
     # looking it up again shows the rating from the server, and offers no second one
@@ -277,5 +277,5 @@ def test_evaluation_at_the_kiosk_after_service(real_kiosk, hall):
     for ch in t["number"]:
         k.press(f"key-{ch}")
     k.press("key-OK")
-    k.qtbot.waitUntil(lambda: k.window.lookup is not None and k.window.lookup.ticket.grade == 4, timeout=5000)
+    k.qtbot.waitUntil(lambda: k.journey.lookup is not None and k.journey.lookup.ticket.grade == 4, timeout=5000)
     assert "eval-5" not in {b.objectName() for b in k.window.findChildren(QPushButton) if b.isVisible()}

@@ -16,6 +16,7 @@ from kiosk import bridge as bridge_mod
 from kiosk.bridge import KioskBridge
 from kiosk.config import KioskConfig
 from kiosk.hardware import open_devices
+from kiosk.journey import Journey
 from kiosk.sample import sample_catalog, sample_guides
 from kiosk.window import KioskWindow
 from tests.support.fakebus import FakeBus
@@ -88,13 +89,18 @@ class Kiosk:
         self.idcard = idcard        # devices.simulators.idcard.IdCardReaderSimulator, when the kiosk has a reader
 
     @property
+    def journey(self) -> Journey:
+        """The citizen's journey as the window keeps it (screen, holder, outcome, lookup ...)."""
+        return self.window.journey
+
+    @property
     def screen(self) -> str:
-        return self.window.current
+        return self.journey.current
 
     def button(self, name: str) -> QPushButton:
         w = self.window
         b = w.stack.currentWidget().findChild(QPushButton, name) or w.footer.findChild(QPushButton, name)
-        assert b is not None, f"no button {name!r} on screen {w.current!r}"
+        assert b is not None, f"no button {name!r} on screen {self.screen!r}"
         return b
 
     def press(self, name: str) -> None:
@@ -103,7 +109,7 @@ class Kiosk:
         self.qtbot.mouseClick(b, Qt.MouseButton.LeftButton)
 
     def wait_screen(self, name: str, timeout: int = 5000) -> None:
-        self.qtbot.waitUntil(lambda: self.window.current == name, timeout=timeout)
+        self.qtbot.waitUntil(lambda: self.screen == name, timeout=timeout)
 
     def text(self, name: str) -> str:
         lab = self.window.stack.currentWidget().findChild(QLabel, name)
@@ -148,7 +154,7 @@ def make_kiosk(qtbot: Any) -> Callable[..., Kiosk]:
         qtbot.addWidget(win)
         win.resize(*((1080, 1920) if portrait else (1920, 1080)))
         win.show()
-        win.started = -1e9      # past the "connecting" grace period
+        win.journey.started = -1e9      # past the "connecting" grace period
         br.start()
         k = Kiosk(qtbot, win, br, bus)
         made.append(k)

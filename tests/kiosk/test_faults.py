@@ -61,7 +61,7 @@ def test_paper_runs_out_after_the_server_issued_the_ticket(make_kiosk):
     k.bus.answer = issue_then_run_out
     take_number(k)
     k.wait_screen("done")
-    assert k.window.outcome.kind == "unprinted"
+    assert k.journey.outcome.kind == "unprinted"
     assert k.text("ticket-number") == "A001"                 # valid, shown large
     assert "K7Q2" in k.text("verify")
     assert "号票未能打印，但号码有效" in k.all_text()

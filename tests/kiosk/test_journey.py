@@ -94,7 +94,7 @@ def test_idle_timeout_returns_home_and_resets_language(make_kiosk, qtbot):
     with qtbot.waitSignal(k.window.screenChanged, timeout=3000) as sig:
         pass
     assert sig.args == ["home"]
-    assert k.window.lang == "zh"
+    assert k.journey.lang == "zh"
 
 
 def test_elderly_mode_larger_text_slower_timeout(make_kiosk):
@@ -102,7 +102,7 @@ def test_elderly_mode_larger_text_slower_timeout(make_kiosk):
     k.wait_screen("home")
     before = k.window.font().pixelSize(), k.button("zone-z1").height()
     k.press("elderly")
-    assert k.window.elderly and k.window.idle_timeout_s == 50
+    assert k.journey.elderly and k.journey.idle_timeout_s == 50
     assert "标准模式" in k.button("elderly").text()
     k.qtbot.waitUntil(lambda: k.button("zone-z1").height() >= before[1])
     k.press("zone-z1")
@@ -133,7 +133,7 @@ def test_id_card_greets_with_masked_name_and_sends_only_the_reference(make_kiosk
     k.wait_screen("home")
     k.press("zone-z2")                                      # the card may arrive at any moment
     k.idcard.insert("elder")                                # 李秀英, born 1946-03-04
-    k.qtbot.waitUntil(lambda: k.window.holder is not None)
+    k.qtbot.waitUntil(lambda: k.journey.holder is not None)
     assert k.screen == "zone"
     k.press("home")
     k.wait_screen("home")
@@ -149,7 +149,7 @@ def test_id_card_greets_with_masked_name_and_sends_only_the_reference(make_kiosk
     assert SAMPLE_CARDS["elder"].number not in sent and "李秀英" not in sent
     k.press("finish")
     k.wait_screen("home")
-    assert k.window.holder is None                          # one card, one ticket
+    assert k.journey.holder is None                          # one card, one ticket
     assert k.bridge.health("idcard").code == "card"         # though the card still lies on the reader
 
 
@@ -162,11 +162,11 @@ def test_rejected_card_is_told_plainly_and_greets_no_one(make_kiosk):
     k.qtbot.waitUntil(lambda: "未能识别这张身份证，请重新放置或联系工作人员" in k.all_text())
     text = k.all_text()
     assert "invalid" not in text and "GB 11643" not in text and "王" not in text
-    assert k.window.holder is None and k.window.findChild(QLabel, "greeting") is None
+    assert k.journey.holder is None and k.window.findChild(QLabel, "greeting") is None
     assert k.status_of("idcard")["state"] == "ok"           # a bad card is not a broken reader
     assert k.bus.requests == []
     k.idcard.insert("zhang")                                # a valid card replaces it
-    k.qtbot.waitUntil(lambda: k.window.holder is not None)
+    k.qtbot.waitUntil(lambda: k.journey.holder is not None)
     k.qtbot.waitUntil(lambda: "张*，您好！" in k.all_text())
     assert "未能识别这张身份证" not in k.all_text()
 
@@ -219,7 +219,7 @@ def test_appointment_code_typed_on_keypad(make_kiosk):
     k.wait_screen("appointment")
     for ch in "AB12CD":
         k.press(f"key-{ch}")
-    assert k.window.code_text == "AB12CD"
+    assert k.journey.code_text == "AB12CD"
     k.press("key-OK")
     k.wait_screen("done")
     assert k.bus.requests[-1][:2] == ("appointment.checkin", {"code": "AB12CD"})
@@ -255,7 +255,7 @@ def test_ticket_status_by_typed_number(make_kiosk):
     for ch in "A023":
         k.press(f"key-{ch}")
     k.press("key-OK")
-    k.qtbot.waitUntil(lambda: k.window.lookup is not None)
+    k.qtbot.waitUntil(lambda: k.journey.lookup is not None)
     assert k.bus.requests[-1][:2] == ("ticket.get", {"number": "A023"})
     assert k.text("status-number") == "A023"
 
@@ -298,14 +298,14 @@ def test_rating_a_finished_ticket_at_the_kiosk_and_the_refusals(make_kiosk):
         for ch in "A023":
             k.press(f"key-{ch}")
         k.press("key-OK")
-        k.qtbot.waitUntil(lambda: k.window.lookup is not None)
+        k.qtbot.waitUntil(lambda: k.journey.lookup is not None)
         k.press(f"eval-{grade}")
-        k.qtbot.waitUntil(lambda: not k.window.eval_busy)
+        k.qtbot.waitUntil(lambda: not k.journey.eval_busy)
         assert bus.requests[-1][:2] == ("evaluation.submit", {"ticket_id": "t-1", "grade": grade})
         if attempt == 0:
             assert k.text("eval-thanks") == "感谢您的评价：不满意"
         elif attempt == 1:
-            assert k.text("eval-error") == "该号已评价过" and k.window.lookup.ticket.grade is None
+            assert k.text("eval-error") == "该号已评价过" and k.journey.lookup.ticket.grade is None
         else:
             assert "暂时无法提交评价" in k.text("eval-error")
 
@@ -316,7 +316,7 @@ def test_elderly_resident_whose_district_is_younger_than_him_gets_a_ticket(make_
     k = make_kiosk(idcard="sim://idcard?card=absent")
     k.wait_screen("home")
     k.idcard.insert("elder_daan")
-    k.qtbot.waitUntil(lambda: k.window.holder is not None)
+    k.qtbot.waitUntil(lambda: k.journey.holder is not None)
     k.qtbot.waitUntil(lambda: "刘*，您好！" in k.all_text())
     assert "您可优先办理" in k.all_text() and "未能识别这张身份证" not in k.all_text()
     take_number(k)

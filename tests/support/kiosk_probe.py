@@ -38,7 +38,7 @@ def touch_to_print(broker: str, tickets: int, key: str) -> list[float]:
             QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
             collect()
 
-    spin_until(lambda: win.current == "home" and ports["printer"].driver.transport is not None)
+    spin_until(lambda: win.journey.current == "home" and ports["printer"].driver.transport is not None)
     transport = ports["printer"].driver.transport
     written: list[float] = []
     original = transport.write
@@ -49,18 +49,18 @@ def touch_to_print(broker: str, tickets: int, key: str) -> list[float]:
             written.append(time.perf_counter())
     transport.write = timed_write
 
-    svc = next(s for s in win.catalog.services_of("z1") if not s.id_required)
+    svc = next(s for s in win.journey.catalog.services_of("z1") if not s.id_required)
     out = []
     for _ in range(tickets):
         win.do_service(svc.id)
-        spin_until(lambda: win.current == "confirm")
+        spin_until(lambda: win.journey.current == "confirm")
         button = win.stack.currentWidget().findChild(QPushButton, "confirm")
         before = len(written)
         t0 = time.perf_counter()
         QTest.mouseClick(button, Qt.MouseButton.LeftButton)
         spin_until(lambda: len(written) > before)
         out.append((written[-1] - t0) * 1000)
-        spin_until(lambda: win.current == "done")
+        spin_until(lambda: win.journey.current == "done")
         win.go_home()
     bridge.stop()
     win.close()
