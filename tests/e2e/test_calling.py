@@ -152,7 +152,8 @@ def test_keypad_key_calls_screen_display_and_voice(qtbot, tmp_path, monkeypatch)
     """The calling chain from a wired keypad: key press on the simulated FF 68 bus → device controller →
     server → the simulated window LED screen gets the number frame, the hall display shows the call and the
     announcer writes the clip."""
-    from devices.controller import DeviceController, DevicesConfig
+    from devices.config import DevicesConfig
+    from devices.controller import DeviceController
     from devices.keypad.protocol import Key
     from hall_bus.configfile import validate
     require_espeak()                              # before the hall starts: a failure must not leave it running

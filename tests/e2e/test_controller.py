@@ -21,7 +21,8 @@ import pytest
 from hall_bus import BusClient, Topics
 from hall_bus.configfile import validate
 from hall_bus.contract import make_error, make_ok, BusError, ErrorCode
-from devices.controller import DeviceController, DevicesConfig
+from devices.config import DevicesConfig
+from devices.controller import DeviceController
 from devices.keypad.protocol import Key
 from tests.support.tools import require_tool
 

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from devices.controller import DeviceController, DevicesConfig
+from devices.config import DevicesConfig
+from devices.controller import DeviceController
 from devices.keypad.protocol import Key
 from hall_bus.configfile import validate
 from tests.support.hall import start_hall

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from devices.controller import DevicesConfig, load_config
+from devices.config import DevicesConfig, load_config
 from hall_bus.configfile import ConfigError, validate
 
 ROOT = Path(__file__).resolve().parents[2]
