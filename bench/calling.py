@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import threading
@@ -28,19 +27,11 @@ from display_board.app import DisplayController, make_app  # noqa: E402
 from display_board.bridge import DisplayBridge  # noqa: E402
 from display_board.config import DisplayConfig, VoiceConfig  # noqa: E402
 from hall_bus import BusClient  # noqa: E402
+from hall_bus.contract import Op  # noqa: E402
 from hall_bus.gui_thread import GuiThreadCollector  # noqa: E402
+from hall_server.stats import summary  # noqa: E402
+from bench.ticket_roundtrip import bench_config  # noqa: E402
 from tests.support.hall import start_hall  # noqa: E402
-
-
-def summary(ms: list[float]) -> dict[str, Any]:
-    if not ms:
-        return {"n": 0}
-    s = sorted(ms)
-
-    def pct(p: float) -> float:
-        return round(s[min(len(s) - 1, max(0, int(round(p / 100 * len(s))) - 1))], 2)
-    return {"n": len(s), "p50": pct(50), "p90": pct(90), "p99": pct(99), "max": round(s[-1], 2),
-            "mean": round(statistics.fmean(s), 2)}
 
 
 class Marks:
@@ -71,7 +62,7 @@ def main(argv: list[str]) -> int:
     os.environ["XDG_CACHE_HOME"] = str(work / "cache")          # nothing pre-synthesized
     app = make_app()
     collect = GuiThreadCollector().start().tick      # garbage freed on this (the GUI) thread only, as in the app
-    hall = start_hall(work, args.broker)
+    hall = start_hall(work, args.broker, config=bench_config(work))     # walk-ins welcome at every service
     marks = Marks()
     clients: list[BusClient] = []
     voice = None
@@ -82,7 +73,10 @@ def main(argv: list[str]) -> int:
                                                               marks.put(marks.event, p["number"], time.perf_counter())))
         catalog: list[dict] = []
         sub.subscribe(hall.topics.state_catalog, lambda _t, p: catalog.append(p))
+        deadline = time.monotonic() + 10
         while not catalog:
+            if time.monotonic() > deadline:
+                raise TimeoutError("no state/catalog from the server within 10 s")
             app.processEvents()
             time.sleep(0.01)
         window = "w15"
@@ -113,9 +107,10 @@ def main(argv: list[str]) -> int:
         clients += [kiosk, panel]
         total = args.calls + args.voice_calls
         for i in range(total):
-            kiosk.request("ticket.issue", {"service": services[i % len(services)], "channel": "walk_in"})
-        panel.request("window.open", {"window": window})
-        dbus.wait_connected(10)
+            kiosk.request(Op.TICKET_ISSUE, {"service": services[i % len(services)], "channel": "walk_in"})
+        panel.request(Op.WINDOW_OPEN, {"window": window})
+        if not dbus.wait_connected(10):
+            raise TimeoutError("the display's bus client could not connect within 10 s")
 
         def wait(cond, timeout: float = 10.0) -> bool:
             # The marks are stamped where they happen (signal handlers); this loop only keeps Qt running.
@@ -134,7 +129,7 @@ def main(argv: list[str]) -> int:
             if with_voice:
                 voice_on.set()
             t0 = time.perf_counter()
-            ticket = panel.request("window.call_next", {"window": window})
+            ticket = panel.request(Op.WINDOW_CALL_NEXT, {"window": window})
             t_reply = time.perf_counter()
             number = ticket["number"]
             if not wait(lambda: number in marks.event and marks.seq_of.get(number) in marks.paint):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import sys
 import tempfile
 import threading
@@ -19,8 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ticket_roundtrip import bench_config, pct  # noqa: E402
+from bench.ticket_roundtrip import bench_config  # noqa: E402
 from hall_bus import BusClient, RequestError  # noqa: E402
+from hall_bus.contract import Op  # noqa: E402
+from hall_server.stats import summary  # noqa: E402
 from tests.support.hall import start_hall  # noqa: E402
 
 
@@ -29,11 +30,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {"n": len(values), "p50": round(statistics.median(values), 2), "p99": round(pct(values, 99), 2),
-            "max": round(max(values), 2)} if values else {"n": 0}
 
 
 def connect(url: str, client_id: str) -> BusClient:
@@ -73,7 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     probe = connect(url, "display-bench-day")
     catalog: list[dict] = []
     probe.subscribe(probe.topics.state_catalog, lambda _t, p: catalog.append(p))
+    deadline = time.monotonic() + 10
     while not catalog:
+        if time.monotonic() > deadline:
+            hall.stop()
+            raise TimeoutError("no state/catalog from the server within 10 s")
         time.sleep(0.01)
     services = [s["id"] for s in catalog[0]["services"]]
     windows = [w["id"] for w in catalog[0]["windows"]]
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                 due += interval
                 start = time.perf_counter()
                 try:
-                    t = c.request("ticket.issue", {"service": services[i % len(services)], "channel": "walk_in"})
+                    t = c.request(Op.TICKET_ISSUE, {"service": services[i % len(services)], "channel": "walk_in"})
                 except RequestError as exc:
                     errors[f"issue:{exc.code}"] += 1
                     continue
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             while not stop.is_set():
                 start = time.perf_counter()
                 try:
-                    t = c.request("window.call_next", {"window": w})
+                    t = c.request(Op.WINDOW_CALL_NEXT, {"window": w})
                 except RequestError as exc:
                     if exc.code != "no_ticket":
                         errors[f"call:{exc.code}"] += 1
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                 with lock:
                     call_ms.append((time.perf_counter() - start) * 1000)
                 stop.wait(rng.uniform(0.2, 1.0))  # the service itself, compressed
-                c.request("window.finish", {"window": w})
+                c.request(Op.WINDOW_FINISH, {"window": w})
                 with lock:
                     finished[t["number"]] += 1
         finally:
@@ -126,18 +126,27 @@ def main(argv: list[str] | None = None) -> int:
     sample_thread = threading.Thread(target=sampler, daemon=True)
     sample_thread.start()
     rss_start = rss_mb(proc.pid)
-    window_threads = [threading.Thread(target=window, args=(w,)) for w in windows]
-    kiosk_threads = [threading.Thread(target=kiosk, args=(k,)) for k in range(args.kiosks)]
+    window_threads = [threading.Thread(target=window, args=(w,), daemon=True) for w in windows]
+    kiosk_threads = [threading.Thread(target=kiosk, args=(k,), daemon=True) for k in range(args.kiosks)]
     for t in window_threads + kiosk_threads:
         t.start()
+    # Deadlines: the kiosks' planned time plus one request timeout; then the windows get 120 s to empty the hall.
+    planned_end = time.monotonic() + args.tickets / args.rate + 30
     for t in kiosk_threads:
-        t.join()
+        t.join(max(0.0, planned_end - time.monotonic()))
     kiosks_done.set()
+    windows_end = time.monotonic() + 120
     for t in window_threads:
-        t.join(120)
+        t.join(max(0.0, windows_end - time.monotonic()))
+    hung = [t.name for t in kiosk_threads + window_threads if t.is_alive()]
     elapsed = time.monotonic() - t0
     stop.set()
-    sample_thread.join()
+    sample_thread.join(5)
+    if hung:
+        hall.stop()
+        print(f"bench/day.py: {len(hung)} kiosk/window threads still running past their deadline (server hung?)",
+              file=sys.stderr)
+        return 1
     rss_end = rss_mb(proc.pid)
     probe.stop()
     hall.stop()

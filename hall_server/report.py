@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from hall_bus.configfile import ConfigError
 from hall_server.config import HallConfig, load_hall_config
+from hall_server.stats import percentile
 from hall_server.store import Store
 
 GRADES = {1: ("非常不满意", "Very dissatisfied"), 2: ("不满意", "Dissatisfied"), 3: ("基本满意", "Neutral"),
@@ -81,7 +82,7 @@ class Group:
 
     @property
     def p90_wait_s(self) -> float | None:
-        return _percentile(self.waits, 0.9)
+        return percentile(self.waits, 90) if self.waits else None    # nearest rank: a wait someone really had
 
     @property
     def avg_service_s(self) -> float | None:
@@ -102,14 +103,6 @@ class Group:
 
 def _mean(xs: list[float]) -> float | None:
     return sum(xs) / len(xs) if xs else None
-
-
-def _percentile(xs: list[float], q: float) -> float | None:
-    """Nearest-rank percentile (the value q of the citizens waited at most)."""
-    if not xs:
-        return None
-    s = sorted(xs)
-    return s[max(0, math.ceil(q * len(s)) - 1)]
 
 
 def _dt(s: str | None) -> datetime | None:

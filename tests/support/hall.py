@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from hall_bus import BusClient, Topics
 
@@ -77,7 +80,11 @@ class Mosquitto:
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(5)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 def make_test_ca(workdir: Path) -> dict[str, Path]:
@@ -146,9 +153,39 @@ class RunningHall:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
 
 
+def wait_for_line(proc: subprocess.Popen, timeout: float,
+                  match: Callable[[str], bool] = lambda line: line.startswith("{")
+                  ) -> tuple[str | None, threading.Thread]:
+    """The first line of proc's stdout (a text pipe) that `match`es; "" when the output ends first (the process
+    exited), None when `timeout` seconds pass first. Lines are read on a helper thread (returned too, and done once
+    it has matched, leaving the rest of the output to the caller), so a process that hangs without a word cannot
+    block the caller."""
+    assert proc.stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        try:
+            for line in proc.stdout:            # type: ignore[union-attr]
+                if match(line):
+                    lines.put(line)
+                    return
+        except (OSError, ValueError):           # closed under us after a timeout
+            pass
+        lines.put("")                           # end of output: the process exited
+
+    reader = threading.Thread(target=pump, name="wait-for-line", daemon=True)
+    reader.start()
+    try:
+        return lines.get(timeout=timeout), reader
+    except queue.Empty:
+        return None, reader
+
+
 def start_server(data: Path, *, broker_url: str | None = None, broker_port: int | None = None,
                  config: Path = HALL_CONFIG, extra: list[str] | None = None, timeout: float = 20.0
                  ) -> tuple[subprocess.Popen, dict, Path]:
+    """Start `onewindow server` and wait at most `timeout` seconds for its ready line; a server that exits or hangs
+    is killed and reported with the end of its log (RuntimeError), never waited for forever."""
     data.mkdir(parents=True, exist_ok=True)
     args = ONEWINDOW + ["server", "--config", str(config), "--data", str(data), "--open-all-day"]
     args += ["--broker", broker_url] if broker_url else ["--broker-port", str(broker_port or free_port())]
@@ -157,29 +194,45 @@ def start_server(data: Path, *, broker_url: str | None = None, broker_port: int 
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     with log_path.open("w") as log_file:   # the child keeps its own descriptor
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log_file, text=True, cwd=ROOT, env=env)
-    deadline = time.monotonic() + timeout
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    while line and not line.startswith("{"):
-        line = proc.stdout.readline()
-    if not line or time.monotonic() > deadline:
+    line, reader = wait_for_line(proc, timeout)        # the first JSON line is the ready line
+    if not line:
+        code = None
+        if line == "":                          # its output ended: it is exiting
+            try:
+                code = proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
         proc.kill()
         proc.wait()
-        proc.stdout.close()
-        raise RuntimeError(f"server did not become ready:\n{log_path.read_text()[-3000:]}")
+        reader.join(2)
+        if not reader.is_alive():      # (a child of the server may still hold the pipe: then leave it to the reader)
+            assert proc.stdout is not None
+            proc.stdout.close()
+        why = (f"exited with code {code}" if code is not None else "closed its output without a ready line"
+               if line == "" else f"printed no ready line within {timeout:g} s and was killed")
+        raise RuntimeError(f"server did not become ready: it {why}; its log:\n{log_path.read_text()[-3000:]}")
     ready = json.loads(line)
-    assert ready["event"] == "ready", ready
+    if ready.get("event") != "ready":
+        proc.kill()
+        proc.wait()
+        raise RuntimeError(f"server printed {line.strip()!r} instead of its ready line")
     return proc, ready, log_path
 
 
 def start_hall(tmp_path: Path, broker: str = "embedded", *, data: Path | None = None,
-               extra: list[str] | None = None, config: Path = HALL_CONFIG) -> RunningHall:
-    """Start a server with the embedded broker or with a private Mosquitto; returns when it serves."""
+               extra: list[str] | None = None, config: Path = HALL_CONFIG, timeout: float = 20.0) -> RunningHall:
+    """Start a server with the embedded broker or with a private Mosquitto; returns when it serves, or raises
+    RuntimeError (TimeoutError for Mosquitto) within `timeout` seconds when it does not."""
     data = data or tmp_path / "data"
     mosq = None
     if broker == "mosquitto":
         mosq = Mosquitto(tmp_path).start()
-        proc, ready, log_path = start_server(data, broker_url=mosq.url, extra=extra, config=config)
+        try:
+            proc, ready, log_path = start_server(data, broker_url=mosq.url, extra=extra, config=config,
+                                                 timeout=timeout)
+        except BaseException:
+            mosq.stop()             # no broker left behind by a server that did not come up
+            raise
     else:
-        proc, ready, log_path = start_server(data, extra=extra, config=config)
+        proc, ready, log_path = start_server(data, extra=extra, config=config, timeout=timeout)
     return RunningHall(ready["broker"], ready["hall"], data, proc, mosq, ready, log_path)
