@@ -27,6 +27,7 @@ from devices.keypad.driver7e import Keypad7E
 from devices.keypad.protocol import Action, Command, KeyEntry
 from devices.led import LedScreen, strip_content, window_content
 from devices.transport import open_transport
+from hall_bus.contract import Op
 
 log = logging.getLogger("onewindow.devices.controller")
 
@@ -277,10 +278,10 @@ class DeviceController:
             return
         args: dict[str, Any] = {"window": window}
         if action is Action.CALL_BACK:
-            op, args["number"] = "window.call", command.number
+            op, args["number"] = Op.WINDOW_CALL, command.number
         elif action is Action.PAUSE_TOGGLE:
             paused = (self._window_state.get(window) or {}).get("status") == "paused"
-            op = "window.resume" if paused else "window.pause"
+            op = Op.WINDOW_RESUME if paused else Op.WINDOW_PAUSE
         elif action is Action.TRANSFER:
             target = (self.config.transfer_window_format.format(n=int(command.target))
                       if command.target else pad.cfg.transfer_to)
@@ -288,11 +289,11 @@ class DeviceController:
                 log.info("keypad %s: transfer without a target window", pad.cfg.id)
                 pad.beep(2)
                 return
-            op, args["to_window"] = "window.transfer", target
+            op, args["to_window"] = Op.WINDOW_TRANSFER, target
         else:
-            op = {Action.CALL_NEXT: "window.call_next", Action.RECALL: "window.recall",
-                  Action.EVALUATE: "window.finish", Action.NO_SHOW: "window.no_show",
-                  Action.HOLD: "window.hold"}[action]
+            op = {Action.CALL_NEXT: Op.WINDOW_CALL_NEXT, Action.RECALL: Op.WINDOW_RECALL,
+                  Action.EVALUATE: Op.WINDOW_FINISH, Action.NO_SHOW: Op.WINDOW_NO_SHOW,
+                  Action.HOLD: Op.WINDOW_HOLD}[action]
         before = (self._window_state.get(window) or {}).get("current")
         try:
             data = self.bus.request(op, args)
@@ -300,18 +301,18 @@ class DeviceController:
             log.info("keypad %s: %s refused: %s", pad.cfg.id, op, exc)
             pad.beep(3 if exc.code == "timeout" else 2)
             return
-        if op in ("window.call_next", "window.call", "window.recall"):
+        if op in (Op.WINDOW_CALL_NEXT, Op.WINDOW_CALL, Op.WINDOW_RECALL):
             for p in self._keypads_by_window.get(window, []):
                 p.show(data.get("number"))
-            if op == "window.call_next" and isinstance(before, dict) and before.get("id") \
+            if op == Op.WINDOW_CALL_NEXT and isinstance(before, dict) and before.get("id") \
                     and before.get("id") != data.get("id"):
                 self._ticket_finished(window, str(before["id"]))   # call_next finishes the current one
-        elif op == "window.finish":
+        elif op == Op.WINDOW_FINISH:
             for p in self._keypads_by_window.get(window, []):
                 p.show(None)
             if data.get("id"):
                 self._ticket_finished(window, str(data["id"]))
-        elif op in ("window.no_show", "window.hold", "window.transfer"):
+        elif op in (Op.WINDOW_NO_SHOW, Op.WINDOW_HOLD, Op.WINDOW_TRANSFER):
             for p in self._keypads_by_window.get(window, []):
                 p.show(None)
 
@@ -355,7 +356,7 @@ class DeviceController:
 
     def _submit_grade(self, window: str, ticket_id: str, grade: int) -> None:
         try:
-            self.bus.request("evaluation.submit", {"ticket_id": ticket_id, "grade": grade})
+            self.bus.request(Op.EVALUATION_SUBMIT, {"ticket_id": ticket_id, "grade": grade})
         except RequestError as exc:
             log.warning("window %s: evaluation of %s refused: %s", window, ticket_id, exc)
             if exc.code == "timeout":

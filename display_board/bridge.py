@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QSocketNotifier, Signal
 
+from hall_bus import payloads
 from hall_bus.gui_thread import Mailbox
 
 log = logging.getLogger("onewindow.display")
@@ -14,7 +15,7 @@ log = logging.getLogger("onewindow.display")
 class Bus(Protocol):  # hall_bus.BusClient, or a fake in tests
     topics: Any
 
-    def subscribe(self, topic_filter: str, handler: Any) -> None: ...
+    def subscribe(self, topic_filter: str, handler: Any, *, model: Any = None) -> None: ...
     def on_connection(self, listener: Any) -> None: ...
     def start(self) -> Any: ...
     def stop(self) -> None: ...
@@ -37,11 +38,12 @@ class DisplayBridge(QObject):
         post = self._mailbox.call
         t = bus.topics
         self._zone_prefix = t.state_zone("")
-        bus.subscribe(t.state_catalog, lambda _t, p: post(self.catalog.emit, p))
-        bus.subscribe(t.state_server, lambda _t, p: post(self.server.emit, p))
-        bus.subscribe(t.state_zone("+"), self._on_zone)
-        bus.subscribe(t.state_calls, self._on_calls)
-        bus.subscribe(t.event_call, lambda _t, p: post(self.call.emit, p))
+        # Every payload is checked against its hall_bus model before the board sees it (a bad one is dropped).
+        bus.subscribe(t.state_catalog, lambda _t, p: post(self.catalog.emit, p), model=payloads.Catalog)
+        bus.subscribe(t.state_server, lambda _t, p: post(self.server.emit, p), model=payloads.ServerState)
+        bus.subscribe(t.state_zone("+"), self._on_zone, model=payloads.ZoneState)
+        bus.subscribe(t.state_calls, self._on_calls, model=payloads.CallsState)
+        bus.subscribe(t.event_call, lambda _t, p: post(self.call.emit, p), model=payloads.CallEvent)
         bus.on_connection(lambda up: post(self.connection.emit, bool(up)))
 
     def _on_zone(self, topic: str, payload: dict[str, Any]) -> None:
@@ -60,4 +62,4 @@ class DisplayBridge(QObject):
     def reread_calls(self) -> None:
         """Subscribing again to the same filter makes the broker re-send the retained state/calls."""
         log.info("gap in event/call seq: re-reading state/calls")
-        self.bus.subscribe(self.bus.topics.state_calls, self._on_calls)
+        self.bus.subscribe(self.bus.topics.state_calls, self._on_calls, model=payloads.CallsState)

@@ -20,6 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from hall_bus.contract import (
     PROTOCOL_VERSION, BusError, ErrorCode, decode_json, encode_json, role_of,
 )
+from hall_bus.payloads import Part, PayloadError
 from hall_bus.topics import Topics
 
 log = logging.getLogger("onewindow.bus")
@@ -276,9 +277,11 @@ class BusClient:
         self._mqtt.publish(topic, b"", qos=1, retain=True)
 
     def subscribe(self, topic_filter: str, handler: Handler | Callable[[str, bytes], None], *,
-                  qos: int = 1, raw: bool = False) -> None:
-        """handler(topic, payload) on paho's thread; payload is a validated dict (or bytes when raw).
-        Invalid payloads are dropped with one log line naming the topic."""
+                  qos: int = 1, raw: bool = False, model: type[Part] | None = None) -> None:
+        """handler(topic, payload) on paho's thread; payload is a decoded dict (or bytes when raw). With `model`
+        (a hall_bus.payloads model) the payload is checked against it and handed on in its clean wire form:
+        unknown fields dropped, every field of the declared type. Invalid payloads are dropped with one log line
+        naming the topic."""
         with self._lock:
             self._subs[topic_filter] = (qos, handler, raw)
 
@@ -293,6 +296,12 @@ class BusClient:
             except BusError as exc:
                 log.warning("dropped message on %s: %s", msg.topic, exc.message)
                 return
+            if model is not None:
+                try:
+                    obj = model.parse(obj).wire()
+                except PayloadError as exc:
+                    log.warning("dropped message on %s: %s", msg.topic, exc)
+                    return
             self._safe(handler, msg.topic, obj)
 
         self._mqtt.message_callback_add(topic_filter, route)

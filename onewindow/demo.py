@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from hall_bus import BusClient, RequestError
 from hall_server.broker import die_with_parent, free_port, port_free
 from hall_server.config import HallConfig, load_hall_config
+from hall_bus.contract import Op
 
 ROOT = Path(__file__).resolve().parent.parent
 CHANNEL_WEIGHTS = (("walk_in", 8), ("id_card", 3))
@@ -93,7 +94,7 @@ class Crowd:
                 args["holder"] = {"ref": f"demo{self.rng.getrandbits(64):016x}", "birth_date": f"{year}-05-17",
                                   "display_name": self.rng.choice(["张*", "李*", "王*", "欧阳*", "陈*"])}
             try:
-                t = kiosk.request("ticket.issue", args, timeout=5)
+                t = kiosk.request(Op.TICKET_ISSUE, args, timeout=5)
             except RequestError as exc:
                 say(f"[kiosk-crowd{idx + 1}] {svc.name}: {exc.message_zh}")
             else:
@@ -111,7 +112,7 @@ class Crowd:
         self._sleep(self.rng.uniform(0.5, 3))
         while not self.stop.is_set():
             try:
-                t = c.request("window.call_next", {"window": w.id}, timeout=5)
+                t = c.request(Op.WINDOW_CALL_NEXT, {"window": w.id}, timeout=5)
             except RequestError as exc:
                 if exc.code != "no_ticket":
                     say(f"[{w.name}] {exc.message_zh}")
@@ -126,21 +127,21 @@ class Crowd:
             roll = self.rng.random()
             try:
                 if roll < 0.08:
-                    c.request("window.no_show", {"window": w.id}, timeout=5)
+                    c.request(Op.WINDOW_NO_SHOW, {"window": w.id}, timeout=5)
                     self.counts["no_show"] += 1
                     say(f"过号 {t['number']} ({w.name})")
                 elif roll < 0.14:
                     others = [s for s in self.services if s.zone == t["zone"] and s.id != t["service"]]
                     if others:
                         target = self.rng.choice(others)
-                        c.request("window.transfer", {"window": w.id, "service": target.id}, timeout=5)
+                        c.request(Op.WINDOW_TRANSFER, {"window": w.id, "service": target.id}, timeout=5)
                         self.counts["transferred"] += 1
                         say(f"转办 {t['number']} → {target.name}")
                 else:
-                    c.request("window.finish", {"window": w.id}, timeout=5)
+                    c.request(Op.WINDOW_FINISH, {"window": w.id}, timeout=5)
                     self.counts["done"] += 1
                     grade = self.rng.choices([5, 4, 3, 2, 1], [70, 20, 6, 3, 1])[0]
-                    c.request("evaluation.submit", {"ticket_id": t["id"], "grade": grade}, timeout=5)
+                    c.request(Op.EVALUATION_SUBMIT, {"ticket_id": t["id"], "grade": grade}, timeout=5)
                     say(f"办结 {t['number']} ({w.name}) 评价 {'★' * grade}")
             except RequestError as exc:
                 say(f"[{w.name}] {exc.message_zh}")

@@ -42,3 +42,13 @@ def test_headless_packages_run_without_qt() -> None:
             "print('ok')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_operation_names_are_spelled_only_by_the_op_enum() -> None:
+    """Clients name operations with hall_bus.contract.Op, so a renamed or misspelt op fails at import, not on the
+    wire."""
+    from hall_bus.contract import Op
+    spelled = re.compile("|".join(rf"""["']{re.escape(op.value)}["']""" for op in Op))
+    bad = [str(p.relative_to(ROOT)) for p in sources()
+           if p.relative_to(ROOT).parts[0] != "hall_bus" and spelled.search(p.read_text(encoding="utf-8"))]
+    assert not bad, f"operation names written as strings (use hall_bus.contract.Op): {bad}"

@@ -47,7 +47,8 @@ def test_display_bridge_emits_on_the_gui_thread(qtbot):
     bus.deliver(bus.topics.state_zone("z1"), {"v": 1, "waiting": 1, "serving": 0, "est_wait_s": 60, "last_called": []})
     bus.deliver(bus.topics.state_calls, {"v": 1, "calls": []})
     bus.set_server(True)
-    bus.deliver(bus.topics.event_call, {"v": 1, "number": "A001", "window": "w1", "seq": 1}, retain=False)
+    bus.deliver(bus.topics.event_call, {"v": 1, "number": "A001", "window": "w1", "seq": 1, "ticket_id": "t-1",
+                                        "ts": "2026-11-27T09:00:00+08:00"}, retain=False)
     qtbot.waitUntil(lambda: rec.names() == {"catalog", "zone", "calls", "server", "call", "connection"}, timeout=3000)
     assert rec.all_on(threading.get_ident())
     bridge.stop()
@@ -60,11 +61,11 @@ def test_panel_bridge_emits_replies_and_events_on_the_gui_thread(qtbot):
     for name in ("window_state", "catalog", "server", "ticket_event", "connection", "reply"):
         getattr(bridge, name).connect(rec.slot(name), DIRECT)
     bus.set_connected(True)
-    bus.deliver(bus.topics.state_window("w15"), {"v": 1, "state": "idle"})
+    bus.deliver(bus.topics.state_window("w15"), {"v": 1, "status": "open"})
     bus.deliver(bus.topics.state_catalog, sample_catalog())
     bus.set_server(True)
-    bus.deliver(bus.topics.event_ticket, {"v": 1, "action": "hold", "window": "w15", "ticket": {"number": "A001"}},
-                retain=False)
+    bus.deliver(bus.topics.event_ticket, {"v": 1, "action": "hold", "window": "w15", "ts": "2026-11-27T09:00:00+08:00",
+                                          "ticket": {"id": "t-1", "number": "A001", "service": "ss_pension", "zone": "z1", "state": "held", "channel": "walk_in", "issued_at": "2026-11-27T09:00:00+08:00"}}, retain=False)
     bridge.request("call", "call_next", {"window": "w15"})
     bus.reply(0, data={"ticket": None})
     qtbot.waitUntil(lambda: len(rec.names()) == 6, timeout=3000)

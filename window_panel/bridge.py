@@ -5,13 +5,14 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QSocketNotifier, Signal
 
+from hall_bus import payloads
 from hall_bus.gui_thread import Mailbox
 
 
 class Bus(Protocol):  # hall_bus.BusClient, or a fake in tests
     topics: Any
 
-    def subscribe(self, topic_filter: str, handler: Any) -> None: ...
+    def subscribe(self, topic_filter: str, handler: Any, *, model: Any = None) -> None: ...
     def on_connection(self, listener: Any) -> None: ...
     def request_async(self, op: str, args: dict[str, Any], callback: Any) -> str: ...
     def start(self) -> Any: ...
@@ -35,10 +36,12 @@ class PanelBridge(QObject):
         self._mailbox = Mailbox().watch(lambda fd: QSocketNotifier(fd, QSocketNotifier.Type.Read, self))
         post = self._mailbox.call
         t = bus.topics
-        bus.subscribe(t.state_window(window), lambda _t, p: post(self.window_state.emit, p))
-        bus.subscribe(t.state_catalog, lambda _t, p: post(self.catalog.emit, p))
-        bus.subscribe(t.state_server, lambda _t, p: post(self.server.emit, p))
-        bus.subscribe(t.event_ticket, self._on_ticket_event)
+        # Every payload is checked against its hall_bus model before the panel sees it (a bad one is dropped).
+        bus.subscribe(t.state_window(window), lambda _t, p: post(self.window_state.emit, p),
+                      model=payloads.WindowState)
+        bus.subscribe(t.state_catalog, lambda _t, p: post(self.catalog.emit, p), model=payloads.Catalog)
+        bus.subscribe(t.state_server, lambda _t, p: post(self.server.emit, p), model=payloads.ServerState)
+        bus.subscribe(t.event_ticket, self._on_ticket_event, model=payloads.TicketEvent)
         bus.on_connection(lambda up: post(self.connection.emit, bool(up)))
 
     def _on_ticket_event(self, _topic: str, payload: dict[str, Any]) -> None:

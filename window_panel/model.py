@@ -6,6 +6,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from hall_bus.contract import Op
+
 
 class Action(StrEnum):
     CALL_NEXT = "call_next"
@@ -31,9 +33,9 @@ NEEDS_OPEN = frozenset({Action.CALL_NEXT, Action.CALL_NUMBER, Action.CALL_BACK})
 
 # The ops of PROTOCOL.md each action sends (PAUSE depends on the window status: see pause_op).
 OPS: dict[Action, str] = {
-    Action.CALL_NEXT: "window.call_next", Action.RECALL: "window.recall", Action.CALL_NUMBER: "window.call",
-    Action.NO_SHOW: "window.no_show", Action.HOLD: "window.hold", Action.CALL_BACK: "window.call",
-    Action.TRANSFER: "window.transfer", Action.FINISH: "window.finish",
+    Action.CALL_NEXT: Op.WINDOW_CALL_NEXT, Action.RECALL: Op.WINDOW_RECALL, Action.CALL_NUMBER: Op.WINDOW_CALL,
+    Action.NO_SHOW: Op.WINDOW_NO_SHOW, Action.HOLD: Op.WINDOW_HOLD, Action.CALL_BACK: Op.WINDOW_CALL,
+    Action.TRANSFER: Op.WINDOW_TRANSFER, Action.FINISH: Op.WINDOW_FINISH,
 }
 
 
@@ -67,7 +69,7 @@ class PanelState:
         return False
 
     def pause_op(self) -> str:
-        return {"open": "window.pause", "paused": "window.resume"}.get(self.status or "", "window.open")
+        return {"open": Op.WINDOW_PAUSE, "paused": Op.WINDOW_RESUME}.get(self.status or "", Op.WINDOW_OPEN)
 
     def apply_window_state(self, st: dict[str, Any]) -> None:
         status = st.get("status")

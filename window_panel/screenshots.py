@@ -13,6 +13,7 @@ from window_panel.dialogs import PanelDialogs
 from window_panel.i18n import Tr
 from window_panel.model import Action
 from window_panel.view import PanelWindow
+from hall_bus.contract import Op
 
 CATALOG: dict[str, Any] = {
     "v": 1, "hall": {"id": "daan", "name": "大安区政务服务中心", "name_en": "Da'an Government Service Centre"},
@@ -70,7 +71,7 @@ def render_all(window: str, out: Path) -> list[Path]:
             elif scene == "error":
                 panel.bridge = _Bridge()  # type: ignore[assignment]
                 panel.trigger(Action.CALL_NEXT)
-                panel.on_reply("call_next", {"v": 1, "ok": False, "op": "window.call_next", "error": {
+                panel.on_reply("call_next", {"v": 1, "ok": False, "op": Op.WINDOW_CALL_NEXT, "error": {
                     "code": "no_ticket", "message": "no ticket is waiting for this window's services",
                     "message_zh": "当前没有等候的号"}})
             paths.append(_picture(panel, out / f"panel-{scene}-{lang}.png", app))

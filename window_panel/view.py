@@ -15,6 +15,7 @@ from window_panel.bridge import PanelBridge
 from window_panel.dialogs import PanelDialogs
 from window_panel.i18n import Tr
 from window_panel.model import OPS, SHORTCUTS, Action, PanelState, elapsed
+from hall_bus.contract import Op
 
 STYLE = """
 QWidget#panel { background: #eef2f8; }
@@ -242,7 +243,7 @@ class PanelWindow(QWidget):
             args["number"] = number
         elif action is Action.CALL_BACK:
             for number in list(self.state.set_aside):          # refresh the list for next time
-                self.bridge.request(f"lookup:{number}", "ticket.get", {"number": number})
+                self.bridge.request(f"lookup:{number}", Op.TICKET_GET, {"number": number})
             number = self.dialogs.ask_call_back(self.state.set_aside)
             if not number:
                 return False
@@ -254,7 +255,7 @@ class PanelWindow(QWidget):
             args.update(target)
         elif action is Action.PAUSE:
             op = self.state.pause_op()
-            if op == "window.pause":
+            if op == Op.WINDOW_PAUSE:
                 reason = self.dialogs.ask_pause_reason()
                 if reason is None:
                     return False

@@ -22,7 +22,7 @@ CATALOG = {"v": 1, "business_day": "2026-11-27",
 
 def call(seq: int, number: str, **kw) -> dict:
     return {"v": 1, "seq": seq, "ticket_id": f"t-{number}", "number": number, "window": "w15",
-            "window_name": "15号窗口", "zone": "z1", "recall": False, **kw}
+            "window_name": "15号窗口", "zone": "z1", "recall": False, "ts": "2026-11-27T10:00:00+08:00", **kw}
 
 
 class RecordingVoice:
@@ -139,7 +139,7 @@ def test_a_long_day_of_messages_does_not_kill_the_display(display, bus, qtbot) -
     none0, true0 = sys.getrefcount(None), sys.getrefcount(True)
     handler = bus.handlers[bus.topics.state_zone("+")]
     topic = bus.topics.state_zone("z1")
-    bus._on_thread(lambda: [handler(topic, {"v": 1, "waiting": n, "serving": None, "est_wait_s": None})
+    bus._on_thread(lambda: [handler(topic, {"v": 1, "waiting": n, "serving": 0, "est_wait_s": 0})
                             for n in range(30000)])
     qtbot.waitUntil(lambda: ctl.model.zones["z1"].waiting == 29999, timeout=60000)
     assert sys.getrefcount(None) > none0 - 1000 and sys.getrefcount(True) > true0 - 1000

@@ -24,7 +24,8 @@ def test_a_valid_issue_request_is_cleaned_of_unknown_fields() -> None:
                                               "holder": {"ref": "abcdefgh12345678", "birth_date": "1950-01-02",
                                                          "display_name": "张*", "raw_id": "x"}}))
     assert r.id == "r1"
-    assert r.args == {"service": "ss_enroll", "channel": "id_card",
+    assert isinstance(r.args, c.TicketIssue)
+    assert r.args.given() == {"service": "ss_enroll", "channel": "id_card",
                       "holder": {"ref": "abcdefgh12345678", "birth_date": "1950-01-02", "display_name": "张*"}}
 
 
@@ -37,7 +38,7 @@ def test_a_valid_issue_request_is_cleaned_of_unknown_fields() -> None:
     (b'{"v":1,"id":""}', "bad_request", "id:"),
     (b'{"v":1,"id":"x","args":{"service":1,"channel":"walk_in"}}', "bad_request", "args.service"),
     (b'{"v":1,"id":"x","args":{"service":"a","channel":"bus"}}', "bad_request", "args.channel"),
-    (b'{"v":1,"id":"x","args":{"channel":"walk_in"}}', "bad_request", "args.service: missing"),
+    (b'{"v":1,"id":"x","args":{"channel":"walk_in"}}', "bad_request", "args.service: Field required"),
     (b'{"v":1,"id":"x","args":{"service":"a","channel":"walk_in","holder":{"ref":"short"}}}', "bad_request",
      "args.holder.ref"),
     (b'{"v":1,"id":"x","args":{"service":"a b","channel":"walk_in"}}', "bad_request", "args.service"),
@@ -55,7 +56,7 @@ def test_oversized_payloads_are_refused_before_parsing() -> None:
 
 
 def test_one_of_rules() -> None:
-    with pytest.raises(c.BusError, match="exactly one of ticket_id, number, verify"):
+    with pytest.raises(c.BusError, match="exactly one of ticket_id, number, verify, token"):
         c.validate_args("ticket.get", {})
     with pytest.raises(c.BusError, match="exactly one of"):
         c.validate_args("window.transfer", {"window": "w1", "service": "a", "to_window": "w2"})
@@ -64,6 +65,28 @@ def test_one_of_rules() -> None:
     assert "grade" in e.value.message
     with pytest.raises(c.BusError):
         c.validate_args("evaluation.submit", {"verify": "K7Q2", "grade": True})   # a boolean is no grade
+
+
+@pytest.mark.parametrize("op, args, where", [
+    ("evaluation.submit", {"verify": "K7Q2", "grade": "3"}, "args.grade"),          # a string is no number
+    ("evaluation.submit", {"verify": "K7Q2", "grade": 3.0}, "args.grade"),
+    ("ticket.issue", {"service": "a", "channel": "walk_in", "lang": 1}, "args.lang"),
+    ("window.pause", {"window": "w1", "reason": 5}, "args.reason"),
+    ("ticket.get", {"token": "short"}, "args.token"),                               # ≥ 16 characters
+    ("ticket.issue", {"service": "a", "channel": "walk_in",
+                      "holder": {"ref": "abcdefgh12", "birth_date": "1899-12-31"}}, "args.holder.birth_date"),
+    ("ticket.issue", {"service": "a", "channel": "walk_in",
+                      "holder": {"ref": "abcdefgh12", "birth_date": "2999-01-01"}}, "args.holder.birth_date"),
+])
+def test_requests_are_strict_a_wrong_type_is_refused_not_coerced(op: str, args: dict, where: str) -> None:
+    with pytest.raises(c.BusError) as e:
+        c.validate_args(op, args)
+    assert e.value.code == "bad_request" and e.value.message.startswith(where)
+
+
+def test_every_op_has_an_enum_member_and_an_argument_model() -> None:
+    assert set(c.OPS) == set(c.Op) and all(issubclass(m, c.Args) for m in c.OPS.values())
+    assert c.validate_args(c.Op.TICKET_GET, {"token": "Zq3x_9kLmN0pQrStUvWxYz"}).token == "Zq3x_9kLmN0pQrStUvWxYz"
 
 
 def test_unknown_op() -> None:
@@ -122,12 +145,28 @@ def test_topics_are_declared_once_and_parse_back() -> None:
     t = Topics("daan")
     assert t.request("kiosk-k1", "ticket.issue") == "onewindow/daan/request/kiosk-k1/ticket.issue"
     assert t.state_window("w15") == "onewindow/daan/state/window/w15"
-    assert t.device_status("printer-k1") == "onewindow/daan/device/printer-k1/status"
+    assert t.device_status("kiosk-k1", "printer-k1") == "onewindow/daan/device/kiosk-k1/printer-k1/status"
     p = t.parse(t.request("kiosk-k1", "ticket.issue"))
     assert p is not None and p.kind == "request" and p.parts == ("kiosk-k1", "ticket.issue")
     assert t.parse("onewindow/other/state/calls") is None
     with pytest.raises(ValueError):
         Topics("da/an")
+
+
+def test_asyncapi_ticket_lists_every_field_the_engine_sends() -> None:
+    """0.1's hand-written AsyncAPI Ticket left out fields the engine sent; now both come from one model."""
+    import random
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    from hall_server.config import load_hall_config
+    from hall_server.engine import Engine
+    eng = Engine(load_hall_config(ROOT / "config" / "hall.toml"), rng=random.Random(1))
+    sid = next(s.id for s in eng.config.services if not s.id_required)
+    ticket = eng.issue(datetime(2026, 11, 27, 9, tzinfo=ZoneInfo("Asia/Shanghai")), sid, "walk_in",
+                       {"ref": "abcdefgh12", "birth_date": "1950-01-01", "display_name": "张*"}).data
+    schema = build()["components"]["schemas"]["Ticket"]
+    assert set(ticket) <= set(schema["properties"]), set(ticket) - set(schema["properties"])
+    assert {"token", "holder_name", "ahead", "est_wait_s", "verify"} <= set(ticket)
 
 
 def test_committed_asyncapi_matches_the_declarations() -> None:

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from paho.mqtt.client import topic_matches_sub
 
 from hall_bus import RequestError, Topics
+from hall_bus.payloads import Part, PayloadError
 
 Answer = Callable[[str, dict[str, Any]], dict[str, Any]]
 
@@ -26,6 +27,7 @@ class FakeBus:
         self.listeners: list[Callable[[bool], None]] = []
         self.requests: list[tuple[str, dict[str, Any], Callable[[dict[str, Any]], None] | None]] = []
         self.published: list[tuple[str, dict[str, Any], bool]] = []
+        self.dropped: list[tuple[str, dict[str, Any]]] = []      # payloads that did not match their model
         # what the broker holds for this hall; delivered (with a connect) on start() when connect_on_start
         self.retained: dict[str, dict[str, Any]] = dict(retained or {})
         self.connect_on_start = connect_on_start
@@ -34,7 +36,18 @@ class FakeBus:
         self.started = False
 
     # the BusClient surface the apps use
-    def subscribe(self, topic_filter: str, handler: Callable[[str, dict[str, Any]], None]) -> None:
+    def subscribe(self, topic_filter: str, handler: Callable[[str, dict[str, Any]], None], *,
+                  model: type[Part] | None = None) -> None:
+        if model is not None:       # as BusClient: checked against the model, handed on clean, or dropped
+            inner = handler
+
+            def handler(topic: str, payload: dict[str, Any]) -> None:
+                try:
+                    clean = model.parse(payload).wire()
+                except PayloadError:
+                    self.dropped.append((topic, payload))
+                    return
+                inner(topic, clean)
         self.handlers[topic_filter] = handler
         self.subscribed[topic_filter] += 1
 

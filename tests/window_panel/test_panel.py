@@ -11,13 +11,13 @@ from window_panel.bridge import PanelBridge
 from window_panel.model import Action
 from window_panel.view import PanelWindow
 
-TICKET = {"id": "t1", "number": "A023", "service": "ss_enroll", "service_name": "城镇职工养老保险参保登记",
+TICKET = {"id": "t1", "number": "A023", "service": "ss_enroll", "zone": "z1", "service_name": "城镇职工养老保险参保登记",
           "service_name_en": "Employee pension insurance enrolment", "state": "serving", "channel": "appointment",
           "priority": True, "issued_at": "2026-11-27T10:02:11+08:00", "called_at": "2026-11-27T10:21:40+08:00"}
 CATALOG = {"v": 1, "hall": {"id": "daan", "name": "大安区政务服务中心"},
            "zones": [{"id": "z1", "name": "社会保障服务区", "name_en": "Social Security"}],
-           "services": [{"id": "ss_enroll", "zone": "z1", "name": "参保登记", "name_en": "Enrolment"},
-                        {"id": "mi_card", "zone": "z1", "name": "社保卡", "name_en": "Social security card"}],
+           "services": [{"id": "ss_enroll", "zone": "z1", "prefix": "A", "name": "参保登记", "name_en": "Enrolment"},
+                        {"id": "mi_card", "zone": "z1", "prefix": "B", "name": "社保卡", "name_en": "Social security card"}],
            "windows": [{"id": "w15", "name": "15号窗口", "name_en": "Window 15", "zone": "z1"},
                        {"id": "w16", "name": "16号窗口", "name_en": "Window 16", "zone": "z1"}]}
 
@@ -180,7 +180,8 @@ def test_call_back_offers_held_tickets(make_panel, bus, qtbot) -> None:
         bus.deliver(bus.topics.state_window("w15"),
                     {"v": 1, "status": "open", "current": None, "waiting": 2, "held": ["A001"]})
     bus.deliver(bus.topics.event_ticket, {"v": 1, "action": "no_show", "window": "w15",
-                                          "ticket": {"number": "C004", "state": "no_show"}})
+                                          "ts": "2026-11-27T10:20:00+08:00",
+                                          "ticket": {**TICKET, "id": "t4", "number": "C004", "state": "no_show"}})
     qtbot.waitUntil(lambda: "C004" in panel.state.set_aside)
     panel.dialogs.answers["call_back"] = "A001"
     panel.trigger(Action.CALL_BACK)
