@@ -261,15 +261,15 @@ def role_of(client_id: str) -> Role | None:
         return None
 
 
-def may_call(client_id: str, op: str, args: Args,
+def may_call(client_id: str, op: str, args: Args | dict[str, Any],
              windows_of: Callable[[str], set[str] | frozenset[str] | None] | None = None) -> bool:
     """Whether this client may call op with these args. windows_of(client) gives the windows a
     devices- controller may act for (None: unknown controller)."""
     role = role_of(client_id)
     if role is None or op not in _ROLE_OPS[role]:
         return False
-    if isinstance(args, WindowArgs):
-        window = args.window
+    if Op(op).is_window_op:
+        window = args.window if isinstance(args, WindowArgs) else args.get("window")
         if role is Role.PANEL:
             return client_id == f"panel-{window}"
         if role is Role.DEVICES:

@@ -100,7 +100,7 @@ class TicketSummary(Part):
     service_name_en: str = ""
 
     def service_title(self, lang: Lang) -> str:
-        return (self.service_name_en or self.service_name) if lang == "en" else (self.service_name or self.service)
+        return (self.service_name_en or self.service_name) if lang == "en" else self.service_name
 
 
 class Ticket(TicketSummary):
