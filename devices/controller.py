@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 import shutil
 import signal
 import sys
@@ -28,6 +27,7 @@ from devices.keypad.protocol import Action, Command, KeyEntry
 from devices.led import LedScreen, strip_content, window_content
 from devices.transport import open_transport
 from hall_bus.contract import Op
+from hall_bus.hall import window_number
 
 log = logging.getLogger("onewindow.devices.controller")
 
@@ -443,8 +443,8 @@ class DeviceController:
         for w in self._catalog.get("windows", []) or []:
             if isinstance(w, dict) and w.get("id") == window and w.get("name"):
                 return str(w["name"])
-        m = re.fullmatch(r"w(\d+)", window)
-        return f"{m.group(1)}号窗口" if m else window
+        n = window_number(None, window)
+        return f"{n}号窗口" if n is not None else window
 
     def _zone_name(self, zone: str) -> str:
         for st in self.config.strips:

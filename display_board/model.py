@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from hall_bus.hall import window_title
+
 
 @dataclass
 class ZoneView:
@@ -130,14 +132,8 @@ class BoardModel:
     def window_label(self, call: dict[str, Any], lang: str) -> str:
         wid = str(call.get("window") or "")
         win = self.windows.get(wid, {})
-        if lang == "en":
-            if call.get("window_name_en"):
-                return str(call["window_name_en"])
-            if win.get("name_en"):
-                return str(win["name_en"])
-            digits = "".join(ch for ch in wid if ch.isdigit())
-            return f"Window {digits}" if digits else wid
-        return str(call.get("window_name") or win.get("name") or wid)
+        return window_title(str(call.get("window_name") or win.get("name") or ""),
+                            str(call.get("window_name_en") or win.get("name_en") or ""), wid, lang)
 
     def _new_day(self, day: str) -> None:
         if self.business_day is not None and day != self.business_day:

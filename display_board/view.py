@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 
 from display_board.model import BoardModel
+from hall_bus.hall import call_text
 
 FONT = "Noto Sans CJK SC"
 
@@ -29,7 +30,6 @@ RED = QColor("#ff5b5b")
 TEXT = {
     "now_calling": ("正在呼叫", "Now calling"),
     "recent": ("最近呼叫", "Recent calls"),
-    "please_go": ("请到", "Please go to"),
     "no_calls": ("暂无呼叫", "No calls yet"),
     "waiting_n": ("等候 {n} 人", "{n} waiting"),
     "est": ("约 {m} 分钟", "≈ {m} min"),
@@ -261,13 +261,9 @@ class HeroCall(Region):
         draw(p, QRectF(body.left(), body.top() + nh, body.width(), wh), arrow, wh * 0.85, ink,
              QFont.Weight.Bold, Qt.AlignmentFlag.AlignCenter)
         sh = body.height() - nh - wh
-        if sec:
-            line = f"{tr('please_go', sec)} {self.model.window_label(call, sec)}"
-            if sec == "zh":
-                line = f"请 {call['number']} 号到 {self.model.window_label(call, 'zh')} 办理"
-        else:
-            line = (f"请 {call['number']} 号到 {win} 办理" if lang == "zh"
-                    else f"Ticket {call['number']}, please go to {win}")
+        # the hall's own call wording (hall_bus.hall), as on the LED screens and in the voice
+        line_lang = sec or lang
+        line = call_text(str(call["number"]), self.model.window_label(call, line_lang), line_lang)
         draw(p, QRectF(body.left(), body.top() + nh + wh, body.width(), sh), line, sh * 0.6, sub_ink,
              QFont.Weight.Normal, Qt.AlignmentFlag.AlignCenter)
         p.end()

@@ -13,7 +13,7 @@ from pydantic import (
     AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator,
 )
 
-from hall_bus.payloads import (
+from hall_bus.payloads import (  # the value tuples are re-exported for hall_bus's users
     CHANNELS, DEVICE_STATES, PROTOCOL_VERSION, TICKET_STATES, WINDOW_STATUSES, Channel, Ident, Part, TicketNumber,
     Token, Verify,
 )

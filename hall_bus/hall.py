@@ -15,7 +15,7 @@ CALL_WORDING: dict[str, str] = {
     "zh": "请{number}号到{window}办理",
     "en": "Ticket {number}, please go to {window}",
 }
-RECALL_PREFIX: dict[str, str] = {"zh": "重呼，", "en": "Recall: "}
+RECALL_PREFIX: dict[str, str] = {"zh": "重呼，", "en": "Repeat call: "}
 
 
 def call_text(number: str, window: str, lang: Lang, *, recall: bool = False) -> str:

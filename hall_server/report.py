@@ -15,12 +15,12 @@ from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 from hall_bus.configfile import ConfigError
+from hall_bus.hall import GRADES as HALL_GRADES, window_number
 from hall_server.config import HallConfig, load_hall_config
 from hall_server.stats import percentile
 from hall_server.store import Store
 
-GRADES = {1: ("非常不满意", "Very dissatisfied"), 2: ("不满意", "Dissatisfied"), 3: ("基本满意", "Neutral"),
-          4: ("满意", "Satisfied"), 5: ("非常满意", "Very satisfied")}
+GRADES = HALL_GRADES   # 好差评 labels: one home (hall_bus.hall)
 GRADE_COLOURS = {1: "#c0392b", 2: "#e67e22", 3: "#f1c40f", 4: "#7dbb42", 5: "#27ae60"}
 SATISFIED = 4            # 满意 and 非常满意 count as satisfied (好评)
 ZONE_COLOURS = ["#1f6fb2", "#2a9d8f", "#e9a23b", "#c8553d", "#7b5ea7", "#5c946e", "#8d6e63", "#3d5a80"]
@@ -383,7 +383,7 @@ def render_html(rep: DayReport) -> str:
     active = [w for w in cfg.windows if rep.windows[w.id].served or rep.windows[w.id].called]
     per_window = column_chart(
         "chart-windows", "各窗口办结件数 Tickets served per window",
-        [w.name.removesuffix("号窗口") for w in active], [("办结 Served", "#2a9d8f",
+        [str(window_number(w.name, w.id) or w.name) for w in active], [("办结 Served", "#2a9d8f",
                                                         [float(rep.windows[w.id].served) for w in active])],
         rotate_labels=len(active) > 16, colours=[zone_colour[w.zone] for w in active], height=320)
     grade_chart = column_chart(

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hall_bus.hall import GRADES
+
 LANGS = ("zh", "en")
 
 TEXT: dict[str, tuple[str, str]] = {
@@ -117,11 +119,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "eval_sending": ("正在提交评价…", "Sending your rating…"),
     "eval_thanks": ("感谢您的评价：{grade}", "Thank you for your rating: {grade}"),
     "eval_unreachable": ("暂时无法提交评价，请稍后再试或联系工作人员", "Your rating could not be sent; please try again later or ask staff"),
-    "grade_5": ("非常满意", "Very satisfied"),
-    "grade_4": ("满意", "Satisfied"),
-    "grade_3": ("基本满意", "Fair"),
-    "grade_2": ("不满意", "Dissatisfied"),
-    "grade_1": ("非常不满意", "Very dissatisfied"),
+    # 好差评 grades: the hall's own labels (hall_bus.hall.GRADES), the same in the report and on the evaluators
+    **{f"grade_{g}": labels for g, labels in GRADES.items()},
     "invalid_code": ("无法识别这个号码，请检查后重试", "That code was not recognised, please check it"),
     # faults
     "unreachable_title": ("暂时无法取号", "Numbers cannot be issued right now"),

@@ -7,11 +7,12 @@ from typing import Callable
 
 from devices.frame7e import protocol as p
 from devices.frame7e.bus import Bus7E, BusEvent
+from hall_bus.hall import GRADES as HALL_GRADES
 
 log = logging.getLogger("onewindow.devices.evaluator")
 
 # grade -> label; grade numbers are those of evaluation.submit (PROTOCOL.md)
-GRADES: dict[int, str] = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+GRADES: dict[int, str] = {g: zh for g, (zh, _en) in HALL_GRADES.items()}   # 好差评 labels (hall_bus.hall)
 INVITE_TEXT = "请您对本次服务进行评价"
 THANKS_TEXT = "感谢您的评价"
 

@@ -5,17 +5,28 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Literal, Mapping
 
+from hall_bus.hall import CALL_WORDING, RECALL_PREFIX, window_number
+
 Lang = Literal["zh", "en"]
 
 _DIGITS_ZH = "零一二三四五六七八九"
 _UNITS_ZH = ("", "十", "百", "千")
 
-DEFAULT_TEMPLATES: dict[str, str] = {
-    # {ticket}: the number spoken piecewise; {window}: the window spoken ("十五 号窗口" / "window 15")
-    "zh": "请 {ticket} 号 到 {window}办理",
-    "en": "Ticket {ticket}, please go to {window}",
-}
-DEFAULT_RECALL_PREFIX: dict[str, str] = {"zh": "重呼，", "en": "Repeat call. "}
+
+
+def spoken_wording(wording: str) -> str:
+    """The hall's call wording (hall_bus.hall.CALL_WORDING) as a voice template: {ticket} is the number spoken
+    piece by piece, and the spoken pieces stand apart from the Chinese words around them (a pause for the voice)."""
+    text = wording.replace("{number}", "{ticket}")
+    text = re.sub(r"(?<=[\u4e00-\u9fff])(\{\w+\})", r" \1", text)
+    # the window's spoken name runs on into the next word (号窗口办理: one clip in a clip pack)
+    return re.sub(r"\{ticket\}(?=[\u4e00-\u9fff])", "{ticket} ", text)
+
+
+# {ticket}: the number spoken piecewise; {window}: the window spoken ("十五 号窗口" / "window 15"). The words are the
+# hall's own (the same as the display, the LED screens and the call events), so changing them changes every one.
+DEFAULT_TEMPLATES: dict[str, str] = {lang: spoken_wording(w) for lang, w in CALL_WORDING.items()}
+DEFAULT_RECALL_PREFIX: dict[str, str] = dict(RECALL_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -86,15 +97,7 @@ def spoken_ticket(number: str, lang: Lang) -> str:
 
 
 def _window_number(event: Mapping[str, object]) -> int | None:
-    name = str(event.get("window_name") or "")
-    m = re.fullmatch(r"\s*(\d+)\s*号窗口\s*", name)
-    if m:
-        return int(m.group(1))
-    if not name:
-        m = re.fullmatch(r"[A-Za-z]*(\d+)", str(event.get("window") or ""))
-        if m:
-            return int(m.group(1))
-    return None
+    return window_number(str(event.get("window_name") or ""), str(event.get("window") or ""))
 
 
 def spoken_window(event: Mapping[str, object], lang: Lang) -> str:

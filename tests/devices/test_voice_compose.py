@@ -83,7 +83,7 @@ EVENT = {"v": 1, "seq": 7, "ticket_id": "t1", "number": "A023", "window": "w15",
 
 def test_chinese_call_as_in_the_hall() -> None:
     ann = compose(EVENT, "zh")
-    assert [p.text for p in ann.phrases] == ["请 A 零 二 三 号 到 十五 号窗口办理"]
+    assert [p.text for p in ann.phrases] == ["请 A 零 二 三 号到 十五 号窗口办理"]
     assert (ann.seq, ann.number, ann.window, ann.recall) == (7, "A023", "w15", False)
 
 
@@ -99,8 +99,8 @@ def test_both_languages_zh_first() -> None:
 def test_recall_prefix() -> None:
     ann = compose({**EVENT, "recall": True}, ["zh", "en"])
     assert ann.recall
-    assert ann.phrases[0].text == "重呼，请 A 零 二 三 号 到 十五 号窗口办理"
-    assert ann.phrases[1].text.startswith("Repeat call. Ticket A 0 2 3")
+    assert ann.phrases[0].text == "重呼，请 A 零 二 三 号到 十五 号窗口办理"
+    assert ann.phrases[1].text.startswith("Repeat call: Ticket A 0 2 3")
 
 
 def test_every_window_of_the_reference_hall() -> None:
@@ -116,9 +116,9 @@ def test_every_window_of_the_reference_hall() -> None:
 
 def test_window_from_id_when_no_name_and_other_names() -> None:
     ev = {"number": "B001", "window": "w20"}
-    assert compose(ev, "zh").phrases[0].text == "请 B 零 零 一 号 到 二十 号窗口办理"
+    assert compose(ev, "zh").phrases[0].text == "请 B 零 零 一 号到 二十 号窗口办理"
     odd = {"number": "B001", "window": "w3", "window_name": "A区3号窗口"}
-    assert compose(odd, "zh").phrases[0].text == "请 B 零 零 一 号 到 A 区 三 号窗口 办理"
+    assert compose(odd, "zh").phrases[0].text == "请 B 零 零 一 号到 A 区 三 号窗口 办理"
     assert compose(odd, "en").phrases[0].text.endswith("window 3")
     named = {"number": "B001", "window": "w3", "window_name": "3号窗口", "window_name_en": "Window 3 (Tax)"}
     assert compose(named, "en").phrases[0].text.endswith("go to window 3 (Tax)")

@@ -129,7 +129,7 @@ def test_incomplete_pack_falls_back_to_synthesis_for_the_whole_phrase(tmp_path: 
     a.on_played(played.append)
     announce_all(a, {**EVENT, "window": "w102", "window_name": "102号窗口"},
                  {**EVENT, "seq": 24, "recall": True})
-    assert fake.texts == ["请 A 零 二 三 号 到 一百零二 号窗口办理"]
+    assert fake.texts == ["请 A 零 二 三 号到 一百零二 号窗口办理"]
     assert [p.sources for p in played] == [("fake",), ("clips",)]  # 重呼.wav is in the pack
 
 
@@ -309,4 +309,4 @@ def test_recall_is_respelled_for_the_synthesizer(tmp_path: Path) -> None:
     a = Announcer(config(tmp_path, prewarm=False), synthesizer=fake, sink=DirSink(tmp_path / "out"))  # type: ignore[arg-type]
     announce_all(a, {**EVENT, "recall": True})
     # espeak-ng reads 重 in 重呼 as zhòng; 虫 is unambiguously chóng
-    assert fake.texts == ["虫呼，请 A 零 二 三 号 到 十五 号窗口办理"]
+    assert fake.texts == ["虫呼，请 A 零 二 三 号到 十五 号窗口办理"]
