@@ -9,11 +9,12 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from hall_bus.configfile import BrokerUrl, ConfigError, ConfigModel, load_toml
+from hall_bus.payloads import ID_PATTERN, HallId
 
 __all__ = ["BusConfig", "KeypadConfig", "ScreenConfig", "StripConfig", "EvaluatorConfig", "SpeakerConfig",
            "DevicesConfig", "load_config", "ConfigError"]
 
-_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
+_ID = ID_PATTERN      # ids as the bus declares them
 
 
 class BusConfig(ConfigModel):
@@ -29,7 +30,7 @@ class BusConfig(ConfigModel):
 
 
 class _Device(ConfigModel):
-    id: str = Field(pattern=_ID, description="device id for device/{id}/status")
+    id: str = Field(pattern=_ID, description="device id for device/{controller client id}/{id}/status")
     bus: str
     addr: int = Field(ge=1, le=255)
 
@@ -73,7 +74,7 @@ class SpeakerConfig(ConfigModel):
 
 class DevicesConfig(ConfigModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,48}$", description="client id is devices-{name}")
-    hall: str = Field(pattern=_ID)
+    hall: HallId
     broker: BrokerUrl = "mqtt://127.0.0.1:1883"
     refresh_s: float = Field(30.0, gt=0, le=3600, description="re-send screen and keypad contents this often")
     evaluation_window_s: float = Field(600.0, gt=0, description="a grade binds to a ticket finished this recently")

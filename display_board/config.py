@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from hall_bus.configfile import BrokerUrl, ConfigModel, load_toml
+from hall_bus.payloads import HallId
 
 Lang = Literal["zh", "en"]
 
@@ -34,7 +35,7 @@ class VoiceConfig(ConfigModel):
 
 class DisplayConfig(ConfigModel):
     id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,48}$")
-    hall: str = Field(default="daan", pattern=r"^[A-Za-z0-9_]{1,32}$")
+    hall: HallId = "daan"
     broker: BrokerUrl = "mqtt://127.0.0.1:1883"
     orientation: Literal["landscape", "portrait"] = "landscape"
     languages: list[Lang] = Field(default_factory=lambda: ["zh", "en"], min_length=1, max_length=2)

@@ -267,8 +267,10 @@ class ZoneState(Message):
 
 
 class QueueState(Message):
-    """`state/queue/{zone}`: ticket id → [ahead, est_wait_s] for the zone's waiting tickets (no personal data)."""
+    """`state/queue/{zone}`: ticket id → [ahead, est_wait_s] for the zone's waiting tickets nearest the front (no
+    personal data); `more` waiting tickets are not listed, each with at least as many ahead as the last listed."""
     tickets: dict[str, tuple[int, int]] = {}
+    more: int = 0
 
 
 class WindowState(Message):

@@ -12,8 +12,9 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from hall_bus import payloads as bus
 from hall_bus.configfile import ConfigError, ConfigModel, load_toml
+from hall_bus.payloads import HallId, Ident
 
-Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+# Ident: ids of zones, services and windows, as the bus declares them (hall_bus.payloads)
 Prefix = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 ClockTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
@@ -27,7 +28,7 @@ def parse_clock(value: str) -> time:
 
 
 class HallInfo(ConfigModel):
-    id: Ident
+    id: HallId
     name: Text
     name_en: Text
     timezone: str = "Asia/Shanghai"

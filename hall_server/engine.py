@@ -7,10 +7,12 @@ the protocol error code. The service layer persists an outcome in one transactio
 from __future__ import annotations
 
 import bisect
+import heapq
 import random
 import secrets
 from collections import deque
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Callable, Iterable
@@ -25,6 +27,7 @@ VERIFY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"   # no 0/O, 1/I: read aloud
 RECENT_CALLS = 10
 SERVICE_TIME_SAMPLES = 20
 MAX_COUNTER = 999
+MAX_QUEUE_ENTRIES = 1000     # tickets listed in state/queue/{zone}; the rest are counted (`more`)
 
 
 class HallError(BusError):
@@ -202,6 +205,7 @@ class Engine:
         self.no_shows: set[str] = set()           # ids of no-show (过号) tickets, callable back until the day ends
         # window -> services it calls from (config), and service -> windows
         self.window_services = {w.id: list(w.services) for w in config.windows}
+        self._services_of_zone: dict[str, list[str]] = {}
         self.service_windows: dict[str, list[str]] = {s.id: [] for s in config.services}
         for w in config.windows:
             for s in w.services:
@@ -450,7 +454,9 @@ class Engine:
         per_service = {}
         for sid in services:
             q = self.queues[sid]
-            oldest = min((self.tickets[tid].issued_at for _k, tid in q), default=None)
+            # the queue is sorted by (priority class, issue time, ...): the oldest heads one of the two classes
+            heads = [q[0], q[min(bisect.bisect_left(q, ((1,),)), len(q) - 1)]] if q else []
+            oldest = min((self.tickets[tid].issued_at for _k, tid in heads), default=None)
             per_service[sid] = bus.ServiceLoad(
                 waiting=len(q), est_wait_s=self.est_wait_s(sid, len(q)),
                 longest_wait_s=max(0, int((now - oldest).total_seconds())) if oldest and now else 0)
@@ -458,34 +464,43 @@ class Engine:
                              last_called=last_called, services=per_service).wire()
 
     def queue_view(self, zid: str) -> dict[str, Any]:
-        """ticket id → [ahead, est_wait_s] for every ticket waiting in the zone (state/queue/{zone}), so a web node
-        can keep every open ticket page current without asking the server."""
-        services = [s.id for s in self.config.services if s.zone == zid]
-        entries: dict[str, list[int]] = {}
-        if any(self.directed.values()):            # a transfer to a named window: the general rule, ticket by ticket
-            for sid in services:
-                for _k, tid in self.queues[sid]:
-                    a = self.ahead_of(self.tickets[tid])
-                    entries[tid] = [a, self.est_wait_s(sid, a)]
-            return bus.QueueState(tickets=entries).wire()
-        # Without named transfers a window calls its services' queues merged in key order, so a ticket's place in
-        # that merge is what the window calls before it; `ahead` is the smallest place over the windows that may
-        # call it (the same rule as ahead_of, for the whole zone in one pass per window).
-        callers = {sid: set(self._windows_for_service(sid)) for sid in services}
+        """ticket id → [ahead, est_wait_s] for the zone's waiting tickets (state/queue/{zone}), so a web node can keep
+        every open ticket page current without asking the server. The MAX_QUEUE_ENTRIES tickets nearest the front
+        are listed (about 35 KB, under the 64 KiB message limit); `more` counts the others, each of which has at
+        least MAX_QUEUE_ENTRIES ahead. Cost is bounded by that cap, not by the queue: it runs on every flush."""
+        services = self._zone_services(zid)
+        total = sum(len(self.queues[s]) for s in services)
         best: dict[str, int] = {}
-        for wid in sorted(set().union(*callers.values()) if callers else ()):
-            merged = sorted(entry for s2 in self.window_services[wid] for entry in self.queues[s2])
-            for place, (_key, tid) in enumerate(merged):
-                sid = self.tickets[tid].service
-                if wid in callers.get(sid, ()) and place < best.get(tid, place + 1):
-                    best[tid] = place
-        for sid in services:
-            for _k, tid in self.queues[sid]:
-                a = best.get(tid)
-                if a is None:                        # a service no window serves: its own queue is all there is
-                    a = next(i for i, (_kk, t2) in enumerate(self.queues[sid]) if t2 == tid)
-                entries[tid] = [a, self.est_wait_s(sid, a)]
-        return bus.QueueState(tickets=entries).wire()
+        if any(self.directed.values()):            # a transfer to a named window: the general rule, ticket by ticket
+            for _key, tid in islice(heapq.merge(*(self.queues[s] for s in services)), MAX_QUEUE_ENTRIES):
+                best[tid] = self.ahead_of(self.tickets[tid])
+        else:
+            # Without named transfers a window calls its services' queues merged in key order, so a ticket's place
+            # in that merge is what the window calls before it; `ahead` is the smallest place over the windows that
+            # may call it (ahead_of's rule, for the whole zone). Windows with the same services share one merge.
+            groups: dict[tuple[str, ...], set[str]] = {}     # a window's services -> the zone's services it calls
+            for sid in services:
+                callers = self._windows_for_service(sid)
+                if not callers:                          # no window serves it: its own queue is all there is
+                    for place, (_key, tid) in enumerate(islice(self.queues[sid], MAX_QUEUE_ENTRIES)):
+                        best[tid] = place
+                for wid in callers:
+                    groups.setdefault(tuple(self.window_services[wid]), set()).add(sid)
+            for window_services, called in groups.items():
+                merged = heapq.merge(*(self.queues[s] for s in window_services))
+                for place, (_key, tid) in enumerate(islice(merged, MAX_QUEUE_ENTRIES)):
+                    if self.tickets[tid].service in called and place < best.get(tid, MAX_QUEUE_ENTRIES):
+                        best[tid] = place
+        if len(best) > MAX_QUEUE_ENTRIES:
+            best = dict(sorted(best.items(), key=lambda kv: kv[1])[:MAX_QUEUE_ENTRIES])
+        entries = {tid: (a, self.est_wait_s(self.tickets[tid].service, a)) for tid, a in best.items()}
+        return bus.QueueState(tickets=entries, more=total - len(entries)).wire()
+
+    def _zone_services(self, zid: str) -> list[str]:
+        cached = self._services_of_zone.get(zid)
+        if cached is None:
+            cached = self._services_of_zone[zid] = [s.id for s in self.config.services if s.zone == zid]
+        return cached
 
     def _windows_for_service(self, sid: str) -> list[str]:
         windows = self.service_windows.get(sid, [])

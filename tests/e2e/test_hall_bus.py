@@ -30,7 +30,9 @@ def test_issue_and_call_in_every_zone(hall: RunningHall) -> None:
     assert display.subscribed.wait(5)
     issued = {}
     for zone, (service, _window) in ZONE_SERVICE.items():
-        t = kiosk.request("ticket.issue", {"service": service, "channel": "walk_in"})
+        # with an ID card holder: some of these services are id_required (refused without one)
+        holder = {"ref": f"holder-ref-{zone}", "birth_date": "1980-05-01", "display_name": "张*"}
+        t = kiosk.request("ticket.issue", {"service": service, "channel": "id_card", "holder": holder})
         assert t["zone"] == zone and t["state"] == "waiting" and len(t["verify"]) == 4
         assert t["number"][-3:].isdigit()
         issued[zone] = t
@@ -149,8 +151,9 @@ def test_concurrent_kiosks_get_distinct_consecutive_numbers(hall: RunningHall) -
     lock = threading.Lock()
 
     def take(k) -> None:
-        for _ in range(10):
-            t = k.request("ticket.issue", {"service": "mi_card", "channel": "walk_in"})
+        for n in range(10):
+            holder = {"ref": f"ref-{k.client_id}-{n:04d}", "birth_date": "1980-05-01"}   # mi_card is id_required
+            t = k.request("ticket.issue", {"service": "mi_card", "channel": "id_card", "holder": holder})
             with lock:
                 numbers.append(t["number"])
 

@@ -177,10 +177,11 @@ def test_appointment_checkin_by_wedge_scanner(real_kiosk, hall, qtbot):
     tk = k.journey.outcome.ticket
     assert tk.channel == "appointment" and tk.service == "ss_enroll"
     assert printer.wait_jobs(1, timeout=5)
-    # and the ticket's own QR (a status URL ending in its verify code) finds it again
+    # and the ticket's own QR (the hall's status_url with the ticket's token) finds it again
     k.press("finish")
     k.wait_screen("home")
-    k.window.on_scanned(k.window.config.status_url.format(verify=tk.verify))
+    assert tk.token and len(tk.token) >= 16 and tk.token not in tk.verify
+    k.window.on_scanned(k.bridge.catalog.ticket_url(tk))
     k.wait_screen("status")
     k.qtbot.waitUntil(lambda: k.journey.lookup is not None, timeout=5000)
     assert k.text("status-number") == tk.number

@@ -37,7 +37,8 @@ def test_a_bug_in_an_operation_is_answered_internal_and_changes_nothing(service:
     kiosk = BusClient(service.bus.address, "daan", "kiosk-k1").start()
     assert kiosk.wait_connected(5) and kiosk.subscribed.wait(5)
     with pytest.raises(RequestError) as e:
-        kiosk.request("ticket.issue", {"service": "ss_retire", "channel": "walk_in"}, timeout=5)
+        kiosk.request("ticket.issue", {"service": "ss_retire", "channel": "id_card",       # id_required
+                                       "holder": {"ref": "holder-ref-0001", "birth_date": "1950-01-01"}}, timeout=5)
     assert e.value.code == "internal"
     # the queue was rebuilt from the store: the half-made ticket is gone and its number was not used up
     ok = kiosk.request("ticket.issue", {"service": "ss_enroll", "channel": "walk_in"}, timeout=5)

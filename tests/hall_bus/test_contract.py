@@ -173,3 +173,22 @@ def test_committed_asyncapi_matches_the_declarations() -> None:
     committed = json.loads((ROOT / "docs" / "asyncapi.json").read_text(encoding="utf-8"))
     assert committed == build(), "regenerate: python -m hall_bus.asyncapi > docs/asyncapi.json"
     assert set(c.OPS) <= {k.rsplit("/", 1)[1] for k in committed["channels"] if "/request/" in k}
+
+
+def test_one_hall_id_rule_for_every_role() -> None:
+    """The hall id is a topic level: the server, kiosk, display and device controller accept exactly the same ids."""
+    from typing import Annotated
+    from pydantic import TypeAdapter, ValidationError
+    from devices.config import DevicesConfig
+    from display_board.config import DisplayConfig
+    from hall_server.config import HallInfo
+    from kiosk.config import KioskConfig
+    fields = [HallInfo.model_fields["id"], KioskConfig.model_fields["hall"], DisplayConfig.model_fields["hall"],
+              DevicesConfig.model_fields["hall"]]
+    for f in fields:
+        hall_id = TypeAdapter(Annotated[f.annotation, *f.metadata])
+        for good in ("daan", "da-an_2", "Z9"):
+            assert hall_id.validate_python(good) == good
+        for bad in ("da/an", "da+an", "#", "", "x" * 33, "da an", "da.an"):
+            with pytest.raises(ValidationError):
+                hall_id.validate_python(bad)

@@ -886,3 +886,19 @@ def test_zone_view_counts_each_service(eng: Engine) -> None:
     assert z["services"]["s_a1"]["waiting"] == 2 and z["services"]["s_a1"]["longest_wait_s"] == 1800
     assert z["services"]["s_b"] == {"waiting": 1, "est_wait_s": 240, "longest_wait_s": 600}
     assert z["services"]["s_a2"]["waiting"] == 0 and set(z["services"]) == {"s_a1", "s_a2", "s_b"}
+
+
+def test_queue_state_lists_the_front_of_a_long_queue_within_the_message_limit(eng: Engine) -> None:
+    from hall_bus.contract import MAX_PAYLOAD, encode_json
+    from hall_server.engine import MAX_QUEUE_ENTRIES
+    for i in range(650):
+        issue(eng, "s_a1", at(9, 0, 0) + timedelta(seconds=2 * i))
+        issue(eng, "s_b", at(9, 0, 1) + timedelta(seconds=2 * i))
+    view = eng.queue_view("z1")
+    assert len(view["tickets"]) == MAX_QUEUE_ENTRIES and view["more"] == 1300 - MAX_QUEUE_ENTRIES
+    assert len(encode_json(view)) < MAX_PAYLOAD
+    listed = max(a for a, _e in view["tickets"].values())
+    unlisted = [t for t in eng.tickets.values() if t.id not in view["tickets"]]
+    assert unlisted and min(eng.ahead_of(t) for t in unlisted) >= listed     # the front of the queue is listed
+    for tid, (ahead, est) in list(view["tickets"].items())[:50]:
+        assert [ahead, est] == [eng.ticket_view(eng.tickets[tid])["ahead"], eng.ticket_view(eng.tickets[tid])["est_wait_s"]]
