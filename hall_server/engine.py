@@ -7,14 +7,11 @@ the protocol error code. The service layer persists an outcome in one transactio
 from __future__ import annotations
 
 import bisect
-import heapq
 import random
 import secrets
 from collections import deque
 from dataclasses import dataclass, field, replace
-from itertools import islice
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
@@ -22,127 +19,19 @@ from hall_bus import payloads as bus
 from hall_bus.contract import BusError, ErrorCode
 from hall_bus.hall import age_on, call_text, window_in_sentence
 from hall_server.config import HallConfig, parse_clock
+from hall_server.records import (
+    OPEN_STATES, QUEUED, Appointment, Ticket, TicketState, WindowState, WindowStatus,
+)
+from hall_server.views import BusViews
 
 VERIFY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"   # no 0/O, 1/I: read aloud and typed by citizens
 RECENT_CALLS = 10
 SERVICE_TIME_SAMPLES = 20
 MAX_COUNTER = 999
-MAX_QUEUE_ENTRIES = 1000     # tickets listed in state/queue/{zone}; the rest are counted (`more`)
 
 
 class HallError(BusError):
     """A request the hall cannot serve (carries the protocol error code)."""
-
-
-class TicketState(StrEnum):
-    WAITING = "waiting"
-    SERVING = "serving"
-    HELD = "held"              # 挂起, called back later with window.call
-    NO_SHOW = "no_show"        # 过号
-    DONE = "done"
-    TRANSFERRED = "transferred"  # waits again in the target queue, number and issue time kept
-    EXPIRED = "expired"
-    CANCELLED = "cancelled"
-
-
-QUEUED = frozenset({TicketState.WAITING, TicketState.TRANSFERRED})
-OPEN_STATES = frozenset({TicketState.WAITING, TicketState.TRANSFERRED, TicketState.HELD, TicketState.SERVING})
-
-
-class WindowStatus(StrEnum):
-    OPEN = "open"
-    PAUSED = "paused"
-    CLOSED = "closed"
-
-
-@dataclass
-class Ticket:
-    id: str
-    day: date
-    number: str
-    prefix: str
-    seq: int
-    service: str
-    zone: str
-    channel: str
-    priority: bool
-    issued_at: datetime
-    verify: str
-    state: TicketState = TicketState.WAITING
-    called_at: datetime | None = None
-    finished_at: datetime | None = None
-    window: str | None = None          # window serving / holding / that last called it
-    to_window: str | None = None       # transferred to a specific window
-    holder_ref: str | None = None
-    birth_date: str | None = None
-    display_name: str | None = None    # masked (张*), never the full name
-    appointment: str | None = None
-    issued_for: str | None = None      # service at issue (quota); `service` changes on transfer
-    calls: int = 0
-    grade: int | None = None
-    alerted: bool = False
-    token: str = ""                    # the citizen's long random key to the ticket page (/t/{token}); never public
-
-    def sort_key(self) -> tuple[int, datetime, int, str]:
-        return (0 if self.priority else 1, self.issued_at, self.seq, self.prefix)
-
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "day": self.day.isoformat(), "number": self.number, "prefix": self.prefix,
-            "seq": self.seq, "service": self.service, "zone": self.zone, "channel": self.channel,
-            "priority": self.priority, "issued_at": self.issued_at.isoformat(), "verify": self.verify,
-            "state": self.state.value, "called_at": _iso(self.called_at), "finished_at": _iso(self.finished_at),
-            "window": self.window, "to_window": self.to_window, "holder_ref": self.holder_ref,
-            "birth_date": self.birth_date, "display_name": self.display_name, "appointment": self.appointment,
-            "calls": self.calls, "grade": self.grade, "alerted": self.alerted, "issued_for": self.issued_for,
-            "token": self.token,
-        }
-
-    @classmethod
-    def from_record(cls, r: dict[str, Any]) -> "Ticket":
-        return cls(
-            id=r["id"], day=date.fromisoformat(r["day"]), number=r["number"], prefix=r["prefix"], seq=r["seq"],
-            service=r["service"], zone=r["zone"], channel=r["channel"], priority=r["priority"],
-            issued_at=datetime.fromisoformat(r["issued_at"]), verify=r["verify"], state=TicketState(r["state"]),
-            called_at=_dt(r.get("called_at")), finished_at=_dt(r.get("finished_at")), window=r.get("window"),
-            to_window=r.get("to_window"), holder_ref=r.get("holder_ref"), birth_date=r.get("birth_date"),
-            display_name=r.get("display_name"), appointment=r.get("appointment"), calls=r.get("calls", 0),
-            grade=r.get("grade"), alerted=r.get("alerted", False), issued_for=r.get("issued_for"),
-            token=r.get("token") or "",
-        )
-
-
-@dataclass
-class WindowState:
-    id: str
-    status: WindowStatus = WindowStatus.CLOSED
-    reason: str | None = None
-    staff: str | None = None
-    current: str | None = None          # ticket id being served
-    last_finished: str | None = None    # ticket id the evaluator binds to
-    since: datetime | None = None       # when the status last changed
-    alerted: bool = False
-
-    def to_record(self) -> dict[str, Any]:
-        return {"id": self.id, "status": self.status.value, "reason": self.reason, "staff": self.staff,
-                "current": self.current, "last_finished": self.last_finished, "since": _iso(self.since),
-                "alerted": self.alerted}
-
-    @classmethod
-    def from_record(cls, r: dict[str, Any]) -> "WindowState":
-        return cls(id=r["id"], status=WindowStatus(r["status"]), reason=r.get("reason"), staff=r.get("staff"),
-                   current=r.get("current"), last_finished=r.get("last_finished"), since=_dt(r.get("since")),
-                   alerted=r.get("alerted", False))
-
-
-@dataclass
-class Appointment:
-    code: str
-    service: str
-    day: date
-    start: str = "00:00"
-    end: str = "23:59"
-    ticket_id: str | None = None
 
 
 @dataclass
@@ -168,15 +57,7 @@ class Outcome:
         self.zones.add(t.zone)
 
 
-def _iso(d: datetime | None) -> str | None:
-    return d.isoformat() if d else None
-
-
-def _dt(s: str | None) -> datetime | None:
-    return datetime.fromisoformat(s) if s else None
-
-
-class Engine:
+class Engine(BusViews):
     """All queue state of one hall for the current business day."""
 
     def __init__(self, config: HallConfig, *, rng: random.Random | None = None,
@@ -386,129 +267,6 @@ class Engine:
     def est_wait_s(self, service: str, ahead: int) -> int:
         windows = max(1, self.open_windows_for(service))
         return int(round(self.avg_service_s(service) * ahead / windows))
-
-    # ------------------------------------------------------------------ views
-    # Each view is built as its hall_bus.payloads model (so the contract is checked where it is made) and handed
-    # out in its wire form, ready for the store and the bus.
-    def ticket_view(self, t: Ticket, *, with_holder: bool = False, with_token: bool = True) -> dict[str, Any]:
-        """The ticket as its holder's client sees it. The token goes to the issuing client and to ticket.get
-        replies (PROTOCOL part 2), never into retained state or events."""
-        svc = self.config.services_by_id.get(t.service)
-        zone = self.config.zones_by_id.get(t.zone)
-        win = self.config.windows_by_id.get(t.window or "")
-        ahead = self.ahead_of(t)
-        return bus.Ticket(
-            id=t.id, number=t.number, service=t.service, zone=t.zone, state=t.state.value, channel=t.channel,
-            priority=t.priority, issued_at=t.issued_at.isoformat(), called_at=_iso(t.called_at), window=t.window,
-            ahead=ahead, est_wait_s=self.est_wait_s(t.service, ahead) if t.state in QUEUED else 0, verify=t.verify,
-            token=(t.token or None) if with_token else None,
-            service_name=svc.name if svc else t.service, service_name_en=svc.name_en if svc else t.service,
-            zone_name=zone.name if zone else t.zone, zone_name_en=zone.name_en if zone else t.zone,
-            window_name=win.name if win else None, window_name_en=win.name_en if win else None,
-            to_window=t.to_window, grade=t.grade,
-            holder_name=t.display_name if with_holder else None,
-        ).wire()
-
-    def _summary(self, t: Ticket) -> bus.TicketSummary:
-        svc = self.config.services_by_id.get(t.service)
-        return bus.TicketSummary(
-            id=t.id, number=t.number, service=t.service, zone=t.zone, state=t.state.value, channel=t.channel,
-            priority=t.priority, issued_at=t.issued_at.isoformat(), called_at=_iso(t.called_at),
-            service_name=svc.name if svc else t.service, service_name_en=svc.name_en if svc else t.service)
-
-    def ticket_summary(self, t: Ticket) -> dict[str, Any]:
-        """Public (retained) view: no holder data, no token."""
-        return self._summary(t).wire()
-
-    def window_view(self, wid: str) -> dict[str, Any]:
-        w = self.windows[wid]
-        cfg = self.config.windows_by_id[wid]
-        cur = self.tickets.get(w.current) if w.current else None
-        mine = self.window_services[wid]
-        waiting = sum(len(self.queues[sid]) for sid in mine)
-        for target, ids in self.directed.items():     # transfers to a named window (rare)
-            for tid in ids:
-                inside = self.tickets[tid].service in mine
-                waiting += (target == wid and not inside) - (target != wid and inside)
-        held = [self.tickets[tid].number for tid in self.held if self.tickets[tid].window == wid]
-        no_show = [self.tickets[tid].number for tid in self.no_shows if self.tickets[tid].window == wid]
-        return bus.WindowState(
-            status=w.status.value, reason=w.reason, current=self._summary(cur) if cur else None, waiting=waiting,
-            held=sorted(held), no_show=sorted(no_show), name=cfg.name, name_en=cfg.name_en, zone=cfg.zone,
-            services=list(cfg.services), since=_iso(w.since)).wire()
-
-    def zone_view(self, zid: str, now: datetime | None = None) -> dict[str, Any]:
-        """Counts of the zone and of each of its services (waiting, estimate, longest wait so far)."""
-        services = [s.id for s in self.config.services if s.zone == zid]
-        waiting = sum(len(self.queues[s]) for s in services)
-        serving = sum(1 for w in self.windows.values()
-                      if w.current and self.config.windows_by_id[w.id].zone == zid)
-        open_windows = sum(1 for w in self.config.windows if w.zone == zid
-                           and self.windows[w.id].status is WindowStatus.OPEN)
-        if services:
-            avg = sum(self.avg_service_s(s) for s in services) / len(services)
-        else:
-            avg = 0.0
-        est = int(round(avg * waiting / max(1, open_windows)))
-        last_called = [c["number"] for c in self.recent_calls if c.get("zone") == zid][:5]
-        per_service = {}
-        for sid in services:
-            q = self.queues[sid]
-            # the queue is sorted by (priority class, issue time, ...): the oldest heads one of the two classes
-            heads = [q[0], q[min(bisect.bisect_left(q, ((1,),)), len(q) - 1)]] if q else []
-            oldest = min((self.tickets[tid].issued_at for _k, tid in heads), default=None)
-            per_service[sid] = bus.ServiceLoad(
-                waiting=len(q), est_wait_s=self.est_wait_s(sid, len(q)),
-                longest_wait_s=max(0, int((now - oldest).total_seconds())) if oldest and now else 0)
-        return bus.ZoneState(waiting=waiting, serving=serving, open_windows=open_windows, est_wait_s=est,
-                             last_called=last_called, services=per_service).wire()
-
-    def queue_view(self, zid: str) -> dict[str, Any]:
-        """ticket id → [ahead, est_wait_s] for the zone's waiting tickets (state/queue/{zone}), so a web node can keep
-        every open ticket page current without asking the server. The MAX_QUEUE_ENTRIES tickets nearest the front
-        are listed (about 35 KB, under the 64 KiB message limit); `more` counts the others, each of which has at
-        least MAX_QUEUE_ENTRIES ahead. Cost is bounded by that cap, not by the queue: it runs on every flush."""
-        services = self._zone_services(zid)
-        total = sum(len(self.queues[s]) for s in services)
-        best: dict[str, int] = {}
-        if any(self.directed.values()):            # a transfer to a named window: the general rule, ticket by ticket
-            for _key, tid in islice(heapq.merge(*(self.queues[s] for s in services)), MAX_QUEUE_ENTRIES):
-                best[tid] = self.ahead_of(self.tickets[tid])
-        else:
-            # Without named transfers a window calls its services' queues merged in key order, so a ticket's place
-            # in that merge is what the window calls before it; `ahead` is the smallest place over the windows that
-            # may call it (ahead_of's rule, for the whole zone). Windows with the same services share one merge.
-            groups: dict[tuple[str, ...], set[str]] = {}     # a window's services -> the zone's services it calls
-            for sid in services:
-                callers = self._windows_for_service(sid)
-                if not callers:                          # no window serves it: its own queue is all there is
-                    for place, (_key, tid) in enumerate(islice(self.queues[sid], MAX_QUEUE_ENTRIES)):
-                        best[tid] = place
-                for wid in callers:
-                    groups.setdefault(tuple(self.window_services[wid]), set()).add(sid)
-            for window_services, called in groups.items():
-                merged = heapq.merge(*(self.queues[s] for s in window_services))
-                for place, (_key, tid) in enumerate(islice(merged, MAX_QUEUE_ENTRIES)):
-                    if self.tickets[tid].service in called and place < best.get(tid, MAX_QUEUE_ENTRIES):
-                        best[tid] = place
-        if len(best) > MAX_QUEUE_ENTRIES:
-            best = dict(sorted(best.items(), key=lambda kv: kv[1])[:MAX_QUEUE_ENTRIES])
-        entries = {tid: (a, self.est_wait_s(self.tickets[tid].service, a)) for tid, a in best.items()}
-        return bus.QueueState(tickets=entries, more=total - len(entries)).wire()
-
-    def _zone_services(self, zid: str) -> list[str]:
-        cached = self._services_of_zone.get(zid)
-        if cached is None:
-            cached = self._services_of_zone[zid] = [s.id for s in self.config.services if s.zone == zid]
-        return cached
-
-    def _windows_for_service(self, sid: str) -> list[str]:
-        windows = self.service_windows.get(sid, [])
-        open_now = [w for w in windows if self.windows[w].status is WindowStatus.OPEN]
-        return open_now or windows
-
-    def calls_view(self) -> list[dict[str, Any]]:
-        return list(self.recent_calls)
 
     # ------------------------------------------------------------------ lookups
     def _window(self, wid: str) -> WindowState:

@@ -18,7 +18,7 @@ from hall_bus.configfile import ConfigError
 from hall_server.broker import EmbeddedBroker, free_port
 from hall_server.passwords import read_password_file
 from hall_server.config import HallConfig, load_hall_config
-from hall_server.engine import Appointment
+from hall_server.records import Appointment
 from hall_server.store import Store
 
 if TYPE_CHECKING:

@@ -10,7 +10,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from hall_server.engine import Appointment, Outcome, Ticket, WindowState
+from hall_server.engine import Outcome
+from hall_server.records import Appointment, Ticket, WindowState
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (

@@ -890,7 +890,7 @@ def test_zone_view_counts_each_service(eng: Engine) -> None:
 
 def test_queue_state_lists_the_front_of_a_long_queue_within_the_message_limit(eng: Engine) -> None:
     from hall_bus.contract import MAX_PAYLOAD, encode_json
-    from hall_server.engine import MAX_QUEUE_ENTRIES
+    from hall_server.views import MAX_QUEUE_ENTRIES
     for i in range(650):
         issue(eng, "s_a1", at(9, 0, 0) + timedelta(seconds=2 * i))
         issue(eng, "s_b", at(9, 0, 1) + timedelta(seconds=2 * i))

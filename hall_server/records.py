@@ -1,0 +1,127 @@
+"""The hall's records as the store keeps them: tickets, windows and appointments of a business day, with their
+states (pure data; hall_server.engine changes them, hall_server.store writes them)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class TicketState(StrEnum):
+    WAITING = "waiting"
+    SERVING = "serving"
+    HELD = "held"              # 挂起, called back later with window.call
+    NO_SHOW = "no_show"        # 过号
+    DONE = "done"
+    TRANSFERRED = "transferred"  # waits again in the target queue, number and issue time kept
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+QUEUED = frozenset({TicketState.WAITING, TicketState.TRANSFERRED})
+OPEN_STATES = frozenset({TicketState.WAITING, TicketState.TRANSFERRED, TicketState.HELD, TicketState.SERVING})
+
+
+class WindowStatus(StrEnum):
+    OPEN = "open"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+@dataclass
+class Ticket:
+    id: str
+    day: date
+    number: str
+    prefix: str
+    seq: int
+    service: str
+    zone: str
+    channel: str
+    priority: bool
+    issued_at: datetime
+    verify: str
+    state: TicketState = TicketState.WAITING
+    called_at: datetime | None = None
+    finished_at: datetime | None = None
+    window: str | None = None          # window serving / holding / that last called it
+    to_window: str | None = None       # transferred to a specific window
+    holder_ref: str | None = None
+    birth_date: str | None = None
+    display_name: str | None = None    # masked (张*), never the full name
+    appointment: str | None = None
+    issued_for: str | None = None      # service at issue (quota); `service` changes on transfer
+    calls: int = 0
+    grade: int | None = None
+    alerted: bool = False
+    token: str = ""                    # the citizen's long random key to the ticket page (/t/{token}); never public
+
+    def sort_key(self) -> tuple[int, datetime, int, str]:
+        return (0 if self.priority else 1, self.issued_at, self.seq, self.prefix)
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "day": self.day.isoformat(), "number": self.number, "prefix": self.prefix,
+            "seq": self.seq, "service": self.service, "zone": self.zone, "channel": self.channel,
+            "priority": self.priority, "issued_at": self.issued_at.isoformat(), "verify": self.verify,
+            "state": self.state.value, "called_at": _iso(self.called_at), "finished_at": _iso(self.finished_at),
+            "window": self.window, "to_window": self.to_window, "holder_ref": self.holder_ref,
+            "birth_date": self.birth_date, "display_name": self.display_name, "appointment": self.appointment,
+            "calls": self.calls, "grade": self.grade, "alerted": self.alerted, "issued_for": self.issued_for,
+            "token": self.token,
+        }
+
+    @classmethod
+    def from_record(cls, r: dict[str, Any]) -> "Ticket":
+        return cls(
+            id=r["id"], day=date.fromisoformat(r["day"]), number=r["number"], prefix=r["prefix"], seq=r["seq"],
+            service=r["service"], zone=r["zone"], channel=r["channel"], priority=r["priority"],
+            issued_at=datetime.fromisoformat(r["issued_at"]), verify=r["verify"], state=TicketState(r["state"]),
+            called_at=_dt(r.get("called_at")), finished_at=_dt(r.get("finished_at")), window=r.get("window"),
+            to_window=r.get("to_window"), holder_ref=r.get("holder_ref"), birth_date=r.get("birth_date"),
+            display_name=r.get("display_name"), appointment=r.get("appointment"), calls=r.get("calls", 0),
+            grade=r.get("grade"), alerted=r.get("alerted", False), issued_for=r.get("issued_for"),
+            token=r.get("token") or "",
+        )
+
+
+@dataclass
+class WindowState:
+    id: str
+    status: WindowStatus = WindowStatus.CLOSED
+    reason: str | None = None
+    staff: str | None = None
+    current: str | None = None          # ticket id being served
+    last_finished: str | None = None    # ticket id the evaluator binds to
+    since: datetime | None = None       # when the status last changed
+    alerted: bool = False
+
+    def to_record(self) -> dict[str, Any]:
+        return {"id": self.id, "status": self.status.value, "reason": self.reason, "staff": self.staff,
+                "current": self.current, "last_finished": self.last_finished, "since": _iso(self.since),
+                "alerted": self.alerted}
+
+    @classmethod
+    def from_record(cls, r: dict[str, Any]) -> "WindowState":
+        return cls(id=r["id"], status=WindowStatus(r["status"]), reason=r.get("reason"), staff=r.get("staff"),
+                   current=r.get("current"), last_finished=r.get("last_finished"), since=_dt(r.get("since")),
+                   alerted=r.get("alerted", False))
+
+
+@dataclass
+class Appointment:
+    code: str
+    service: str
+    day: date
+    start: str = "00:00"
+    end: str = "23:59"
+    ticket_id: str | None = None
+
+
+def _iso(d: datetime | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def _dt(s: str | None) -> datetime | None:
+    return datetime.fromisoformat(s) if s else None
