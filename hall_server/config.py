@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from hall_bus import payloads as bus
-from hall_bus.configfile import ConfigError, ConfigModel, load_toml
+from hall_bus.configfile import ConfigError, ConfigModel, key_path, load_toml
 from hall_bus.payloads import HallId, Ident
 
 # Ident: ids of zones, services and windows, as the bus declares them (hall_bus.payloads)
@@ -257,7 +257,7 @@ def _unique(what: str, ids: list[Any], problems: list[str]) -> set[str]:
     seen: set[str] = set()
     for i, x in enumerate(ids):
         if x in seen:
-            problems.append(f"{what}[{i}].id: duplicate id {x!r}")
+            problems.append(f"{what}[{i}].id: duplicate id {x!r}")     # by index: the id names two rows
         seen.add(x)
     return seen
 
@@ -277,21 +277,21 @@ def cross_references(data: dict[str, Any]) -> list[str]:
     served: set[str] = set()
     for i, x in enumerate(services):
         if isinstance(x.get("zone"), str) and x["zone"] not in zone_ids:
-            problems.append(f"services[{i}].zone: no zone {x['zone']!r}")
+            problems.append(f"{key_path(('services', i, 'zone'), data)}: no zone {x['zone']!r}")
     for i, w in enumerate(windows):
         if isinstance(w.get("zone"), str) and w["zone"] not in zone_ids:
-            problems.append(f"windows[{i}].zone: no zone {w['zone']!r}")
+            problems.append(f"{key_path(('windows', i, 'zone'), data)}: no zone {w['zone']!r}")
         for j, sid in enumerate(w.get("services") if isinstance(w.get("services"), list) else []):
             if isinstance(sid, str) and sid not in svc_ids:
-                problems.append(f"windows[{i}].services[{j}]: no service {sid!r}")
+                problems.append(f"{key_path(('windows', i, 'services', j), data)}: no service {sid!r}")
             served.add(sid)
     for i, x in enumerate(services):
         if isinstance(x.get("id"), str) and x["id"] not in served:
-            problems.append(f"services[{i}]: no window serves {x['id']!r}")
+            problems.append(f"{key_path(('services', i), data)}: no window serves {x['id']!r}")
     for i, c in enumerate(items("device_controllers")):
         for j, wid in enumerate(c.get("windows") if isinstance(c.get("windows"), list) else []):
             if wid != "*" and wid not in win_ids:
-                problems.append(f"device_controllers[{i}].windows[{j}]: no window {wid!r}")
+                problems.append(f"{key_path(('device_controllers', i, 'windows', j), data)}: no window {wid!r}")
     return problems
 
 

@@ -11,6 +11,7 @@ from enum import Enum
 
 from devices.errors import IdCardError
 from devices.idcard.protocol import CardText
+from hall_bus.hall import age_on
 from hall_bus.idnumber import BAD_CHECK_DIGIT, IdNumberError, check_id_number
 
 # GB/T 3304-1991 民族名称的罗马字母拼写和代码 (numeric codes as stored on the card)
@@ -115,8 +116,7 @@ class IdCard:
         raise ValueError(f"ref encoding {encoding!r} is not b64 or hex")
 
     def age_on(self, day: date) -> int:
-        years = day.year - self.birth_date.year
-        return years - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
+        return age_on(self.birth_date, day) or 0
 
     def expired_on(self, day: date) -> bool:
         return self.valid_until is not None and day > self.valid_until

@@ -79,7 +79,7 @@ def _variant(text: str, old: str, new: str, count: int = 1) -> str:
 BROKEN = {
     # name: (old, new, expected fragments of one problem line)
     "unknown zone": ('zone = "z1"\nprefix = "A"', 'zone = "z9"\nprefix = "A"',
-                     ["services[0].zone", "'z9'"]),
+                     ["services[ss_enroll].zone", "'z9'"]),
     "bad prefix": ('prefix = "A"', 'prefix = "a1"', ["services[ss_enroll].prefix", "'a1'"]),
     "promised > legal": ("legal_days = 20\npromised_days = 5", "legal_days = 20\npromised_days = 30",
                          ["services[ss_enroll]:", "promised_days 30", "legal_days 20"]),
@@ -92,7 +92,7 @@ BROKEN = {
                        'hours = [["08:30", "12:00"], ["13:30", "25:00"]]', ["issuing.hours[1][1]", "'25:00'"]),
     "unknown key typo": ("long_wait_s = 1800", "long_wait_sec = 1800", ["supervision.long_wait_sec", "1800"]),
     "window serves unknown service": ('services = ["pr_deposit", "pr_land"]', 'services = ["pr_deposit", "pr_lnad"]',
-                                      ["windows[95].services[1]", "'pr_lnad'"]),
+                                      ["windows[w96].services[1]", "'pr_lnad'"]),
     "wrong type": ("daily_quota = 300", 'daily_quota = "many"', ["services[ss_enroll].daily_quota", "'many'"]),
     "syntax error": ('name = "大安区政务服务中心"', 'name = "大安区政务服务中心', ["(syntax)", "line 7"]),
 }
