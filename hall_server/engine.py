@@ -87,10 +87,20 @@ class Engine(BusViews):
         # window -> services it calls from (config), and service -> windows
         self.window_services = {w.id: list(w.services) for w in config.windows}
         self._services_of_zone: dict[str, list[str]] = {}
+        # zone -> (ticket id -> (ahead, est_wait_s), tickets not listed): state/queue as last computed. A plain issue
+        # only appends to it; every other change to queues, windows or service times drops it (see _queues_moved).
+        self._queue_cache: dict[str, tuple[dict[str, tuple[int, int]], int]] = {}
         self.service_windows: dict[str, list[str]] = {s.id: [] for s in config.services}
         for w in config.windows:
             for s in w.services:
                 self.service_windows[s].append(w.id)
+
+    def reconfigure(self, config: HallConfig) -> None:
+        """A reloaded config of the same hall (same ids and structure: the service checks that): texts, quotas,
+        hours, rules and default service times apply from the next operation."""
+        self.config = config
+        self._services_of_zone.clear()
+        self._queues_moved()
 
     # ------------------------------------------------------------------ restore
     def restore(self, day: date, tickets: Iterable[Ticket], windows: Iterable[WindowState],
@@ -98,7 +108,7 @@ class Engine(BusViews):
         """Rebuild today's state from the store (tickets of `day`, window states, today's call events)."""
         self._reset_day(day)
         for t in sorted(tickets, key=lambda t: (t.issued_at, t.seq)):
-            self._index(t)
+            self._index(t, appended=False)
         for w in windows:
             if w.id in self.windows:
                 self.windows[w.id] = w
@@ -110,6 +120,7 @@ class Engine(BusViews):
         for t in self.tickets.values():
             if t.state is TicketState.DONE and t.called_at and t.finished_at and t.service in self.service_times:
                 self.service_times[t.service].append((t.finished_at - t.called_at).total_seconds())
+        self._queues_moved()
 
     def _reset_day(self, day: date) -> None:
         self.day = day
@@ -126,8 +137,9 @@ class Engine(BusViews):
         self.no_shows.clear()
         self.call_seq = 0
         self.recent_calls.clear()
+        self._queues_moved()
 
-    def _index(self, t: Ticket) -> None:
+    def _index(self, t: Ticket, *, appended: bool) -> None:
         self.tickets[t.id] = t
         self.by_number[t.number] = t.id
         self.by_verify[t.verify] = t.id
@@ -137,7 +149,7 @@ class Engine(BusViews):
         quota_service = t.issued_for or t.service
         self.issued_per_service[quota_service] = self.issued_per_service.get(quota_service, 0) + 1
         if t.state in QUEUED:
-            self._enqueue(t)
+            self._enqueue(t, appended=appended)
         elif t.state is TicketState.HELD:
             self.held.add(t.id)
         elif t.state is TicketState.NO_SHOW:
@@ -187,12 +199,24 @@ class Engine(BusViews):
         return any(parse_clock(a) <= clock < parse_clock(b) for a, b in self.config.issuing.hours)
 
     # ------------------------------------------------------------------ queues
-    def _enqueue(self, t: Ticket) -> None:
+    def _enqueue(self, t: Ticket, *, appended: bool = False) -> None:
+        """Queue t. `appended`: a ticket just issued, which no one waiting has to let ahead unless it is a priority
+        ticket (it sorts after every waiting one of its class, in every window's merge)."""
         bisect.insort(self.queues[t.service], (t.sort_key(), t.id))
         if t.to_window:
             self.directed.setdefault(t.to_window, set()).add(t.id)
+        if appended and not t.priority and not any(self.directed.values()):
+            self._queue_append(t)
+        else:
+            self._queues_moved()
+
+    def _queues_moved(self) -> None:
+        """Who waits where, which windows are open or how long a service takes has changed: every zone's
+        state/queue is computed afresh when next asked for."""
+        self._queue_cache.clear()
 
     def _dequeue(self, t: Ticket) -> None:
+        self._queues_moved()
         q = self.queues[t.service]
         i = bisect.bisect_left(q, (t.sort_key(), t.id))
         if i < len(q) and q[i][1] == t.id:
@@ -356,7 +380,7 @@ class Engine(BusViews):
                    display_name=(holder or {}).get("display_name"),
                    appointment=appointment.code if appointment else None, issued_for=service,
                    token=self._new_token())
-        self._index(t)
+        self._index(t, appended=True)
         out.touch(t)
         if appointment is not None:
             appointment.ticket_id = t.id
@@ -423,6 +447,7 @@ class Engine(BusViews):
         t.finished_at = self.local(now)
         if t.called_at:
             self.service_times[t.service].append(max(0.0, (now - t.called_at).total_seconds()))
+            self._queues_moved()          # the service's estimates change
         w.current = None
         w.last_finished = t.id
         out.touch(t)
@@ -438,6 +463,7 @@ class Engine(BusViews):
     def _open_if_closed(self, w: WindowState, now: datetime, out: Outcome) -> None:
         if w.status is WindowStatus.CLOSED:    # a keypad has no open key: the first call opens the window
             w.status = WindowStatus.OPEN
+            self._queues_moved()
             w.since = now
             out.windows.add(w.id)
             out.zones.add(self.config.windows_by_id[w.id].zone)
@@ -575,6 +601,7 @@ class Engine(BusViews):
                             "请先办结当前号再关闭窗口")
         if w.status is not target:
             w.status = target
+            self._queues_moved()
             w.since = now
             w.alerted = False
         w.reason = reason if target is WindowStatus.PAUSED else None

@@ -64,6 +64,7 @@ class HallService:
         self._dirty_windows: set[str] = set()
         self._dirty_zones: set[str] = set()
         self._last_flush = 0.0
+        self._dirty_since: float | None = None   # when the oldest change not yet published was made
         self._restore()
         self._window_zones: dict[str, set[str]] = {}
         offline = bus.ServerState(state="offline", version=__version__, business_day=self._day_str()).wire()
@@ -186,6 +187,7 @@ class HallService:
         outcomes: list[Outcome] = []
         seen: dict[tuple[str, str], dict[str, Any]] = {}
         publish_all = False
+        flush = False
 
         roll = Outcome()
         self.engine.roll(now, roll)
@@ -195,7 +197,8 @@ class HallService:
 
         for item in batch:
             if isinstance(item, _Reload):
-                self.config = self.engine.config = item.config
+                self.config = item.config
+                self.engine.reconfigure(item.config)
                 self._window_zones.clear()
                 publish_all = True
                 log.info("configuration reloaded")
@@ -206,7 +209,7 @@ class HallService:
                 elif item.kind == "publish_all":
                     publish_all = True
                 elif item.kind == "flush":
-                    self._flush()
+                    flush = True           # after this batch's replies, never before them
                 continue
             self._handle(item, now, committed, replies_now, seen)
 
@@ -221,7 +224,7 @@ class HallService:
             self.bus.publish(self.topics.response(req.client), reply)
         for client, reply in replies_now:
             self.bus.publish(self.topics.response(client), reply)
-        if time.monotonic() - self._last_flush >= FLUSH_S:    # after the replies: never delays one
+        if flush or time.monotonic() - self._last_flush >= FLUSH_S:    # after the replies: never delays one
             self._flush()
 
     def _commit(self, outcomes: list[Outcome], committed: list[tuple[_Request, str, dict[str, Any], Outcome]]) -> None:
@@ -358,7 +361,10 @@ class HallService:
         if publish_all:
             self._dirty_windows.clear()
             self._dirty_zones.clear()
+            self._dirty_since = None
             return
+        if (self._dirty_windows or self._dirty_zones) and self._dirty_since is None:
+            self._dirty_since = time.monotonic()
         # A window's own state (status, current ticket) and the calls go out at once; queue lengths of other
         # windows and zones are coalesced (at most FLUSH_S late), which keeps a burst of tickets cheap.
         self._dirty_windows -= windows
@@ -383,13 +389,22 @@ class HallService:
         self.bus.publish(self.topics.state_queue(z), self.engine.queue_view(z), retain=True)
 
     def _flush(self) -> None:
-        self._last_flush = time.monotonic()
-        for w in sorted(self._dirty_windows):
-            self._publish_window(w)
-        for z in sorted(self._dirty_zones):
-            self._publish_zone(z)
-        self._dirty_windows.clear()
-        self._dirty_zones.clear()
+        """Publish the coalesced window, zone and queue states. Requests come first: while one waits in the inbox
+        (and the oldest unpublished change is younger than FLUSH_S) the flush stops between two messages and queues
+        itself behind the waiting requests, so a reply never waits for a whole flush; past FLUSH_S it finishes."""
+        self._last_flush = now = time.monotonic()
+        if self._dirty_since is None:
+            return
+        may_yield = now - self._dirty_since < FLUSH_S
+        for kind, dirty, publish in (("window", self._dirty_windows, self._publish_window),
+                                     ("zone", self._dirty_zones, self._publish_zone)):
+            for item in sorted(dirty):
+                if may_yield and not self._inbox.empty():
+                    self._inbox.put(_Tick("flush"))
+                    return
+                dirty.discard(item)
+                publish(item)
+        self._dirty_since = None
 
     def _publish_calls(self) -> None:
         self.bus.publish(self.topics.state_calls, bus.CallsState.parse({"calls": self.engine.calls_view()}).wire(),
