@@ -37,6 +37,7 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"
     INTERNAL = "internal"
     ID_REQUIRED = "id_required"
+    STORAGE_FULL = "storage_full"
 
 
 # Default Chinese text for each code; handlers may give a more specific one.
@@ -55,6 +56,7 @@ ERROR_ZH: dict[ErrorCode, str] = {
     ErrorCode.CONFLICT: "当前状态不允许此操作",
     ErrorCode.INTERNAL: "服务器内部错误，请联系工作人员",
     ErrorCode.ID_REQUIRED: "这项业务需要刷身份证取号",
+    ErrorCode.STORAGE_FULL: "服务器存储空间已满，暂时无法办理，请联系工作人员",
 }
 
 

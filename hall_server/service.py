@@ -2,6 +2,8 @@
 then events and retained state. A single worker thread owns the engine and the store."""
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import queue
 import threading
@@ -20,13 +22,31 @@ from hall_bus.topics import Topics
 from hall_server import __version__
 from hall_server.config import HallConfig
 from hall_server.engine import Engine, HallError, Outcome
-from hall_server.store import Store
+from hall_server.store import Store, is_storage_full
 
 log = logging.getLogger("onewindow.server")
 
 FLUSH_S = 0.2           # queue-length state is published at most this late
 BATCH_MAX = 256          # requests committed together (group commit: one fsync for the batch)
 SERVER_CLIENT_ID = "onewindow-server"
+
+
+def _encodable(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+        return True
+    except UnicodeEncodeError:      # a lone UTF-16 surrogate: valid JSON, but nothing can store or send it
+        return False
+
+
+def args_digest(args: contract.Args) -> str:
+    """SHA-256 of a request's canonical arguments (what idempotency remembers instead of the arguments)."""
+    canonical = json.dumps(args.given(), ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class _StorageFull(Exception):
+    """The batch could not be stored because the disk is full (already answered and logged)."""
 
 
 @dataclass
@@ -64,6 +84,9 @@ class HallService:
         self._dirty_windows: set[str] = set()
         self._dirty_zones: set[str] = set()
         self._last_flush = 0.0
+        self._digests: dict[tuple[str, str], str] = {}   # args digests of this batch's requests, for the store
+        self._rebuild_after = False
+        self._storage_full_alerted = False
         self._dirty_since: float | None = None   # when the oldest change not yet published was made
         self._restore()
         self._window_zones: dict[str, set[str]] = {}
@@ -156,6 +179,8 @@ class HallService:
                 batch.append(item)
             try:
                 self._process(batch)
+            except _StorageFull:
+                pass                   # answered, logged in one line and alerted
             except Exception:
                 log.exception("batch of %d failed; rebuilding the queue from the store", len(batch))
                 self._rebuild()
@@ -185,7 +210,7 @@ class HallService:
         committed: list[tuple[_Request, str, dict[str, Any], Outcome]] = []
         replies_now: list[tuple[str, dict[str, Any]]] = []     # (client, reply) needing no commit
         outcomes: list[Outcome] = []
-        seen: dict[tuple[str, str], dict[str, Any]] = {}
+        seen: dict[tuple[str, str], tuple[dict[str, Any], str | None, str | None]] = {}
         publish_all = False
         flush = False
 
@@ -215,44 +240,134 @@ class HallService:
 
         all_outcomes = outcomes + [o for _r, _id, _rep, o in committed]
         if any(o.tickets or o.windows or o.events or o.appointments for o in all_outcomes):
-            self._commit(outcomes, committed)
+            try:
+                self._commit(outcomes, committed)
+            except _StorageFull:
+                for client, reply in replies_now:      # reads and refusals are still answered
+                    self._send(client, reply)
+                raise
+            all_outcomes = outcomes + [o for _r, _id, _rep, o in committed]   # without the ones not stored
         # State first, then replies: a client that has its reply reads state that already includes it.
         if roll.rollover:              # a new business day: yesterday's holder data is no longer needed
             self.store.prune(roll.rollover)
+            self._answered = self.store.reply_keys()     # pruned together with the stored replies
         self._publish_changes(all_outcomes, publish_all)
         for req, _rid, reply, _o in committed:
-            self.bus.publish(self.topics.response(req.client), reply)
+            self._send(req.client, reply)
         for client, reply in replies_now:
-            self.bus.publish(self.topics.response(client), reply)
+            self._send(client, reply)
+        self._digests.clear()          # only needed until the batch is stored
+        if self._rebuild_after:
+            self._rebuild_after = False
+            self._rebuild()
         if flush or time.monotonic() - self._last_flush >= FLUSH_S:    # after the replies: never delays one
             self._flush()
 
     def _commit(self, outcomes: list[Outcome], committed: list[tuple[_Request, str, dict[str, Any], Outcome]]) -> None:
+        """One transaction for the batch, one savepoint per request: a request that cannot be stored is answered
+        `internal` alone (and the queue rebuilt from the store), the others are acknowledged."""
         day = self.engine.day
         try:
-            self.store.commit_many(
+            failed = self.store.commit_many(
                 [(o, None, None, None) for o in outcomes] +
-                [(o, req.client, rid, reply) for req, rid, reply, o in committed],
+                [(o, req.client, rid, reply, req.op, self._digests.get((req.client, rid)))
+                 for req, rid, reply, o in committed],
                 self.engine.windows, day)
-        except Exception:
-            log.exception("commit failed; nothing of this batch is acknowledged")
+        except Exception as exc:
+            full = is_storage_full(exc)
+            if full:
+                log.error("storage full: %s; %d requests refused (%s)", self.store.path, len(committed), exc)
+            else:
+                log.exception("commit failed; nothing of this batch is acknowledged")
+            err = (BusError(ErrorCode.STORAGE_FULL, "the server's storage is full") if full
+                   else BusError(ErrorCode.INTERNAL, "could not store the change"))
             for req, rid, _reply, _o in committed:
-                err = make_error(rid, req.op, BusError(ErrorCode.INTERNAL, "could not store the change"))
-                self.bus.publish(self.topics.response(req.client), err)
+                self._forget(req.client, rid)
+                self._send(req.client, make_error(rid, req.op, err))
             committed.clear()
             self._rebuild()
+            if full:
+                self._storage_alert()
+                raise _StorageFull() from None
             raise
+        self._storage_full_alerted = False
+        if not failed:
+            return
+        n_outcomes = len(outcomes)
+        drop: set[int] = set()
+        for i, exc in failed:
+            if i < n_outcomes:
+                log.error("could not store a %s change: %s", "rollover/supervision", exc)
+                continue
+            req, rid, _reply, _o = committed[i - n_outcomes]
+            log.warning("%s %r from %s could not be stored: %s", req.op, rid, req.client, exc)
+            self._forget(req.client, rid)
+            self._send(req.client, make_error(rid, req.op, BusError(ErrorCode.INTERNAL, "could not store the change")))
+            drop.add(i - n_outcomes)
+        committed[:] = [c for j, c in enumerate(committed) if j not in drop]
+        self._rebuild_after = True     # memory holds changes the store refused: rebuild once the batch is out
+
+    def _forget(self, client: str, rid: str) -> None:
+        self._answered.discard((client, rid))
+        self._digests.pop((client, rid), None)
+
+    def _send(self, client: str, reply: dict[str, Any]) -> None:
+        """A reply; one that cannot be encoded is logged and dropped, never a failed batch."""
+        try:
+            self.bus.publish(self.topics.response(client), reply)
+        except Exception as exc:       # noqa: BLE001 - one reply, never the batch
+            log.warning("reply to %s not sent: %s", client, exc)
+
+    def _storage_alert(self) -> None:
+        if self._storage_full_alerted:
+            return
+        self._storage_full_alerted = True
+        now = self._clock()
+        alert = self.engine._alert(now, "storage_full", "red", "server",
+                                   "服务器存储空间已满，无法取号和叫号，请立即联系技术人员",
+                                   f"the server's storage is full ({self.store.path}): nothing can be stored")
+        self._send_event(alert.payload)
+
+    def _send_event(self, payload: dict[str, Any]) -> None:
+        try:
+            self.bus.publish(self.topics.event_alert, payload)
+        except Exception as exc:       # noqa: BLE001
+            log.warning("alert not sent: %s", exc)
 
     def _handle(self, req: _Request, now: datetime, committed: list, replies_now: list,
-                seen: dict[tuple[str, str], dict[str, Any]]) -> None:
+                seen: dict[tuple[str, str], tuple[dict[str, Any], str | None, str | None]]) -> None:
         rid = request_id_of(req.payload)
+        if rid is not None and not _encodable(rid):
+            log.warning("dropped request on %s/%s: its id cannot be encoded (lone surrogate)", req.client, req.op)
+            replies_now.append((req.client, make_error(None, req.op, BusError(
+                ErrorCode.BAD_REQUEST, "id: not encodable as UTF-8 (a lone UTF-16 surrogate)"))))
+            return
         try:
             request = parse_request(req.op, req.payload)
             rid = request.id
-            stored = seen.get((req.client, rid)) or (
-                self.store.stored_reply(req.client, rid) if (req.client, rid) in self._answered else None)
+            digest = args_digest(request.args)      # also refuses arguments that cannot be stored or sent
+        except UnicodeEncodeError:
+            err = BusError(ErrorCode.BAD_REQUEST, "args: a string is not encodable as UTF-8 (a lone UTF-16 surrogate)")
+            log.info("%s %s from %s: %s %s", req.op, rid, req.client, err.code, err.message)
+            replies_now.append((req.client, make_error(rid, req.op, err)))
+            return
+        except BusError as exc:
+            if rid is None:
+                log.warning("dropped request on %s/%s: %s", req.client, req.op, exc.message)
+                return
+            log.info("%s %s from %s: %s %s", req.op, rid, req.client, exc.code, exc.message)
+            replies_now.append((req.client, make_error(rid, req.op, exc)))
+            return
+        try:
+            key = (req.client, rid)
+            stored = seen.get(key) or (self.store.stored_request(req.client, rid) if key in self._answered else None)
             if stored is not None:     # a retry: the stored reply, nothing changes
-                replies_now.append((req.client, stored))
+                reply, op, old_digest = stored
+                if (op is not None and op != req.op) or (old_digest is not None and old_digest != digest):
+                    what = f"{op}" if op != req.op else f"{op} with other arguments"
+                    raise BusError(ErrorCode.BAD_REQUEST,
+                                   f"id {rid!r} reused: it was already used by this client for {what}")
+                replies_now.append((req.client, reply))
                 return
             if not may_call(req.client, req.op, request.args, self.config.controller_windows):
                 raise BusError(ErrorCode.FORBIDDEN, f"client {req.client!r} may not call {req.op}"
@@ -275,8 +390,9 @@ class HallService:
                                  make_error(rid, req.op, BusError(ErrorCode.INTERNAL, "internal error")))
             raise
         reply = make_ok(rid, req.op, outcome.data)
-        seen[(req.client, rid)] = reply
+        seen[(req.client, rid)] = (reply, req.op, digest)
         self._answered.add((req.client, rid))
+        self._digests[(req.client, rid)] = digest
         if outcome.tickets or outcome.windows or outcome.events or outcome.appointments:
             committed.append((req, rid, reply, outcome))
         else:   # reads change nothing and need no durable record

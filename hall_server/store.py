@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS tickets (
 CREATE INDEX IF NOT EXISTS tickets_day ON tickets (day);
 CREATE INDEX IF NOT EXISTS tickets_token ON tickets (json_extract(record, '$.token'))
     WHERE json_extract(record, '$.token') IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tickets_verify ON tickets (json_extract(record, '$.verify'), day);
 CREATE TABLE IF NOT EXISTS windows (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS calls (day TEXT NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL,
     PRIMARY KEY (day, seq));
@@ -35,6 +36,17 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 REPLY_KEEP_DAYS = 2   # idempotency records live at least the business day
+
+# Columns added after 0.1: a store written by an earlier version gets them (with their defaults) when opened.
+MIGRATIONS = {
+    "replies": [("op", "TEXT"), ("digest", "TEXT")],   # the request's op and SHA-256 of its canonical args
+}
+
+
+def is_storage_full(exc: BaseException) -> bool:
+    """SQLITE_FULL: the disk (or the database's page limit) is full."""
+    return isinstance(exc, sqlite3.Error) and (getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+                                               or "database or disk is full" in str(exc))
 
 
 def _dumps(obj: Any) -> str:
@@ -54,6 +66,14 @@ class Store:
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        for table, columns in MIGRATIONS.items():
+            have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            for name, decl in columns:
+                if name not in have:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
 
     def close(self) -> None:
         with self._lock:
@@ -61,10 +81,16 @@ class Store:
 
     # ------------------------------------------------------------------ reads
     def stored_reply(self, client: str, request_id: str) -> dict[str, Any] | None:
+        found = self.stored_request(client, request_id)
+        return found[0] if found else None
+
+    def stored_request(self, client: str, request_id: str) -> tuple[dict[str, Any], str | None, str | None] | None:
+        """(reply, op, args digest) stored for this client's request id; op and digest are None for records
+        written before they were kept."""
         with self._lock:
-            row = self.db.execute("SELECT reply FROM replies WHERE client=? AND request_id=?",
+            row = self.db.execute("SELECT reply, op, digest FROM replies WHERE client=? AND request_id=?",
                                   (client, request_id)).fetchone()
-        return json.loads(row[0]) if row else None
+        return (json.loads(row[0]), row[1], row[2]) if row else None
 
     def reply_keys(self) -> set[tuple[str, str]]:
         with self._lock:
@@ -115,38 +141,39 @@ class Store:
 
     # ------------------------------------------------------------------ the one write path
     def commit(self, outcome: Outcome, windows: dict[str, WindowState], day: date | None) -> None:
-        self.commit_many([(outcome, None, None, None)], windows, day)
+        failed = self.commit_many([(outcome, None, None, None)], windows, day)
+        if failed:
+            raise failed[0][1]
 
-    def commit_many(self, items: list[tuple[Outcome, str | None, str | None, dict[str, Any] | None]],
-                    windows: dict[str, WindowState], day: date | None) -> None:
+    def commit_many(self, items: list[tuple[Outcome, str | None, str | None, dict[str, Any] | None]
+                                     | tuple[Outcome, str | None, str | None, dict[str, Any] | None, str | None,
+                                             str | None]],
+                    windows: dict[str, WindowState], day: date | None) -> list[tuple[int, Exception]]:
         """Persist outcomes (changed tickets, windows, calls, events, appointments) with their idempotency
-        records (client, request id, reply) — all in one transaction, one fsync (group commit)."""
+        records (client, request id, reply[, op, args digest]) — all in one transaction, one fsync (group commit).
+        Each item is written under its own SAVEPOINT: an item that cannot be stored is rolled back alone and
+        returned as (index, exception); the others commit. A full disk (SQLITE_FULL) or any failure outside one
+        item rolls back everything and raises."""
         d = day.isoformat() if day else ""
+        failed: list[tuple[int, Exception]] = []
         with self._lock:
             cur = self.db.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
                 changed_windows: set[str] = set()
-                for outcome, client, request_id, reply in items:
-                    for t in outcome.tickets.values():
-                        cur.execute("INSERT INTO tickets (id, day, number, service, state, record) VALUES (?,?,?,?,?,?) "
-                                    "ON CONFLICT(id) DO UPDATE SET state=excluded.state, service=excluded.service, "
-                                    "record=excluded.record",
-                                    (t.id, t.day.isoformat(), t.number, t.service, t.state.value, _dumps(t.to_record())))
-                    changed_windows |= outcome.windows
-                    for c in outcome.calls:
-                        cur.execute("INSERT OR REPLACE INTO calls (day, seq, record) VALUES (?,?,?)",
-                                    (d, c["seq"], _dumps(c)))
-                    for ev in outcome.events:
-                        cur.execute("INSERT INTO events (day, kind, record) VALUES (?,?,?)",
-                                    (d, ev.kind, _dumps(ev.payload)))
-                    for a in outcome.appointments:
-                        cur.execute("INSERT OR REPLACE INTO appointments (code, service, day, start, end_, ticket_id) "
-                                    "VALUES (?,?,?,?,?,?)",
-                                    (a.code, a.service, a.day.isoformat(), a.start, a.end, a.ticket_id))
-                    if client is not None and request_id is not None and reply is not None:
-                        cur.execute("INSERT INTO replies (client, request_id, day, reply) VALUES (?,?,?,?)",
-                                    (client, request_id, d, _dumps(reply)))
+                for i, item in enumerate(items):
+                    cur.execute("SAVEPOINT item")
+                    try:
+                        self._write_item(cur, d, *item)
+                    except Exception as exc:
+                        if is_storage_full(exc):
+                            raise
+                        cur.execute("ROLLBACK TO item")
+                        cur.execute("RELEASE item")
+                        failed.append((i, exc))
+                        continue
+                    cur.execute("RELEASE item")
+                    changed_windows |= item[0].windows
                 for wid in changed_windows:
                     cur.execute("INSERT OR REPLACE INTO windows (id, record) VALUES (?,?)",
                                 (wid, _dumps(windows[wid].to_record())))
@@ -154,8 +181,29 @@ class Store:
                     cur.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('business_day', ?)", (d,))
                 cur.execute("COMMIT")
             except BaseException:
-                cur.execute("ROLLBACK")
+                if self.db.in_transaction:
+                    cur.execute("ROLLBACK")
                 raise
+        return failed
+
+    @staticmethod
+    def _write_item(cur: sqlite3.Cursor, d: str, outcome: Outcome, client: str | None, request_id: str | None,
+                    reply: dict[str, Any] | None, op: str | None = None, digest: str | None = None) -> None:
+        for t in outcome.tickets.values():
+            cur.execute("INSERT INTO tickets (id, day, number, service, state, record) VALUES (?,?,?,?,?,?) "
+                        "ON CONFLICT(id) DO UPDATE SET state=excluded.state, service=excluded.service, "
+                        "record=excluded.record",
+                        (t.id, t.day.isoformat(), t.number, t.service, t.state.value, _dumps(t.to_record())))
+        for c in outcome.calls:
+            cur.execute("INSERT OR REPLACE INTO calls (day, seq, record) VALUES (?,?,?)", (d, c["seq"], _dumps(c)))
+        for ev in outcome.events:
+            cur.execute("INSERT INTO events (day, kind, record) VALUES (?,?,?)", (d, ev.kind, _dumps(ev.payload)))
+        for a in outcome.appointments:
+            cur.execute("INSERT OR REPLACE INTO appointments (code, service, day, start, end_, ticket_id) "
+                        "VALUES (?,?,?,?,?,?)", (a.code, a.service, a.day.isoformat(), a.start, a.end, a.ticket_id))
+        if client is not None and request_id is not None and reply is not None:
+            cur.execute("INSERT INTO replies (client, request_id, day, reply, op, digest) VALUES (?,?,?,?,?,?)",
+                        (client, request_id, d, _dumps(reply), op, digest))
 
     def save_appointments(self, appointments: Iterable[Appointment]) -> None:
         with self._lock:

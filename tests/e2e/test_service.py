@@ -2,6 +2,10 @@
 queue rebuilt from the store — never a dead server, never a half-applied change."""
 from __future__ import annotations
 
+import threading
+import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 from collections.abc import Iterator
 
 import pytest
@@ -46,3 +50,126 @@ def test_a_bug_in_an_operation_is_answered_internal_and_changes_nothing(service:
     assert service._worker is not None and service._worker.is_alive()
     assert [t["number"] for t in service.store.tickets_of(service.engine.day)] == ["A001"]
     kiosk.stop()
+
+
+def _raw(client: BusClient, service: HallService, op: str, text: str) -> None:
+    """Publish a request as raw JSON text (escapes such as \\ud800 stay as written)."""
+    client.publish(service.topics.request(client.client_id, op), text.encode("utf-8"))
+
+
+def test_lone_surrogates_never_fail_another_kiosks_request(service: HallService) -> None:
+    """Issue 9 finding 2: 100 requests whose id or args hold a lone UTF-16 surrogate (valid JSON, not UTF-8), sent
+    beside another kiosk's requests, are refused alone; every good request is answered ok and stored."""
+    attacker = BusClient(service.bus.address, "daan", "kiosk-k9").start()
+    good = BusClient(service.bus.address, "daan", "kiosk-k1").start()
+    assert attacker.wait_connected(5) and good.wait_connected(5) and good.subscribed.wait(5)
+    replies: list[dict] = []
+    done = threading.Event()
+
+    def collect(reply: dict) -> None:
+        replies.append(reply)
+        if len(replies) == 20:
+            done.set()
+
+    for i in range(100):
+        if i % 2:
+            _raw(attacker, service, "ticket.issue",
+                 '{"v":1,"id":"bad-%d-\\ud800","args":{"service":"ss_enroll","channel":"walk_in"}}' % i)
+        else:
+            _raw(attacker, service, "ticket.issue",
+                 '{"v":1,"id":"bad-%d","args":{"service":"ss_retire","channel":"id_card",'
+                 '"holder":{"ref":"r\\udc00%d","birth_date":"1950-01-01","display_name":"\\ud83d"}}}' % (i, i))
+        if i % 5 == 0:
+            good.request_async("ticket.issue", {"service": "ss_enroll", "channel": "walk_in"}, collect, timeout=8)
+    assert done.wait(15), f"only {len(replies)} of 20 good requests answered"
+    assert all(r["ok"] for r in replies), [r.get("error") for r in replies if not r["ok"]]
+    stored = [t["number"] for t in service.store.tickets_of(service.engine.day)]
+    assert sorted(stored) == sorted(r["data"]["number"] for r in replies)
+    assert service._worker is not None and service._worker.is_alive()
+    attacker.stop()
+    good.stop()
+
+
+def test_a_request_id_reused_for_another_op_or_other_args_is_refused(service: HallService) -> None:
+    """Issue 9 finding 10: idempotency remembers the op and a digest of the args, never the args."""
+    kiosk = BusClient(service.bus.address, "daan", "kiosk-k1").start()
+    assert kiosk.wait_connected(5) and kiosk.subscribed.wait(5)
+    first = kiosk.request("ticket.issue", {"service": "ss_enroll", "channel": "walk_in"}, request_id="same-1")
+    again = kiosk.request("ticket.issue", {"service": "ss_enroll", "channel": "walk_in"}, request_id="same-1")
+    assert again == first                       # a true retry gets the stored reply
+    with pytest.raises(RequestError) as e:
+        kiosk.request("ticket.issue", {"service": "ss_transfer", "channel": "walk_in"}, request_id="same-1")
+    assert e.value.code == "bad_request" and "reused" in e.value.message
+    with pytest.raises(RequestError) as e:
+        kiosk.request("ticket.get", {"number": first["number"]}, request_id="same-1")
+    assert e.value.code == "bad_request" and "reused" in e.value.message and "ticket.issue" in e.value.message
+    row = service.store.db.execute("SELECT op, digest, reply FROM replies WHERE request_id='same-1'").fetchone()
+    assert row[0] == "ticket.issue" and len(row[1]) == 64 and "ss_enroll" not in row[1]
+    assert [t["number"] for t in service.store.tickets_of(service.engine.day)] == [first["number"]]
+    kiosk.stop()
+
+
+def test_a_full_disk_answers_storage_full_with_one_log_line_and_an_alert(service: HallService, caplog) -> None:
+    """Issue 9 finding 16: SQLITE_FULL (simulated with PRAGMA max_page_count) gives kiosks `storage_full` with a
+    Chinese message, one log line without a traceback, and a red storage_full alert on event/alert."""
+    kiosk = BusClient(service.bus.address, "daan", "kiosk-k1").start()
+    console = BusClient(service.bus.address, "daan", "console-c1").start()
+    alerts: list[dict] = []
+    console.subscribe(service.topics.event_alert, lambda _t, p: alerts.append(p))
+    assert kiosk.wait_connected(5) and kiosk.subscribed.wait(5) and console.subscribed.wait(5)
+    kiosk.request("ticket.issue", {"service": "ss_enroll", "channel": "walk_in"})
+    with service.store._lock:
+        pages = service.store.db.execute("PRAGMA page_count").fetchone()[0]
+        service.store.db.execute(f"PRAGMA max_page_count={pages}")
+    caplog.clear()
+    issued = 1
+    for _ in range(50):        # the last page may still have room for a few
+        try:
+            kiosk.request("ticket.issue", {"service": "ss_enroll", "channel": "walk_in"}, timeout=5)
+            issued += 1
+        except RequestError as exc:
+            assert exc.code == "storage_full"
+            break
+    for _ in range(2):
+        with pytest.raises(RequestError) as e:
+            kiosk.request("ticket.issue", {"service": "ss_enroll", "channel": "walk_in"}, timeout=5)
+        assert e.value.code == "storage_full" and "存储空间已满" in e.value.message_zh
+    errors = [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert len(errors) == 3 and not any(r.exc_info for r in errors), [r.getMessage() for r in errors]
+    deadline = time.monotonic() + 5
+    while not alerts and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [(a["kind"], a["level"]) for a in alerts] == [("storage_full", "red")] and alerts[0]["id"]
+    with service.store._lock:
+        service.store.db.execute("PRAGMA max_page_count=1073741823")
+    ok = kiosk.request("ticket.issue", {"service": "ss_enroll", "channel": "walk_in"})
+    assert ok["number"] == f"A{issued + 1:03d}"     # nothing of the refused requests was kept or used up
+    kiosk.stop()
+    console.stop()
+
+
+def test_answered_request_keys_are_pruned_with_the_stored_replies(tmp_path) -> None:
+    """Issue 9 finding 16: HallService._answered does not grow for the whole uptime: it follows the pruned replies."""
+    broker = Mosquitto(tmp_path).start()
+    now = [datetime(2026, 11, 27, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))]
+    svc = HallService(load_hall_config(HALL_CONFIG), Store(tmp_path / "hall.sqlite3"), broker.url,
+                      open_all_day=True, clock=lambda: now[0])
+    try:
+        assert svc.start()
+        kiosk = BusClient(svc.bus.address, "daan", "kiosk-k1").start()
+        assert kiosk.wait_connected(5) and kiosk.subscribed.wait(5)
+        for _ in range(3):
+            kiosk.request("ticket.issue", {"service": "ss_enroll", "channel": "walk_in"})
+        assert len(svc._answered) == 3
+        now[0] += timedelta(days=1)
+        kiosk.request("ticket.issue", {"service": "ss_enroll", "channel": "walk_in"})
+        now[0] += timedelta(days=1)
+        kiosk.request("ticket.issue", {"service": "ss_enroll", "channel": "walk_in"})
+        now[0] += timedelta(days=1)
+        kiosk.request("ticket.issue", {"service": "ss_enroll", "channel": "walk_in"})
+        # replies older than REPLY_KEEP_DAYS are gone from the store, and from the in-memory set with them
+        assert svc._answered == svc.store.reply_keys() and len(svc._answered) == 3
+        kiosk.stop()
+    finally:
+        svc.stop()
+        broker.stop()

@@ -130,8 +130,8 @@ def test_a_failed_transaction_stores_nothing(hall: Hall) -> None:
     hall.do("issue", at(9), "a", "walk_in", client="kiosk-k1", request_id="req-1")
     out = hall.engine.issue(at(9, 1), "a", "walk_in")
     reply = {"v": 1, "id": "req-1", "ok": True, "data": out.data}
-    with pytest.raises(sqlite3.IntegrityError):
-        hall.store.commit_many([(out, "kiosk-k1", "req-1", reply)], hall.engine.windows, DAY)
+    failed = hall.store.commit_many([(out, "kiosk-k1", "req-1", reply)], hall.engine.windows, DAY)
+    assert [(i, type(exc)) for i, exc in failed] == [(0, sqlite3.IntegrityError)]
     assert [t["number"] for t in hall.store.tickets_of(DAY)] == ["A001"]
     assert [e["action"] for e in hall.store.events_of(DAY, "ticket")] == ["issue"]
     hall.do("issue", at(9, 2), "b", "walk_in", client="kiosk-k1", request_id="req-3")   # the store still works
@@ -228,3 +228,33 @@ def test_holder_data_is_erased_once_its_day_is_over(hall: Hall) -> None:
     assert (yesterday["holder_ref"], yesterday["birth_date"], yesterday["display_name"]) == (None, None, None)
     today = next(hall.store.tickets_of(DAY + timedelta(days=1)))
     assert today["id"] == new["id"] and today["holder_ref"] == "hmacref0123456789"   # today still needs it
+
+
+def test_one_request_that_cannot_be_stored_fails_alone_in_its_batch(hall: Hall, db: Path) -> None:
+    """Each request of a group commit has its own savepoint: a lone surrogate in one request id (valid JSON, not
+    UTF-8) rolls back that request only; the others of the batch are stored."""
+    e = hall.engine
+    items = []
+    for i in range(4):
+        out = e.issue(at(9, i), "a", "walk_in")
+        rid = "bad\ud800" if i == 1 else f"r{i}"
+        items.append((out, "kiosk-k1", rid, {"v": 1, "id": rid, "ok": True, "data": out.data}))
+    failed = hall.store.commit_many(items, e.windows, e.day)
+    assert [i for i, _exc in failed] == [1]
+    assert [t["number"] for t in hall.store.tickets_of(DAY)] == ["A001", "A003", "A004"]
+    assert all(hall.store.stored_reply("kiosk-k1", f"r{i}") for i in (0, 2, 3))
+
+
+def test_a_store_of_the_previous_version_opens_and_gains_the_new_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript("CREATE TABLE replies (client TEXT NOT NULL, request_id TEXT NOT NULL, day TEXT NOT NULL, "
+                      "reply TEXT NOT NULL, PRIMARY KEY (client, request_id));"
+                      "INSERT INTO replies VALUES ('kiosk-k1', 'r1', '2026-11-27', '{\"ok\":true}');")
+    old.commit()
+    old.close()
+    store = Store(path)
+    assert store.stored_request("kiosk-k1", "r1") == ({"ok": True}, None, None)
+    cols = {r[1] for r in store.db.execute("PRAGMA table_info(replies)")}
+    assert {"op", "digest"} <= cols
+    store.close()
