@@ -90,6 +90,12 @@ class Supervision(ConfigModel):
     check_interval_s: int = Field(15, ge=1, le=600)
 
 
+class Calling(ConfigModel):
+    repeat_window_s: float = Field(5, ge=0, le=60, description="a call at a window within this many seconds of that "
+                                                              "window's previous call recalls the same ticket")
+    no_show: Literal["manual"] = Field("manual", description="the missed-number rule; only \"manual\" (0.1) so far")
+
+
 class Broker(ConfigModel):
     host: str = "127.0.0.1"
     port: int = Field(1883, ge=1, le=65535)
@@ -97,6 +103,34 @@ class Broker(ConfigModel):
     password: str | None = None
     password_file: str | None = Field(None, description="client-id:hash lines (Mosquitto format, relative to the "
                                                         "config file): every other role's login; turns auth on")
+    allow_anonymous: bool = Field(False, description="let clients in without a login although the broker listens "
+                                                     "beyond loopback (check-config warns)")
+    # Which broker runs as the server's own: mosquitto (a supervised child; amqtt where it is not installed) or amqtt.
+    embedded: Literal["mosquitto", "amqtt"] = "mosquitto"
+
+    def server_password(self) -> str | None:
+        """The server's own password: given here, or `env:NAME` (from the environment, e.g. a systemd
+        EnvironmentFile), never on a command line."""
+        import os
+        pw = self.password
+        if pw and pw.startswith("env:"):
+            return os.environ.get(pw[4:]) or None
+        return pw
+
+    def listens_beyond_loopback(self) -> bool:
+        import ipaddress
+        if self.host == "localhost":
+            return False
+        try:
+            return not ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return True
+
+    def warnings(self) -> list[str]:
+        if self.allow_anonymous and self.listens_beyond_loopback() and not self.password_file:
+            return [f"broker.allow_anonymous: the broker listens on {self.host} without logins: anyone on the LAN "
+                    "can act as any kiosk or window (set password_file instead)"]
+        return []
 
     @model_validator(mode="after")
     def _server_login(self) -> "Broker":
@@ -188,6 +222,7 @@ class HallConfig(ConfigModel):
     issuing: Issuing
     priority: Priority = Priority()
     supervision: Supervision = Supervision()
+    calling: Calling = Calling()
     broker: Broker = Broker()
     appointments: Appointments = Appointments()
     departments: list[Department] = []

@@ -72,6 +72,7 @@ class Engine(BusViews):
         self.by_number: dict[str, str] = {}
         self.by_verify: dict[str, str] = {}
         self.by_token: dict[str, str] = {}
+        self.by_holder: dict[str, list[str]] = {}   # ID-card holder ref -> today's ticket ids (duplicate check)
         self.counters: dict[str, int] = {}
         self.issued_per_service: dict[str, int] = {}
         # per service: waiting ticket sort keys (priority, issued_at, seq, prefix) -> ticket id, kept sorted
@@ -79,6 +80,7 @@ class Engine(BusViews):
         self.windows: dict[str, WindowState] = {w.id: WindowState(w.id) for w in config.windows}
         self.call_seq = 0
         self.recent_calls: deque[dict[str, Any]] = deque(maxlen=RECENT_CALLS)
+        self.last_call: dict[str, datetime] = {}  # window -> when it last called (or recalled): repeats recall
         self.service_times: dict[str, deque[float]] = {s.id: deque(maxlen=SERVICE_TIME_SAMPLES) for s in config.services}
         self.appointments: dict[str, Appointment] = {}
         self.directed: dict[str, set[str]] = {}   # window -> queued tickets transferred to it by name
@@ -115,6 +117,9 @@ class Engine(BusViews):
         for c in calls:
             self.call_seq = max(self.call_seq, int(c["seq"]))
             self.recent_calls.appendleft(c)
+            at = datetime.fromisoformat(c["ts"])
+            if c.get("window") and (c["window"] not in self.last_call or at > self.last_call[c["window"]]):
+                self.last_call[c["window"]] = at
         for a in appointments:
             self.appointments[a.code] = a
         for t in self.tickets.values():
@@ -128,6 +133,7 @@ class Engine(BusViews):
         self.by_number.clear()
         self.by_verify.clear()
         self.by_token.clear()
+        self.by_holder.clear()
         self.counters.clear()
         self.issued_per_service.clear()
         for q in self.queues.values():
@@ -137,6 +143,7 @@ class Engine(BusViews):
         self.no_shows.clear()
         self.call_seq = 0
         self.recent_calls.clear()
+        self.last_call.clear()
         self._queues_moved()
 
     def _index(self, t: Ticket, *, appended: bool) -> None:
@@ -145,6 +152,8 @@ class Engine(BusViews):
         self.by_verify[t.verify] = t.id
         if t.token:
             self.by_token[t.token] = t.id
+        if t.holder_ref:
+            self.by_holder.setdefault(t.holder_ref, []).append(t.id)
         self.counters[t.prefix] = max(self.counters.get(t.prefix, 0), t.seq)
         quota_service = t.issued_for or t.service
         self.issued_per_service[quota_service] = self.issued_per_service.get(quota_service, 0) + 1
@@ -205,10 +214,20 @@ class Engine(BusViews):
         bisect.insort(self.queues[t.service], (t.sort_key(), t.id))
         if t.to_window:
             self.directed.setdefault(t.to_window, set()).add(t.id)
-        if appended and not t.priority and not any(self.directed.values()):
+        if appended and not t.priority and self._after_every_directed(t):
             self._queue_append(t)
         else:
             self._queues_moved()
+
+    def _directed_tickets(self) -> Iterable[tuple[str, Ticket]]:
+        """(target window, ticket) of every queued ticket transferred to a window by name (few at any time)."""
+        for target, ids in self.directed.items():
+            for tid in ids:
+                yield target, self.tickets[tid]
+
+    def _after_every_directed(self, t: Ticket) -> bool:
+        key = (t.sort_key(), t.id)
+        return all((d.sort_key(), d.id) < key for _w, d in self._directed_tickets() if d.id != t.id)
 
     def _queues_moved(self) -> None:
         """Who waits where, which windows are open or how long a service takes has changed: every zone's
@@ -253,20 +272,18 @@ class Engine(BusViews):
         if t.state not in QUEUED:
             return 0
         key = (t.sort_key(), t.id)
-        directed = any(self.directed.values())
+        # named transfers ahead of t (few): each counts only at its own window, whatever queue it sits in
+        directed = [(target, d) for target, d in self._directed_tickets() if (d.sort_key(), d.id) < key]
         windows = self._windows_that_may_call(t)
         if not windows:                        # a service no window serves: its own queue is all there is
             return bisect.bisect_left(self.queues[t.service], key)
         best: int | None = None
         for w in windows:
             services = self.window_services[w]
-            if not directed:
-                n = sum(bisect.bisect_left(self.queues[sid], key) for sid in services)
-            else:
-                n = sum(1 for sid in services for _k, tid in self.queues[sid][:bisect.bisect_left(self.queues[sid], key)]
-                        if self._callable_for(w, self.tickets[tid]))
-                n += sum(1 for tid in self.directed.get(w, ())
-                         if self.tickets[tid].service not in services and (self.tickets[tid].sort_key(), tid) < key)
+            n = sum(bisect.bisect_left(self.queues[sid], key) for sid in services)
+            for target, d in directed:         # bisect counted those of w's services; correct for the named ones
+                inside = d.service in services
+                n += (target == w and not inside) - (target != w and inside)
             best = n if best is None else min(best, n)
             if best == 0:
                 break
@@ -332,6 +349,7 @@ class Engine(BusViews):
             text_en=call_text(t.number, window_in_sentence(cfg.name, cfg.name_en, window, "en"), "en", recall=recall),
             ts=self.local(now).isoformat()).wire()
         self.recent_calls.appendleft(ev)
+        self.last_call[window] = now
         out.calls.append(ev)
         out.events.append(Event("call", ev))
         out.zones.add(t.zone)
@@ -360,8 +378,8 @@ class Engine(BusViews):
                             f"“{svc.name}”需要刷身份证取号")
         ref = holder.get("ref") if holder else None
         if ref:
-            for t in self.tickets.values():
-                if t.holder_ref == ref and t.service == service and t.state in OPEN_STATES:
+            for t in (self.tickets[tid] for tid in self.by_holder.get(ref, ())):
+                if t.service == service and t.state in OPEN_STATES:
                     raise HallError(ErrorCode.DUPLICATE_HOLDER,
                                     f"this person already holds {t.number} for {service}",
                                     f"您已取得{t.number}号，正在等候此项业务，请勿重复取号")
@@ -473,6 +491,8 @@ class Engine(BusViews):
         self.roll(now, out)
         w = self._window(window)
         self._refuse_paused(w)
+        if self._repeated_call(w, now):
+            return self.recall(now, window)
         nxt = self.next_for(window)
         if nxt is None:
             raise HallError(ErrorCode.NO_TICKET, f"nobody waits for window {window}", "当前没有等候的号")
@@ -487,6 +507,8 @@ class Engine(BusViews):
         self.roll(now, out)
         w = self._window(window)
         t = self.find(number=number)
+        if t.id == w.current and self._repeated_call(w, now):
+            return self.recall(now, window)
         if t.state not in (TicketState.WAITING, TicketState.TRANSFERRED, TicketState.HELD, TicketState.NO_SHOW):
             raise HallError(ErrorCode.CONFLICT, f"{number} is {t.state.value} and cannot be called",
                             f"{number}号当前状态为{_STATE_ZH[t.state]}，不能呼叫")
@@ -504,6 +526,17 @@ class Engine(BusViews):
         self._start_serving(w, t, now, out, "call_back" if t.state in (TicketState.HELD, TicketState.NO_SHOW) else "call")
         out.data = self.ticket_view(t)
         return out
+
+    def _repeated_call(self, w: WindowState, now: datetime) -> bool:
+        """A call within `[calling] repeat_window_s` of the window's previous call (a keypad key pressed again, a
+        double click) repeats it: the window's current ticket is recalled, not finished for the next one."""
+        last = self.last_call.get(w.id)
+        if last is None or not w.current:
+            return False
+        t = self.tickets.get(w.current)
+        if t is None or t.state is not TicketState.SERVING or t.window != w.id:
+            return False
+        return (now - last).total_seconds() < self.config.calling.repeat_window_s
 
     def _current(self, w: WindowState) -> Ticket:
         if not w.current:

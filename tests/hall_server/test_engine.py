@@ -785,6 +785,78 @@ def test_restore_rebuilds_queues_counters_and_calls(cfg: HallConfig, eng: Engine
         issue(again, "s_a2", at(9, 10))
 
 
+# ---------------------------------------------------------------- repeated calls (PROTOCOL part 2, calling)
+class TestRepeatedCalls:
+    def test_a_keypad_pressed_15_times_makes_one_call_and_14_recalls(self, eng: Engine) -> None:
+        tickets = [issue(eng, "s_a1", at(9, 0, i)) for i in range(15)]
+        start = at(9, 10)
+        replies, calls = [], []
+        for i in range(15):
+            out = eng.call_next(start + timedelta(seconds=0.7 * i), "w1")
+            replies.append(out.data["id"])
+            calls += events(out, "call")
+        assert replies == [tickets[0]["id"]] * 15
+        assert [c["recall"] for c in calls] == [False] + [True] * 14
+        assert eng.tickets[tickets[0]["id"]].state is TicketState.SERVING
+        assert all(eng.tickets[t["id"]].state is TicketState.WAITING for t in tickets[1:])
+        assert eng.tickets[tickets[0]["id"]].calls == 15
+
+    def test_a_call_after_the_repeat_window_is_a_new_call(self, eng: Engine) -> None:
+        first, second = issue(eng, "s_a1", at(9)), issue(eng, "s_a1", at(9, 1))
+        eng.call_next(at(9, 10), "w1")
+        out = eng.call_next(at(9, 10, 5), "w1")          # default repeat_window_s = 5
+        assert out.data["id"] == second["id"] and events(out, "call")[0]["recall"] is False
+        assert eng.tickets[first["id"]].state is TicketState.DONE
+
+    def test_a_recall_restarts_the_repeat_window(self, eng: Engine) -> None:
+        first = issue(eng, "s_a1", at(9))
+        issue(eng, "s_a1", at(9, 1))
+        eng.call_next(at(9, 10), "w1")
+        eng.recall(at(9, 10, 4), "w1")
+        assert eng.call_next(at(9, 10, 8), "w1").data["id"] == first["id"]
+
+    def test_repeats_when_nobody_else_waits_recall_instead_of_no_ticket(self, eng: Engine) -> None:
+        t = issue(eng, "s_a1", at(9))
+        eng.call_next(at(9, 10), "w1")
+        assert eng.call_next(at(9, 10, 1), "w1").data["id"] == t["id"]
+        with pytest.raises(HallError) as exc:
+            eng.call_next(at(9, 10, 30), "w1")
+        assert code_of(exc) == ErrorCode.NO_TICKET
+
+    def test_other_windows_are_not_affected(self, eng: Engine) -> None:
+        a, b = issue(eng, "s_a1", at(9)), issue(eng, "s_a1", at(9, 1))
+        assert eng.call_next(at(9, 10), "w1").data["id"] == a["id"]
+        assert eng.call_next(at(9, 10, 1), "w2").data["id"] == b["id"]
+
+    def test_calling_the_current_number_again_is_a_recall(self, eng: Engine) -> None:
+        t = issue(eng, "s_a1", at(9))
+        other = issue(eng, "s_a1", at(9, 1))
+        eng.call_number(at(9, 10), "w1", t["number"])
+        out = eng.call_number(at(9, 10, 2), "w1", t["number"])
+        assert out.data["id"] == t["id"] and events(out, "call")[0]["recall"] is True
+        # another number is a deliberate choice, even at once
+        assert eng.call_number(at(9, 10, 3), "w1", other["number"]).data["id"] == other["id"]
+
+    def test_the_window_is_configurable(self) -> None:
+        d = small_config_dict()
+        d["calling"] = {"repeat_window_s": 0}
+        e = Engine(HallConfig.model_validate(d), rng=random.Random(7))
+        first, second = issue(e, "s_a1", at(9)), issue(e, "s_a1", at(9, 1))
+        e.call_next(at(9, 10), "w1")
+        assert e.call_next(at(9, 10), "w1").data["id"] == second["id"]
+        assert HallConfig.model_validate(small_config_dict()).calling.no_show == "manual"
+
+    def test_restore_keeps_the_last_call_time(self, cfg: HallConfig, eng: Engine) -> None:
+        t = issue(eng, "s_a1", at(9))
+        issue(eng, "s_a1", at(9, 1))
+        eng.call_next(at(9, 10), "w1")
+        again = Engine(cfg, rng=random.Random(8))
+        again.restore(FRIDAY, [Ticket.from_record(x.to_record()) for x in eng.tickets.values()],
+                      [WindowState.from_record(w.to_record()) for w in eng.windows.values()],
+                      list(reversed(eng.calls_view())))
+        assert again.call_next(at(9, 10, 2), "w1").data["id"] == t["id"]
+
+
 # ---------------------------------------------------------------- the reference hall
 @pytest.fixture(scope="module")
 def reference() -> HallConfig:

@@ -145,7 +145,17 @@ class HallMachine(RuleBasedStateMachine):
         window = self.prefer(data, [w for w in WINDOWS if self.callable_by(w)], WINDOWS)
         candidates = self.callable_by(window)
         previous = self.engine.windows[window].current
+        last = self.engine.last_call.get(window)
+        repeat = (previous is not None and last is not None
+                  and (now - last).total_seconds() < CONFIG.calling.repeat_window_s)
         out = self.attempt("call_next", self.engine.call_next, now, window)
+        if repeat:     # a repeated call recalls the window's ticket (PROTOCOL part 2, calling)
+            if out is None:
+                assert self.engine.windows[window].status.value == "paused"
+                return
+            assert out.data["id"] == previous and self.engine.tickets[previous].state is TicketState.SERVING
+            assert [c["recall"] for c in out.calls] == [True]
+            return
         if out is None:
             assert not candidates or self.engine.windows[window].status.value == "paused"
             return
