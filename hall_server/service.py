@@ -8,6 +8,7 @@ import logging
 import queue
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
@@ -29,6 +30,7 @@ log = logging.getLogger("onewindow.server")
 FLUSH_S = 0.2           # queue-length state is published at most this late
 BATCH_MAX = 256          # requests committed together (group commit: one fsync for the batch)
 SERVER_CLIENT_ID = "onewindow-server"
+READERS = 2              # threads answering ticket.get of tickets not in today's queue
 
 
 def _encodable(s: str) -> bool:
@@ -43,6 +45,15 @@ def args_digest(args: contract.Args) -> str:
     """SHA-256 of a request's canonical arguments (what idempotency remembers instead of the arguments)."""
     canonical = json.dumps(args.given(), ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class _PastLookup(Exception):
+    """ticket.get of a ticket not in today's queue: answered from the store by a reader thread."""
+
+    def __init__(self, args: contract.TicketGet, error: HallError) -> None:
+        super().__init__(error.message)
+        self.lookup = args
+        self.error = error
 
 
 class _StorageFull(Exception):
@@ -87,6 +98,8 @@ class HallService:
         self._digests: dict[tuple[str, str], str] = {}   # args digests of this batch's requests, for the store
         self._rebuild_after = False
         self._storage_full_alerted = False
+        # lookups of older (or unknown) tickets read the store on their own read-only connections
+        self._readers = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="hall-reader")
         self._dirty_since: float | None = None   # when the oldest change not yet published was made
         self._restore()
         self._window_zones: dict[str, set[str]] = {}
@@ -131,6 +144,7 @@ class HallService:
         self._inbox.put(None)
         if self._worker:
             self._worker.join(10)
+        self._readers.shutdown(wait=True, cancel_futures=True)
         self.bus.stop()
         self.store.close()
 
@@ -374,6 +388,9 @@ class HallService:
                                + (f" for window {request.args.window!r}"
                                   if isinstance(request.args, contract.WindowArgs) else ""))
             outcome = self._dispatch(req.client, req.op, request.args, now)
+        except _PastLookup as past:
+            self._readers.submit(self._answer_past, req.client, rid, req.op, past)
+            return
         except BusError as exc:
             if rid is None:
                 log.warning("dropped request on %s/%s: %s", req.client, req.op, exc.message)
@@ -407,12 +424,10 @@ class HallService:
         if isinstance(a, contract.TicketGet):
             try:
                 return e.get(now, ticket_id=a.ticket_id, number=a.number, verify=a.verify, token=a.token)
-            except HallError:
-                older = None if a.number else self.store.find_ticket(
-                    ticket_id=a.ticket_id, verify=a.verify.upper() if a.verify else None, token=a.token)
-                if older is None:
+            except HallError as exc:
+                if a.number:          # numbers are per day: only today's
                     raise
-                return Outcome(data=self._past_ticket(older))
+                raise _PastLookup(a, exc) from None
         if isinstance(a, contract.AppointmentCheckin):
             return e.checkin(now, a.code, open_all_day=self.open_all_day)
         if isinstance(a, contract.EvaluationSubmit):
@@ -438,6 +453,21 @@ class HallService:
         if isinstance(a, contract.WindowPause):
             return e.set_window(now, w, op.value.split(".")[1], reason=a.reason)
         raise BusError(ErrorCode.UNKNOWN_OP, f"unknown operation {op!r}")
+
+    def _answer_past(self, client: str, rid: str, op: str, past: _PastLookup) -> None:
+        """On a reader thread: the ticket from an earlier day, or the unknown_ticket error; never the worker's time."""
+        a = past.lookup
+        older = None
+        try:
+            older = self.store.find_ticket_readonly(ticket_id=a.ticket_id, verify=a.verify.upper() if a.verify else None,
+                                                    token=a.token)
+            reply = make_ok(rid, op, self._past_ticket(older)) if older else make_error(rid, op, past.error)
+        except Exception:      # noqa: BLE001 - a read that failed is this request's error only
+            log.exception("%s %s from %s: lookup failed", op, rid, client)
+            reply = make_error(rid, op, BusError(ErrorCode.INTERNAL, "lookup failed"))
+        if older is None:
+            log.info("%s %s from %s: %s %s", op, rid, client, past.error.code, past.error.message)
+        self._send(client, reply)
 
     def _past_ticket(self, rec: dict[str, Any]) -> dict[str, Any]:
         """A ticket of an earlier day, from its stored record (nobody is ahead of it any more)."""

@@ -61,6 +61,8 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._local = threading.local()            # reader threads' read-only connections
+        self._readers: list[sqlite3.Connection] = []
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
@@ -77,6 +79,9 @@ class Store:
 
     def close(self) -> None:
         with self._lock:
+            for db in self._readers:
+                db.close()
+            self._readers.clear()
             self.db.close()
 
     # ------------------------------------------------------------------ reads
@@ -129,14 +134,32 @@ class Store:
                     token: str | None = None) -> dict[str, Any] | None:
         """Older tickets (before today) for status queries; today's are in the engine."""
         with self._lock:
-            if ticket_id:
-                row = self.db.execute("SELECT record FROM tickets WHERE id=?", (ticket_id,)).fetchone()
-            elif token:
-                row = self.db.execute("SELECT record FROM tickets WHERE json_extract(record, '$.token')=?",
-                                      (token,)).fetchone()
-            else:
-                row = self.db.execute("SELECT record FROM tickets WHERE json_extract(record,'$.verify')=? "
-                                      "ORDER BY day DESC LIMIT 1", (verify,)).fetchone()
+            return self._find(self.db, ticket_id, verify, token)
+
+    def find_ticket_readonly(self, *, ticket_id: str | None = None, verify: str | None = None,
+                             token: str | None = None) -> dict[str, Any] | None:
+        """find_ticket on the calling thread's own read-only connection (WAL readers never wait for the writer):
+        for the service's reader threads, so a lookup of an old or unknown ticket never holds up the worker."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False)
+            self._local.db = db
+            with self._lock:
+                self._readers.append(db)
+        return self._find(db, ticket_id, verify, token)
+
+    @staticmethod
+    def _find(db: sqlite3.Connection, ticket_id: str | None, verify: str | None,
+              token: str | None) -> dict[str, Any] | None:
+        # each lookup is served by an index: the primary key, tickets_token, tickets_verify (verify, day)
+        if ticket_id:
+            row = db.execute("SELECT record FROM tickets WHERE id=?", (ticket_id,)).fetchone()
+        elif token:
+            row = db.execute("SELECT record FROM tickets WHERE json_extract(record, '$.token')=?",
+                             (token,)).fetchone()
+        else:
+            row = db.execute("SELECT record FROM tickets WHERE json_extract(record, '$.verify')=? "
+                             "ORDER BY day DESC LIMIT 1", (verify,)).fetchone()
         return json.loads(row[0]) if row else None
 
     # ------------------------------------------------------------------ the one write path

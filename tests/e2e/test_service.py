@@ -173,3 +173,33 @@ def test_answered_request_keys_are_pruned_with_the_stored_replies(tmp_path) -> N
     finally:
         svc.stop()
         broker.stop()
+
+
+def test_a_slow_lookup_of_an_unknown_verify_code_does_not_hold_up_issues(service: HallService) -> None:
+    """Issue 9 finding 15: ticket.get of a ticket not in today's queue reads the store on a reader thread; the worker
+    keeps issuing meanwhile (the store lookup is made slow here to show it)."""
+    threads: list[str] = []
+
+    def slow(*_a, **_k):
+        threads.append(threading.current_thread().name)
+        time.sleep(1.5)
+        return None
+
+    service.store.find_ticket = slow                     # type: ignore[method-assign]
+    service.store.find_ticket_readonly = slow            # type: ignore[method-assign]
+    kiosk = BusClient(service.bus.address, "daan", "kiosk-k1").start()
+    web = BusClient(service.bus.address, "daan", "kiosk-k2").start()
+    assert kiosk.wait_connected(5) and kiosk.subscribed.wait(5) and web.subscribed.wait(5)
+    lookups: list[dict] = []
+    web.request_async("ticket.get", {"verify": "ZZZZ"}, lookups.append, timeout=8, attempt=8)
+    time.sleep(0.2)
+    t0 = time.monotonic()
+    kiosk.request("ticket.issue", {"service": "ss_enroll", "channel": "walk_in"}, timeout=5)
+    assert time.monotonic() - t0 < 1.0, "an issue waited for another kiosk's lookup"
+    deadline = time.monotonic() + 5
+    while not lookups and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert lookups and lookups[0]["error"]["code"] == "unknown_ticket"
+    assert threads and all(name.startswith("hall-reader") for name in threads)
+    kiosk.stop()
+    web.stop()

@@ -258,3 +258,16 @@ def test_a_store_of_the_previous_version_opens_and_gains_the_new_columns(tmp_pat
     cols = {r[1] for r in store.db.execute("PRAGMA table_info(replies)")}
     assert {"op", "digest"} <= cols
     store.close()
+
+
+def test_lookups_of_older_tickets_use_indexes(hall: Hall) -> None:
+    """Issue 9 finding 15: an unknown verify code or token is an index probe, not a scan of every stored ticket."""
+    for sql, arg in (("SELECT record FROM tickets WHERE json_extract(record, '$.verify')=? ORDER BY day DESC LIMIT 1",
+                      "ZZZZ"),
+                     ("SELECT record FROM tickets WHERE json_extract(record, '$.token')=?", "tok")):
+        plan = " ".join(str(r[-1]) for r in hall.store.db.execute("EXPLAIN QUERY PLAN " + sql, (arg,)))
+        assert "USING INDEX" in plan and "SCAN tickets" not in plan, plan
+    hall.do("issue", at(9), "a", "walk_in", client="kiosk-k1", request_id="req-1")
+    t = next(hall.store.tickets_of(DAY))
+    assert hall.store.find_ticket_readonly(verify=t["verify"])["id"] == t["id"]
+    assert hall.store.find_ticket_readonly(verify="ZZZZ") is None
