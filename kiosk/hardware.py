@@ -41,6 +41,9 @@ def printer_health(status: Any, url: str) -> DeviceHealth:
     return DeviceHealth("printer", Health.OFFLINE, status.detail or "no_reply", detail)
 
 
+PRINT_CONFIRM_DELAY_S = 0.3   # one ticket's printing time before the driver confirms it with a status query
+
+
 class PrinterAdapter:
     """TicketPrinter behind the bridge's PrinterPort."""
 
@@ -49,8 +52,11 @@ class PrinterAdapter:
         self.config = config
         self.url = config.printer.url
         self._catalog = catalog
+        # require_status: a printer that answered nothing prints nothing; confirm_delay: the print is confirmed
+        # by the printer's status after the job (paper sensor, cover, power), once it has had time to print it
         self.driver = TicketPrinter(self.url, encoding=config.printer.encoding, paper_mm=config.printer.paper_mm,
-                                    require_status=not self.url.startswith("file:"))
+                                    require_status=not self.url.startswith("file:"),
+                                    confirm_delay=PRINT_CONFIRM_DELAY_S)
 
     def open(self) -> None:
         self.driver.open()

@@ -1,8 +1,10 @@
-"""The ticket printer driver: a transport plus the ESC/POS profile; checks real-time status before each job."""
+"""The ticket printer driver: a transport plus the ESC/POS profile; checks real-time status before each job and
+confirms it after the job's bytes (paper may run out, or the power drop, while they arrive)."""
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +26,8 @@ _DRAIN_LIMIT = 64  # reads of stale input before a status query (garbage, late r
 class PrintResult:
     bytes_sent: int
     status: PrinterStatus  # what the printer reported just before the job was sent
+    # what it reported after the job's cut (None: not asked, the printer never answers status, e.g. file://)
+    confirmed: PrinterStatus | None = None
 
 
 class PrinterListener:
@@ -38,13 +42,16 @@ class TicketPrinter:
     """`TicketPrinter("serial:///dev/ttyUSB0?baud=9600", encoding="gbk", paper_mm=80)`; open(), print_ticket(), close()."""
 
     def __init__(self, url: str, encoding: str = "gbk", paper_mm: int = 80, status_timeout: float = 0.5,
-                 require_status: bool = False) -> None:
+                 require_status: bool = False, confirm_delay: float = 0.0) -> None:
         self.url = url
         self.encoding = check_encoding(encoding)
         self.paper_mm = check_paper(paper_mm)
         self.status_timeout = status_timeout
         # True: refuse to print when the printer does not answer status (never on write-only links like file://)
         self.require_status = require_status
+        # seconds to let the printer work through the job before asking its status again (a real printer answers
+        # DLE EOT at once, while its buffer still prints: give it the time one ticket takes)
+        self.confirm_delay = confirm_delay
         self._port = DriverPort(url)
         self._lock = threading.RLock()
         self._listeners = Listeners(log, f"printer {url}")
@@ -162,9 +169,26 @@ class TicketPrinter:
             except TransportError as exc:
                 self._port.mark_broken()
                 raise PrinterError(self.url, f"print failed: {exc.message}", ("disconnected",)) from exc
-            result = PrintResult(len(job), status)
+            confirmed = self._confirm(status)
+            result = PrintResult(len(job), status, confirmed)
         self._listeners.notify("printed", result)
         return result
+
+    def _confirm(self, before: PrinterStatus) -> PrinterStatus | None:
+        """Ask status again after the job's bytes (the cut is their end). A printer that answered before the job
+        must answer fine after it: an error (paper sensor, cover, offline) or no answer at all (the power dropped)
+        means the ticket may not be in the citizen's hand — PrinterError, never success."""
+        if before.state is PrinterState.UNKNOWN:
+            return None          # printed anyway on a link that never answers: nothing to confirm with
+        if self.confirm_delay > 0:
+            time.sleep(self.confirm_delay)
+        after = self.status()
+        if after.state is PrinterState.ERROR:
+            raise PrinterError(self.url, f"print not confirmed: {', '.join(after.faults)}", after.faults)
+        if after.state is PrinterState.UNKNOWN:
+            raise PrinterError(self.url, f"print not confirmed: no status after the job ({after.detail})",
+                               after.faults)
+        return after
 
     def print_ticket(self, data: TicketData) -> PrintResult:
         return self.print_bytes(render_ticket(data, self.paper_mm, self.encoding))

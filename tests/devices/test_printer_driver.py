@@ -156,3 +156,49 @@ def test_file_printer_gets_the_bytes(tmp_path):
         result = p.print_ticket(sample_ticket())
     assert result.status.state is PrinterState.UNKNOWN and result.status.faults == ("write_only",)
     assert path.read_bytes() == render_ticket(sample_ticket())
+
+
+@pytest.mark.parametrize("fault, faults", [
+    ("paper_out", ("paper_end", "offline")),
+    ("cover_open", ("cover_open", "offline")),
+])
+def test_a_fault_while_the_job_arrives_is_not_a_success(printer, fault, faults):
+    """The status check before the job passes; the roll ends (or the cover opens) while the bytes arrive."""
+    listener = Listener()
+    printer.add_listener(listener)
+    sim = printer.transport.simulator
+    sim.set_fault(mid_job=fault)
+    with pytest.raises(PrinterError) as info:
+        printer.print_ticket(sample_ticket())
+    assert info.value.faults == faults
+    assert str(info.value).startswith("sim://printer: print not confirmed: " + faults[0])
+    assert sim.jobs == [] and len(sim.rejected_jobs) == 1     # the job reached a printer that could not print it
+    assert listener.results == []                               # never reported as printed
+    assert printer.last_status.state is PrinterState.ERROR
+
+
+def test_power_lost_while_the_job_arrives_is_not_a_success(printer):
+    sim = printer.transport.simulator
+    sim.set_fault(mid_job="power_loss")
+    with pytest.raises(PrinterError) as info:
+        printer.print_ticket(sample_ticket())
+    assert info.value.faults == ("no_reply",)
+    assert "print not confirmed: no status after the job" in str(info.value)
+    assert sim.jobs == [] and sim.rejected_jobs == [] and len(sim.lost_jobs) == 1
+    assert printer.last_status.state is PrinterState.UNKNOWN
+    sim.set_fault(silent=False)                                 # power back
+    result = printer.print_ticket(sample_ticket())
+    assert result.confirmed is not None and result.confirmed.state is PrinterState.OK
+    assert len(sim.jobs) == 1
+
+
+def test_a_printed_job_is_confirmed_by_the_status_after_it(printer):
+    result = printer.print_ticket(sample_ticket())
+    assert result.confirmed is not None and result.confirmed.state is PrinterState.OK
+    assert printer.transport.simulator.status_queries == 8       # four queries before the job, four after
+
+
+def test_mid_job_fault_from_the_url():
+    with TicketPrinter("sim://printer?mid_job=paper_out", status_timeout=0.2) as p:
+        with pytest.raises(PrinterError):
+            p.print_ticket(sample_ticket())

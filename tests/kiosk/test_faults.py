@@ -159,3 +159,20 @@ def test_checklist_on_a_printer_without_paper_says_so_plainly(make_kiosk):
     k.qtbot.waitUntil(lambda: "清单打印失败：打印纸已用完" in k.all_text())
     assert "paper" not in k.all_text()
     assert k.printer.jobs == [] and k.printer.rejected_jobs == []
+
+
+@pytest.mark.parametrize("fault, code", [("paper_out", "paper_out"), ("power_loss", "no_reply")])
+def test_paper_out_or_power_lost_while_the_ticket_prints_is_unprinted(make_kiosk, fault, code):
+    """The status check before the job passed; the fault strikes while the ticket's bytes arrive. The kiosk must
+    not say 请取走号票: the print is confirmed by the printer's status after the job, and it was not."""
+    k = make_kiosk()
+    k.wait_screen("home")
+    k.printer.set_fault(mid_job=fault)
+    take_number(k)
+    k.wait_screen("done")
+    assert k.journey.outcome.kind == "unprinted"
+    assert k.text("ticket-number") == "A001"                 # valid, shown large
+    assert "K7Q2" in k.text("verify")
+    assert "号票未能打印，但号码有效" in k.all_text() and "请取走号票" not in k.all_text()
+    assert k.printer.jobs == []
+    assert k.status_of("printer")["detail"]["code"] == code
