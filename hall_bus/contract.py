@@ -78,6 +78,7 @@ class Op(StrEnum):
     """Every operation a client may request (the last topic level of `request/{client}/{op}`)."""
     TICKET_ISSUE = "ticket.issue"
     TICKET_GET = "ticket.get"
+    TICKET_CANCEL = "ticket.cancel"
     APPOINTMENT_CHECKIN = "appointment.checkin"
     WINDOW_OPEN = "window.open"
     WINDOW_CLOSE = "window.close"
@@ -154,6 +155,18 @@ class TicketGet(_OneOf):
     token: Token | None = None
 
 
+class TicketCancel(_OneOf):
+    """PROTOCOL part 2 (console): a kiosk may cancel only a ticket it issued itself, with reason `unclaimed`."""
+    _one_of = ("ticket_id", "number")
+    ticket_id: Ident | None = None
+    number: TicketNumber | None = None
+    reason: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")]
+    actor: Annotated[str, _short(64)] | None = None
+
+
+KIOSK_CANCEL_REASON = "unclaimed"
+
+
 class AppointmentCheckin(Args):
     code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{4,32}$")]
 
@@ -193,6 +206,7 @@ class EvaluationSubmit(_OneOf):
 OPS: dict[Op, type[Args]] = {
     Op.TICKET_ISSUE: TicketIssue,
     Op.TICKET_GET: TicketGet,
+    Op.TICKET_CANCEL: TicketCancel,
     Op.APPOINTMENT_CHECKIN: AppointmentCheckin,
     Op.WINDOW_OPEN: WindowOpenClose,
     Op.WINDOW_CLOSE: WindowOpenClose,
@@ -241,7 +255,9 @@ class Role(StrEnum):
 
 _WINDOW_OPS = frozenset(op for op in Op if op.is_window_op)
 _ROLE_OPS: dict[Role, frozenset[Op]] = {
-    Role.KIOSK: frozenset({Op.TICKET_ISSUE, Op.TICKET_GET, Op.APPOINTMENT_CHECKIN, Op.EVALUATION_SUBMIT}),
+    # ticket.cancel: of a ticket the kiosk issued itself (the engine checks), reason `unclaimed` only
+    Role.KIOSK: frozenset({Op.TICKET_ISSUE, Op.TICKET_GET, Op.TICKET_CANCEL, Op.APPOINTMENT_CHECKIN,
+                           Op.EVALUATION_SUBMIT}),
     Role.PANEL: _WINDOW_OPS | {Op.TICKET_GET, Op.EVALUATION_SUBMIT},
     Role.DEVICES: _WINDOW_OPS | {Op.TICKET_GET, Op.EVALUATION_SUBMIT},
     Role.DISPLAY: frozenset(),
@@ -270,6 +286,9 @@ def may_call(client_id: str, op: str, args: Args | dict[str, Any],
     role = role_of(client_id)
     if role is None or op not in _ROLE_OPS[role]:
         return False
+    if op == Op.TICKET_CANCEL and role is Role.KIOSK:
+        reason = args.reason if isinstance(args, TicketCancel) else args.get("reason")
+        return reason == KIOSK_CANCEL_REASON
     if Op(op).is_window_op:
         window = args.window if isinstance(args, WindowArgs) else args.get("window")
         if role is Role.PANEL:

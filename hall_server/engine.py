@@ -176,6 +176,8 @@ class Engine(BusViews):
         today = self.business_day(now)
         if self.day == today:
             return
+        if self.day is not None and today < self.day:
+            return      # the business day only moves forward: a clock behind it keeps the day (the service alerts)
         if self.day is not None:
             for t in self.tickets.values():
                 if t.state in OPEN_STATES:
@@ -356,7 +358,8 @@ class Engine(BusViews):
 
     # ------------------------------------------------------------------ operations
     def issue(self, now: datetime, service: str, channel: str, holder: dict[str, Any] | None = None, *,
-              open_all_day: bool = False, appointment: Appointment | None = None) -> Outcome:
+              open_all_day: bool = False, appointment: Appointment | None = None,
+              issued_by: str | None = None) -> Outcome:
         out = Outcome()
         self.roll(now, out)
         svc = self.config.services_by_id.get(service)
@@ -389,7 +392,7 @@ class Engine(BusViews):
             priority = (age_on(birth, self.business_day(now)) or 0) >= self.config.priority.age
         if appointment is not None and self.config.priority.appointment:
             priority = True
-        day = self.business_day(now)
+        day = self.day or self.business_day(now)
         number = f"{svc.prefix}{seq:03d}"
         verify = self._new_verify()
         t = Ticket(id=f"{day:%Y%m%d}{number}{self.rng.getrandbits(24):06x}", day=day, number=number,
@@ -397,7 +400,7 @@ class Engine(BusViews):
                    issued_at=self.local(now), verify=verify, holder_ref=ref, birth_date=birth,
                    display_name=(holder or {}).get("display_name"),
                    appointment=appointment.code if appointment else None, issued_for=service,
-                   token=self._new_token())
+                   token=self._new_token(), issued_by=issued_by)
         self._index(t, appended=True)
         out.touch(t)
         if appointment is not None:
@@ -420,11 +423,12 @@ class Engine(BusViews):
             if code not in self.by_verify:
                 return code
 
-    def checkin(self, now: datetime, code: str, *, open_all_day: bool = False) -> Outcome:
+    def checkin(self, now: datetime, code: str, *, open_all_day: bool = False,
+                issued_by: str | None = None) -> Outcome:
         appt = self.appointments.get(code.upper()) or self.appointments.get(code)
         if appt is None:
             raise HallError(ErrorCode.UNKNOWN_TICKET, f"no appointment {code!r}", "没有找到这个预约码，请核对后重试")
-        today = self.business_day(now)
+        today = self.day or self.business_day(now)
         if appt.day != today:
             raise HallError(ErrorCode.CONFLICT, f"appointment {code} is for {appt.day.isoformat()}",
                             f"该预约的办理日期是{appt.day.isoformat()}，不是今天")
@@ -432,12 +436,45 @@ class Engine(BusViews):
             out = Outcome()
             out.data = self.ticket_view(self.tickets[appt.ticket_id])   # checking in twice shows the same ticket
             return out
-        return self.issue(now, appt.service, "appointment", None, open_all_day=open_all_day, appointment=appt)
+        return self.issue(now, appt.service, "appointment", None, open_all_day=open_all_day, appointment=appt,
+                          issued_by=issued_by)
 
     def get(self, now: datetime, **key: str | None) -> Outcome:
         out = Outcome()
         self.roll(now, out)
         out.data = self.ticket_view(self.find(**key))
+        return out
+
+    def cancel(self, now: datetime, reason: str, *, ticket_id: str | None = None, number: str | None = None,
+               actor: str | None = None, only_issued_by: str | None = None) -> Outcome:
+        """`ticket.cancel` (PROTOCOL part 2): the ticket leaves its queue for good (state `cancelled`, ticket event
+        `cancel` with the reason). only_issued_by: a kiosk, which may cancel only a ticket it issued itself."""
+        out = Outcome()
+        self.roll(now, out)
+        t = self.find(ticket_id=ticket_id, number=number)
+        if only_issued_by is not None and t.issued_by != only_issued_by:
+            raise HallError(ErrorCode.FORBIDDEN, f"{t.number} was not issued by {only_issued_by}",
+                            "只能取消本机发出的号")
+        if t.state not in (TicketState.WAITING, TicketState.TRANSFERRED, TicketState.HELD, TicketState.NO_SHOW,
+                           TicketState.SERVING):
+            raise HallError(ErrorCode.CONFLICT, f"{t.number} is {t.state.value} and cannot be cancelled",
+                            f"{t.number}号当前状态为{_STATE_ZH[t.state]}，不能取消")
+        if t.state in QUEUED:
+            self._dequeue(t)
+        self.held.discard(t.id)
+        self.no_shows.discard(t.id)
+        if t.state is TicketState.SERVING and t.window and self.windows[t.window].current == t.id:
+            self.windows[t.window].current = None
+            out.windows.add(t.window)
+        if t.window:
+            out.publish_windows.add(t.window)
+        out.publish_windows.update(self.service_windows.get(t.service, ()))
+        t.state = TicketState.CANCELLED
+        t.finished_at = self.local(now)
+        out.touch(t)
+        extra = {"reason": reason} if not actor else {"reason": f"{reason} ({actor})"}
+        out.events.append(self._ticket_event(t, "cancel", now, **extra))
+        out.data = self.ticket_view(t)
         return out
 
     def _start_serving(self, w: WindowState, t: Ticket, now: datetime, out: Outcome, action: str) -> None:

@@ -56,6 +56,7 @@ class Ticket:
     grade: int | None = None
     alerted: bool = False
     token: str = ""                    # the citizen's long random key to the ticket page (/t/{token}); never public
+    issued_by: str | None = None       # client id that asked for it (a kiosk may cancel only its own, unclaimed)
 
     def sort_key(self) -> tuple[int, datetime, int, str]:
         return (0 if self.priority else 1, self.issued_at, self.seq, self.prefix)
@@ -69,7 +70,7 @@ class Ticket:
             "window": self.window, "to_window": self.to_window, "holder_ref": self.holder_ref,
             "birth_date": self.birth_date, "display_name": self.display_name, "appointment": self.appointment,
             "calls": self.calls, "grade": self.grade, "alerted": self.alerted, "issued_for": self.issued_for,
-            "token": self.token,
+            "token": self.token, "issued_by": self.issued_by,
         }
 
     @classmethod
@@ -82,7 +83,7 @@ class Ticket:
             to_window=r.get("to_window"), holder_ref=r.get("holder_ref"), birth_date=r.get("birth_date"),
             display_name=r.get("display_name"), appointment=r.get("appointment"), calls=r.get("calls", 0),
             grade=r.get("grade"), alerted=r.get("alerted", False), issued_for=r.get("issued_for"),
-            token=r.get("token") or "",
+            token=r.get("token") or "", issued_by=r.get("issued_by"),
         )
 
 

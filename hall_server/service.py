@@ -10,7 +10,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Callable
 
 from hall_bus import contract
@@ -98,6 +98,7 @@ class HallService:
         self._digests: dict[tuple[str, str], str] = {}   # args digests of this batch's requests, for the store
         self._rebuild_after = False
         self._storage_full_alerted = False
+        self._clock_behind = False
         # lookups of older (or unknown) tickets read the store on their own read-only connections
         self._readers = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="hall-reader")
         self._dirty_since: float | None = None   # when the oldest change not yet published was made
@@ -112,7 +113,7 @@ class HallService:
     # ------------------------------------------------------------------ start / stop
     def _restore(self) -> None:
         now = self._clock()
-        today = self.engine.business_day(now)
+        today = self._business_day(now)
         tickets, windows, calls, appts = self.store.load_day(today)
         self.engine.restore(today, tickets, windows, calls, appts)
         out = Outcome()
@@ -202,9 +203,43 @@ class HallService:
     def _rebuild(self) -> None:
         self.engine = Engine(self.config)
         now = self._clock()
-        today = self.engine.business_day(now)
+        today = self._business_day(now)
         self.engine.restore(today, *self.store.load_day(today))
         self._publish_all()
+
+    def _business_day(self, now: datetime) -> date:
+        """The clock's business day, but never before the store's last one: the day only moves forward (a clock
+        set back, or a wrong real-time clock at boot, must not expire the real day's tickets)."""
+        today = self.engine.business_day(now)
+        last = self.store.last_day()
+        return max(today, last) if last else today
+
+    def _check_clock(self, now: datetime, before: date | None, roll: Outcome, outcomes: list[Outcome]) -> None:
+        """A clock behind the business day keeps the day and raises one `clock` alert until it catches up; a jump
+        forward by more than a day while running is logged and alerted (the day still rolls)."""
+        clock_day = self.engine.business_day(now)
+        day = self.engine.day
+        out = Outcome()
+        if day is not None and clock_day < day:
+            if not self._clock_behind:
+                self._clock_behind = True
+                log.warning("clock behind the business day: the clock says %s, the business day is %s; keeping %s",
+                            clock_day, day, day)
+                out.events.append(self.engine._alert(
+                    now, "clock", "red", "server", f"服务器时钟（{clock_day}）落后于业务日期（{day}），请校准时间",
+                    f"the server clock ({clock_day}) is behind the business day ({day}); fix the time", clock=clock_day.isoformat(),
+                    business_day=day.isoformat()))
+        elif self._clock_behind:
+            self._clock_behind = False
+            log.info("clock caught up with the business day %s", day)
+        if roll.rollover and before is not None and (roll.rollover - before).days > 1:
+            log.warning("clock jumped forward from business day %s to %s while running", before, roll.rollover)
+            out.events.append(self.engine._alert(
+                now, "clock", "yellow", "server", f"服务器时钟从{before}跳到{roll.rollover}，请核对时间",
+                f"the server clock jumped from {before} to {roll.rollover} while running; check the time",
+                previous_day=before.isoformat(), business_day=roll.rollover.isoformat()))
+        if out.events:
+            outcomes.append(out)
 
     def reload(self, new: HallConfig) -> str | None:
         """Apply a new config at the next batch; None when accepted, else why it needs a restart. Texts, notices,
@@ -229,10 +264,12 @@ class HallService:
         flush = False
 
         roll = Outcome()
+        before = self.engine.day
         self.engine.roll(now, roll)
         if roll.tickets or roll.windows or roll.rollover:
             outcomes.append(roll)
             publish_all = bool(roll.rollover)
+        self._check_clock(now, before, roll, outcomes)
 
         for item in batch:
             if isinstance(item, _Reload):
@@ -420,7 +457,10 @@ class HallService:
         op = Op(op)
         if isinstance(a, contract.TicketIssue):
             return e.issue(now, a.service, a.channel, a.holder.given() if a.holder else None,
-                           open_all_day=self.open_all_day)
+                           open_all_day=self.open_all_day, issued_by=client)
+        if isinstance(a, contract.TicketCancel):    # a kiosk only its own tickets (may_call checked the reason)
+            return e.cancel(now, a.reason, ticket_id=a.ticket_id, number=a.number, actor=a.actor,
+                            only_issued_by=client if contract.role_of(client) is contract.Role.KIOSK else None)
         if isinstance(a, contract.TicketGet):
             try:
                 return e.get(now, ticket_id=a.ticket_id, number=a.number, verify=a.verify, token=a.token)
@@ -429,7 +469,7 @@ class HallService:
                     raise
                 raise _PastLookup(a, exc) from None
         if isinstance(a, contract.AppointmentCheckin):
-            return e.checkin(now, a.code, open_all_day=self.open_all_day)
+            return e.checkin(now, a.code, open_all_day=self.open_all_day, issued_by=client)
         if isinstance(a, contract.EvaluationSubmit):
             return e.evaluate(now, a.grade, a.comment, ticket_id=a.ticket_id, verify=a.verify, token=a.token)
         assert isinstance(a, contract.WindowArgs)

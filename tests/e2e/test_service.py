@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hall_bus import BusClient, RequestError
+from hall_bus import BusClient, RequestError, Topics
 from hall_server.config import load_hall_config
 from hall_server.service import HallService
 from hall_server.store import Store
@@ -203,3 +203,84 @@ def test_a_slow_lookup_of_an_unknown_verify_code_does_not_hold_up_issues(service
     assert threads and all(name.startswith("hall-reader") for name in threads)
     kiosk.stop()
     web.stop()
+
+
+def _alerts_of(broker: Mosquitto, kinds: list[dict]) -> BusClient:
+    console = BusClient(broker.url, "daan", "console-c1").start()
+    console.subscribe(Topics("daan").event_alert, lambda _t, p: kinds.append(p))
+    assert console.wait_connected(5) and console.subscribed.wait(5)
+    return console
+
+
+def _wait(pred, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not pred() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return pred()
+
+
+def test_the_business_day_only_moves_forward(tmp_path) -> None:
+    """Issue 9 finding 5: a server started with a wrong clock (2000-01-01) keeps the stored business day (today's
+    waiting tickets stay waiting, numbers go on) and raises a `clock` alert until the clock catches up; a jump
+    forward by more than a day while running is logged and alerted, and the day still rolls."""
+    tz = ZoneInfo("Asia/Shanghai")
+    broker = Mosquitto(tmp_path).start()
+    alerts: list[dict] = []
+    console = _alerts_of(broker, alerts)
+    real = [datetime(2026, 11, 27, 10, 0, tzinfo=tz)]
+    svc = HallService(load_hall_config(HALL_CONFIG), Store(tmp_path / "hall.sqlite3"), broker.url,
+                      open_all_day=True, clock=lambda: real[0])
+    try:
+        assert svc.start()
+        kiosk = BusClient(broker.url, "daan", "kiosk-k1").start()
+        assert kiosk.wait_connected(5) and kiosk.subscribed.wait(5)
+        first = kiosk.request("ticket.issue", {"service": "ss_enroll", "channel": "walk_in"})
+        svc.stop()
+        # restarted with a dead RTC battery
+        wrong = [datetime(2000, 1, 1, 8, 0, tzinfo=tz)]
+        svc = HallService(load_hall_config(HALL_CONFIG), Store(tmp_path / "hall.sqlite3"), broker.url,
+                          open_all_day=True, clock=lambda: wrong[0])
+        assert svc.start()
+        assert str(svc.engine.day) == "2026-11-27"
+        assert kiosk.request("ticket.get", {"number": first["number"]})["state"] == "waiting"
+        second = kiosk.request("ticket.issue", {"service": "ss_enroll", "channel": "walk_in"})
+        assert second["number"] == "A002" and second["issued_at"].startswith("2000-01-01")
+        assert [t["state"] for t in svc.store.tickets_of(svc.engine.day)] == ["waiting", "waiting"]
+        assert _wait(lambda: any(a["kind"] == "clock" for a in alerts)), alerts
+        assert [a["level"] for a in alerts if a["kind"] == "clock"] == ["red"]       # once, not every second
+        # the clock is set right: same day, nothing happens; then it jumps three days ahead while running
+        wrong[0] = datetime(2026, 11, 27, 11, 0, tzinfo=tz)
+        time.sleep(1.3)
+        assert kiosk.request("ticket.get", {"number": "A002"})["state"] == "waiting"
+        wrong[0] = datetime(2026, 11, 30, 9, 0, tzinfo=tz)
+        assert _wait(lambda: len([a for a in alerts if a["kind"] == "clock"]) == 2), alerts
+        assert str(svc.engine.day) == "2026-11-30"
+        assert {t["state"] for t in svc.store.tickets_of(datetime(2026, 11, 27).date())} == {"expired"}
+        kiosk.stop()
+    finally:
+        svc.stop()
+        console.stop()
+        broker.stop()
+
+
+def test_a_kiosk_cancels_only_its_own_ticket_as_unclaimed(service: HallService) -> None:
+    """PROTOCOL part 2: ticket.cancel of a ticket the kiosk issued itself, reason `unclaimed` (issue 9 finding 8)."""
+    k1 = BusClient(service.bus.address, "daan", "kiosk-k1").start()
+    k2 = BusClient(service.bus.address, "daan", "kiosk-k2").start()
+    for k in (k1, k2):
+        assert k.wait_connected(5) and k.subscribed.wait(5)
+    mine = k1.request("ticket.issue", {"service": "ss_enroll", "channel": "walk_in"}, timeout=5)
+    theirs = k2.request("ticket.issue", {"service": "ss_enroll", "channel": "walk_in"}, timeout=5)
+    with pytest.raises(RequestError) as e:
+        k1.request("ticket.cancel", {"ticket_id": theirs["id"], "reason": "unclaimed"}, timeout=5)
+    assert e.value.code == "forbidden"
+    with pytest.raises(RequestError) as e:
+        k1.request("ticket.cancel", {"ticket_id": mine["id"], "reason": "left"}, timeout=5)
+    assert e.value.code == "forbidden"
+    done = k1.request("ticket.cancel", {"ticket_id": mine["id"], "reason": "unclaimed"}, timeout=5)
+    assert done["state"] == "cancelled"
+    stored = {t["number"]: t for t in service.store.tickets_of(service.engine.day)}
+    assert stored[mine["number"]]["state"] == "cancelled" and stored[mine["number"]]["issued_by"] == "kiosk-k1"
+    assert stored[theirs["number"]]["state"] == "waiting"
+    k1.stop()
+    k2.stop()

@@ -192,3 +192,17 @@ def test_one_hall_id_rule_for_every_role() -> None:
         for bad in ("da/an", "da+an", "#", "", "x" * 33, "da an", "da.an"):
             with pytest.raises(ValidationError):
                 hall_id.validate_python(bad)
+
+
+def test_ticket_cancel_args_and_who_may_call_it() -> None:
+    a = c.validate_args("ticket.cancel", {"number": "A001", "reason": "unclaimed"})
+    assert isinstance(a, c.TicketCancel) and a.number == "A001"
+    for bad in ({"reason": "unclaimed"}, {"number": "A001", "ticket_id": "x1", "reason": "unclaimed"},
+                {"number": "A001"}, {"number": "A001", "reason": 3}):
+        with pytest.raises(c.BusError) as info:
+            c.validate_args("ticket.cancel", bad)
+        assert info.value.code == c.ErrorCode.BAD_REQUEST
+    assert c.may_call("kiosk-k1", "ticket.cancel", a)
+    assert not c.may_call("kiosk-k1", "ticket.cancel", {"number": "A001", "reason": "left"})
+    assert not c.may_call("panel-w1", "ticket.cancel", a)
+    assert not c.may_call("display-d1", "ticket.cancel", a)

@@ -974,3 +974,37 @@ def test_queue_state_lists_the_front_of_a_long_queue_within_the_message_limit(en
     assert unlisted and min(eng.ahead_of(t) for t in unlisted) >= listed     # the front of the queue is listed
     for tid, (ahead, est) in list(view["tickets"].items())[:50]:
         assert [ahead, est] == [eng.ticket_view(eng.tickets[tid])["ahead"], eng.ticket_view(eng.tickets[tid])["est_wait_s"]]
+
+
+# ---------------------------------------------------------------- ticket.cancel (PROTOCOL part 2; issue 9 finding 8)
+class TestCancel:
+    def test_a_kiosk_cancels_its_own_unclaimed_ticket(self, eng: Engine) -> None:
+        t = eng.issue(at(9), "s_a1", "walk_in", issued_by="kiosk-k1").data
+        nxt = issue(eng, "s_a1", at(9, 1))
+        assert eng.tickets[t["id"]].issued_by == "kiosk-k1"
+        out = eng.cancel(at(9, 2), "unclaimed", ticket_id=t["id"], only_issued_by="kiosk-k1")
+        assert out.data["state"] == "cancelled" and eng.tickets[t["id"]].finished_at is not None
+        (ev,) = events(out, "ticket")
+        assert ev["action"] == "cancel" and ev["reason"] == "unclaimed"
+        assert eng.get(at(9, 3), ticket_id=nxt["id"]).data["ahead"] == 0      # dequeued
+        assert eng.call_next(at(9, 4), "w1").data["id"] == nxt["id"]
+        with pytest.raises(HallError) as exc:                                   # final
+            eng.cancel(at(9, 5), "unclaimed", number=t["number"], only_issued_by="kiosk-k1")
+        assert code_of(exc) == ErrorCode.CONFLICT
+
+    def test_a_kiosk_may_not_cancel_another_clients_ticket(self, eng: Engine) -> None:
+        t = eng.issue(at(9), "s_a1", "walk_in", issued_by="kiosk-k2").data
+        with pytest.raises(HallError) as exc:
+            eng.cancel(at(9, 1), "unclaimed", ticket_id=t["id"], only_issued_by="kiosk-k1")
+        assert code_of(exc) == ErrorCode.FORBIDDEN
+        assert eng.tickets[t["id"]].state is TicketState.WAITING
+
+    def test_cancelling_a_serving_ticket_frees_its_window(self, eng: Engine) -> None:
+        t = issue(eng, "s_a1", at(9))
+        eng.call_next(at(9, 1), "w1")
+        out = eng.cancel(at(9, 2), "left", ticket_id=t["id"], actor="sup1")
+        assert eng.windows["w1"].current is None and "w1" in out.windows
+
+    def test_issued_by_survives_the_store_record(self, eng: Engine) -> None:
+        t = eng.issue(at(9), "s_a1", "walk_in", issued_by="kiosk-k1").data
+        assert Ticket.from_record(eng.tickets[t["id"]].to_record()).issued_by == "kiosk-k1"
