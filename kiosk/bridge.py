@@ -8,6 +8,7 @@ import logging
 import sys
 import threading
 import time
+import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Protocol
 
@@ -53,11 +54,16 @@ class BusPort(Protocol):
     def stop(self) -> None: ...
     def subscribe(self, topic_filter: str, handler: Callable[[str, dict[str, Any]], None]) -> None: ...
     def publish(self, topic: str, payload: dict[str, Any], *, retain: bool = False) -> Any: ...
-    def request(self, op: str, args: dict[str, Any], *, timeout: float = 8.0) -> dict[str, Any]: ...
+    def request(self, op: str, args: dict[str, Any], *, timeout: float = 8.0,
+                request_id: str | None = None) -> dict[str, Any]: ...
     def on_connection(self, listener: Callable[[bool], None]) -> None: ...
 
 
 LOG_EVENTS = True
+# A ticket request that timed out is asked again under its id until the server answers (a broker frozen for a while
+# must not leave a ticket issued that nobody holds): a pause between attempts, and a limit.
+SETTLE_PAUSE_S = 1.0
+SETTLE_GIVE_UP_S = 900.0
 
 
 def emit_log(event: str, **fields: Any) -> None:
@@ -85,6 +91,9 @@ class KioskBridge(QObject):
     checklistFinished = Signal(bool, str)    # ok, printer code when not printed
     evaluationFinished = Signal(object)      # IssueOutcome (kind evaluated / refused / unreachable)
     printedBytes = Signal(float)             # monotonic time the last ticket byte went to the transport
+    # the server answered a ticket request late, after the citizen was told "unreachable": the outcome they were
+    # shown, the ticket and the language; the window prints it (citizen still there) or cancels it (unclaimed)
+    lateTicket = Signal(object, object, str)
 
     def __init__(self, config: KioskConfig, *, bus: BusPort | None = None, printer: PrinterPort | None = None,
                  idcard: IdCardPort | None = None, scanner: ScannerPort | None = None, voice: Any = None,
@@ -106,6 +115,8 @@ class KioskBridge(QObject):
         self._poll_pending: Future[Any] | None = None
         self._busy = False
         self._stopped = False
+        self._stopping = threading.Event()        # ends the retries of requests that timed out
+        self._unsettled: tuple[str, dict[str, Any], str, str, IssueOutcome] | None = None
         self.catalog: Catalog | None = None
         self._guides: dict[str, Guide] = {}          # service id -> guide (state/guide/+), shared with the catalog
         self.zone_loads: dict[str, ZoneLoad] = {}
@@ -146,6 +157,7 @@ class KioskBridge(QObject):
         if self._stopped:
             return
         self._stopped = True
+        self._stopping.set()
         self._poll_timer.stop()
         for port in (self._idcard, self._scanner, self._printer, self._voice):
             if port is not None:
@@ -314,6 +326,76 @@ class KioskBridge(QObject):
                                                  message_zh="本机内部错误，请联系工作人员"))
         finally:
             self._busy = False
+            unsettled, self._unsettled = self._unsettled, None
+            if unsettled is not None:      # after the citizen's outcome, so a late answer always comes second
+                threading.Thread(target=self._settle, args=unsettled, name="kiosk-settle", daemon=True).start()
+
+    # ------------------------------------------------------------ requests that timed out (issue 9, finding 8)
+    def _new_request_id(self) -> str:
+        make = getattr(self._bus, "new_request_id", None)
+        return make() if make is not None else f"{self.config.client_id}-{uuid.uuid4().hex[:12]}"
+
+    def _until_answered(self, op: str, args: dict[str, Any], rid: str) -> dict[str, Any] | RequestError | None:
+        """Ask again under the same request id until the server answers (the server answers a repeated id with
+        its stored reply, so nothing is issued twice). None when the kiosk stops or gives up."""
+        give_up = time.monotonic() + SETTLE_GIVE_UP_S
+        while not self._stopping.is_set() and time.monotonic() < give_up:
+            try:
+                return self._bus.request(op, args, timeout=self.config.request_timeout_s,  # type: ignore[union-attr]
+                                         request_id=rid)
+            except RequestError as exc:
+                if exc.code != "timeout":
+                    return exc
+            self._stopping.wait(SETTLE_PAUSE_S)
+        if not self._stopping.is_set():
+            log.error("%s %s: no answer in %.0f s; giving up", op, rid, SETTLE_GIVE_UP_S)
+            emit_log("unanswered", op=op, request=rid)
+        return None
+
+    def _settle(self, op: str, args: dict[str, Any], rid: str, lang: str, shown: IssueOutcome) -> None:
+        """The citizen was told "unreachable"; the server may still have issued the ticket. Learn the answer."""
+        answer = self._until_answered(op, args, rid)
+        if not isinstance(answer, dict):
+            if isinstance(answer, RequestError):
+                log.info("%s %s answered late: %s (nothing issued)", op, rid, answer.code)
+            return
+        try:
+            ticket = Ticket.parse(answer)
+        except PayloadError as exc:
+            log.error("%s %s: late reply cannot be read: %s", op, rid, exc)
+            return
+        log.warning("%s %s answered late: ticket %s", op, rid, ticket.number)
+        emit_log("answered_late", number=ticket.number)
+        self._emit(self.lateTicket, shown, ticket, lang)
+
+    def print_late(self, ticket: Ticket, lang: str) -> None:
+        """The citizen who was told "unreachable" is still there: print the ticket the server issued late."""
+        self._busy = True
+        self._device_worker.submit(self._late_print_job, ticket, lang)
+
+    def _late_print_job(self, ticket: Ticket, lang: str) -> None:
+        try:
+            self._emit(self.issueFinished, self._print_issued(ticket, lang))
+        except Exception as exc:  # the number is valid
+            log.exception("late ticket %s failed", ticket.number)
+            self._emit(self.issueFinished, IssueOutcome("unprinted", ticket=ticket, code="print_failed",
+                                                        detail=str(exc)[:200]))
+        finally:
+            self._busy = False
+
+    def cancel_unclaimed(self, ticket: Ticket) -> None:
+        """The citizen left before the late answer: cancel the ticket so nobody is called for it (PROTOCOL part 2:
+        a kiosk cancels only its own tickets, reason `unclaimed`)."""
+        def run() -> None:
+            rid = self._new_request_id()
+            answer = self._until_answered(Op.TICKET_CANCEL.value,
+                                          {"ticket_id": ticket.id, "reason": "unclaimed"}, rid)
+            if isinstance(answer, dict):
+                log.warning("ticket %s cancelled: unclaimed", ticket.number)
+                emit_log("cancelled_unclaimed", number=ticket.number)
+            elif isinstance(answer, RequestError):
+                log.error("ticket %s could not be cancelled: %s %s", ticket.number, answer.code, answer.message)
+        threading.Thread(target=run, name="kiosk-cancel", daemon=True).start()
 
     def _issue(self, op: str, args: dict[str, Any], lang: str) -> IssueOutcome:
         # Ask the printer first: a kiosk that cannot print issues nothing.
@@ -323,17 +405,23 @@ class KioskBridge(QObject):
         if not self._conn.reachable or self._bus is None:
             return IssueOutcome("unreachable", code="offline")
         self._emit(self.issueProgress, "request", 0.15)
+        rid = self._new_request_id()
         try:
-            data = self._bus.request(op, args, timeout=self.config.request_timeout_s)
+            data = self._bus.request(op, args, timeout=self.config.request_timeout_s, request_id=rid)
         except RequestError as exc:
-            if exc.code == "timeout":
-                return IssueOutcome("unreachable", code="timeout")
+            if exc.code == "timeout":   # the server may have issued it: keep asking under this id (see _settle)
+                outcome = IssueOutcome("unreachable", code="timeout")
+                self._unsettled = (op, args, rid, lang, outcome)
+                return outcome
             return IssueOutcome("refused", code=exc.code, message=exc.message, message_zh=exc.message_zh)
         try:
             ticket = Ticket.parse(data)
         except PayloadError as exc:   # issued, but the reply breaks the contract: nothing to print from it
             log.error("%s reply cannot be read: %s", op, exc)
             return IssueOutcome("refused", code="bad_reply", message=str(exc), message_zh="服务器答复无法识别，请联系工作人员")
+        return self._print_issued(ticket, lang)
+
+    def _print_issued(self, ticket: Ticket, lang: str) -> IssueOutcome:
         emit_log("issued", number=ticket.number, service=ticket.service, channel=ticket.channel)
         self._emit(self.issueProgress, "print", 0.5)
         assert self._printer is not None

@@ -42,6 +42,7 @@ class KioskWindow(QWidget):
         self._scan_buf = ""
         self._scan_last = 0.0
         self._home_ready_logged = False
+        self._unanswered: IssueOutcome | None = None   # the "unreachable" outcome a citizen is looking at
 
         self.header = Header()
         self.footer = Footer()
@@ -85,6 +86,7 @@ class KioskWindow(QWidget):
         bridge.scanned.connect(self.on_scanned)
         bridge.issueProgress.connect(self.on_progress)
         bridge.issueFinished.connect(self.on_issue_finished)
+        bridge.lateTicket.connect(self.on_late_ticket)
         bridge.lookupFinished.connect(self.on_lookup)
         bridge.evaluationFinished.connect(self.on_evaluation)
         bridge.checklistFinished.connect(self.on_checklist)
@@ -110,6 +112,7 @@ class KioskWindow(QWidget):
         self.screenChanged.emit(name)
 
     def go_home(self, *, reset: bool = True) -> None:
+        self._unanswered = None          # whoever was told "unreachable" has gone (or pressed home)
         if self.journey.restart(reset=reset):
             self.apply_style()          # elderly mode is over
         self.show_screen("fault" if self.journey.fault_kind() else "home", push=False)
@@ -417,12 +420,26 @@ class KioskWindow(QWidget):
             j.forced_unreachable = True
             j.history.clear()
             self.show_screen("fault", push=False)
+            self._unanswered = outcome   # the bridge keeps asking; see on_late_ticket
             self.bridge.say(t("unreachable_title", j.lang) + "，" + t("ask_staff", j.lang), j.lang)
         elif j.issue_origin == "appointment":
             j.code_error = self._refusal_text(outcome)
             self.show_screen("appointment", push=False)
         else:
             self.show_screen("message", push=False)
+
+    def on_late_ticket(self, shown: IssueOutcome, ticket: Any, lang: str) -> None:
+        """The server issued the ticket after all. The citizen still on the screen that told them so gets it
+        printed; otherwise nobody holds it: cancel it (reason unclaimed) so that no window calls it."""
+        j = self.journey
+        if self._unanswered is shown and j.current == "fault":
+            self._unanswered = None
+            j.forced_unreachable = False
+            j.begin_issue(j.issue_origin)
+            self.show_screen("printing", push=False)
+            self.bridge.print_late(ticket, lang)
+        else:
+            self.bridge.cancel_unclaimed(ticket)
 
     def _refusal_text(self, o: IssueOutcome) -> str:
         return error_text(o.code, o.message, o.message_zh, self.journey.lang)

@@ -176,3 +176,63 @@ def test_paper_out_or_power_lost_while_the_ticket_prints_is_unprinted(make_kiosk
     assert "号票未能打印，但号码有效" in k.all_text() and "请取走号票" not in k.all_text()
     assert k.printer.jobs == []
     assert k.status_of("printer")["detail"]["code"] == code
+
+
+class LateDesk:
+    """A frozen broker (issue 9, finding 8): the first answers to ticket.issue time out; the next one blocks until
+    the test releases it, then comes back (the server had committed the ticket all along)."""
+
+    def __init__(self, desk, timeouts: int = 1) -> None:
+        import threading
+        self.desk = desk
+        self.timeouts = timeouts
+        self.release = threading.Event()
+
+    def __call__(self, op, args):
+        if op == "ticket.issue":
+            if self.timeouts > 0:
+                self.timeouts -= 1
+                raise RequestError("timeout", "no reply", "服务器没有响应")
+            assert self.release.wait(10)
+        return self.desk(op, args)
+
+
+def _issue_ids(k) -> list:
+    return [rid for (op, *_), rid in zip(k.bus.requests, k.bus.request_ids) if op == "ticket.issue"]
+
+
+def test_a_late_ticket_for_a_citizen_who_left_is_cancelled_unclaimed(make_kiosk, monkeypatch):
+    from kiosk import bridge as bridge_module
+    monkeypatch.setattr(bridge_module, "SETTLE_PAUSE_S", 0.05)
+    k = make_kiosk()
+    late = LateDesk(k.bus.answer, timeouts=2)
+    k.bus.answer = late
+    take_number(k)
+    k.wait_screen("fault")
+    assert "暂时无法取号" in k.all_text()
+    k.qtbot.waitUntil(lambda: len(_issue_ids(k)) >= 3)     # still asking, in the background
+    k.window.go_home()                                     # the citizen gave up and walked away (idle return)
+    late.release.set()                                     # the server's answer finally arrives
+    k.qtbot.waitUntil(lambda: any(op == "ticket.cancel" for op, *_ in k.bus.requests))
+    ids = _issue_ids(k)
+    assert len(set(ids)) == 1 and ids[0]                   # one request id throughout: one ticket at most
+    [(args)] = [a for op, a, _cb in k.bus.requests if op == "ticket.cancel"]
+    assert args == {"ticket_id": "t-1", "reason": "unclaimed"}
+    assert k.printer.jobs == [] and k.screen != "done"
+
+
+def test_a_late_ticket_for_a_citizen_still_there_is_printed(make_kiosk, monkeypatch):
+    from kiosk import bridge as bridge_module
+    monkeypatch.setattr(bridge_module, "SETTLE_PAUSE_S", 0.05)
+    k = make_kiosk()
+    late = LateDesk(k.bus.answer, timeouts=1)
+    k.bus.answer = late
+    take_number(k)
+    k.wait_screen("fault")
+    late.release.set()
+    k.wait_screen("done")
+    assert k.journey.outcome.kind == "printed"
+    assert "A001" in k.wait_printed(1)[0]
+    assert all(op != "ticket.cancel" for op, *_ in k.bus.requests)
+    ids = _issue_ids(k)
+    assert len(ids) == 2 and len(set(ids)) == 1

@@ -27,6 +27,7 @@ class FakeBus:
         self.listeners: list[Callable[[bool], None]] = []
         self.requests: list[tuple[str, dict[str, Any], Callable[[dict[str, Any]], None] | None]] = []
         self.published: list[tuple[str, dict[str, Any], bool]] = []
+        self.request_ids: list[str | None] = []                    # request_id of each synchronous request
         self.dropped: list[tuple[str, dict[str, Any]]] = []      # payloads that did not match their model
         # what the broker holds for this hall; delivered (with a connect) on start() when connect_on_start
         self.retained: dict[str, dict[str, Any]] = dict(retained or {})
@@ -61,6 +62,7 @@ class FakeBus:
     def request(self, op: str, args: dict[str, Any], *, timeout: float = 8.0, **_kw: Any) -> dict[str, Any]:
         """Answered on the caller's thread by `answer`; raise RequestError there for a refusal or a timeout."""
         self.requests.append((op, args, None))
+        self.request_ids.append(_kw.get("request_id"))
         if self.answer is None:
             raise RequestError("timeout", f"FakeBus has no answer scripted for {op}")
         return self.answer(op, args)
