@@ -49,3 +49,41 @@ def test_keypad_call_reaches_the_server_and_the_screen_shows_the_number(tmp_path
         for c in clients:
             c.stop()
         hall.stop()
+
+
+def test_a_keypad_pressed_15_times_makes_one_call_and_recalls(tmp_path: Path) -> None:
+    """Issue 9, finding 11: CALL pressed 15 times 0.7 s apart is one call and recalls of the same ticket
+    (`[calling] repeat_window_s`, default 5), never 15 calls each finishing the citizen just called."""
+    import time
+    require_tool("mosquitto", package="mosquitto")
+    hall = start_hall(tmp_path, broker="mosquitto")
+    controller = None
+    clients = []
+    try:
+        config = validate("e2e", {
+            "name": "hall", "hall": hall.hall, "broker": hall.url,
+            "buses": {"pads": {"kind": "keypad", "url": "sim://keypads?addrs=1"}},
+            "keypads": [{"id": "keypad-w1", "bus": "pads", "addr": 1, "window": "w1", "prefix": "A"}],
+        }, DevicesConfig)
+        controller = DeviceController(config).start()
+        assert controller.bus.wait_connected(10)
+        pads = controller._buses["pads"].transport.simulator
+        panel = hall.client("panel-w1")
+        kiosk = hall.client("kiosk-e2e")
+        clients += [panel, kiosk]
+        panel.request("window.open", {"window": "w1"})
+        tickets = [kiosk.request("ticket.issue", {"service": "ss_enroll", "channel": "walk_in"}) for _ in range(3)]
+        first = tickets[0]["number"]
+        for _ in range(15):
+            assert pads.press(1, Key.CALL)
+            time.sleep(0.7)
+        assert pads.wait_for(lambda s: s.keypad(1).display == first[-3:], 15)
+        got = [kiosk.request("ticket.get", {"number": t["number"]}) for t in tickets]
+        assert got[0]["state"] == "serving" and got[0]["window"] == "w1"
+        assert [g["state"] for g in got[1:]] == ["waiting", "waiting"]
+    finally:
+        if controller is not None:
+            controller.stop()
+        for c in clients:
+            c.stop()
+        hall.stop()
