@@ -314,7 +314,9 @@ def main() -> None:
         result = {"bench": "ticket_roundtrip", "machine_cores": os.cpu_count(), "quick": args.quick,
                   "services": base + extra, "capacity_tickets": (base + extra) * 999,
                   "saturated_duration_s": duration,
+                  # the server's own broker: the supervised Mosquitto child (default), the amqtt fallback
                   "embedded": bench_broker("embedded", tmp, conf, big_conf, args.quick, duration),
+                  "amqtt": bench_broker("amqtt", tmp, conf, big_conf, args.quick, duration),
                   "mosquitto": bench_broker("mosquitto", tmp, conf, big_conf, args.quick, duration),
                   "restart": bench_restart(tmp, bench_config(tmp), args.quick, args.restarts),
                   "targets": {"p99_ms_50_kiosks": 10, "tickets_per_s_mosquitto": 1000, "restart_s": 1.5},

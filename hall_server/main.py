@@ -5,17 +5,22 @@ import argparse
 import csv
 import gc
 import json
+import os
+import secrets
 import logging
 import signal
 import sys
 import threading
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from hall_bus import parse_broker_url
 from hall_bus.configfile import ConfigError
-from hall_server.broker import EmbeddedBroker, free_port
+from hall_server.broker import EmbeddedBroker, MosquittoBroker, free_port, mosquitto_binary
+from hall_server.heartbeat import Heartbeat
+from hall_server.notify import Notifier
 from hall_server.passwords import read_password_file
 from hall_server.config import HallConfig, load_hall_config
 from hall_server.records import Appointment
@@ -48,6 +53,74 @@ def broker_logins(cfg: HallConfig, config_path: Path) -> tuple[list[str], list[s
     except OSError as exc:
         return [], [f"cannot read {path}: {exc.strerror or exc}"]
     return sorted(pf.hashes), pf.problems
+
+
+def connect_host(host: str) -> str:
+    return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+
+
+def broker_refusal(cfg: HallConfig, config_path: Path) -> str | None:
+    """Why the server's own broker must not start as configured (issue 9, finding 13): beyond loopback it asks for
+    logins unless `allow_anonymous = true` is written in [broker]."""
+    b = cfg.broker
+    if b.listens_beyond_loopback() and not b.password_file and not b.allow_anonymous:
+        return (f"the broker would listen on {b.host}:{b.port} (beyond this machine) without logins. Make a "
+                f"password file and give the server's own login in [broker] of {config_path}:\n"
+                "  onewindow passwd /etc/onewindow/broker-passwd onewindow-server   (and one line per kiosk, panel, "
+                "display, device controller)\n"
+                '  [broker] password_file = "/etc/onewindow/broker-passwd", username = "onewindow-server", '
+                'password = "env:ONEWINDOW_BROKER_PASSWORD"\n'
+                "or, on a closed LAN only, write allow_anonymous = true in [broker] (check-config warns about it)")
+    if b.password and b.password.startswith("env:") and b.server_password() is None:
+        return f"[broker] password = {b.password!r}: the environment variable {b.password[4:]} is not set"
+    return None
+
+
+def server_broker_url(given: str, cfg: HallConfig) -> tuple[str, str | None]:
+    """The external broker's URL with the server's password filled in from [broker] password (`env:NAME` too) when
+    the URL names only the user; a password written in the URL itself also works but shows in `ps` (warned)."""
+    try:
+        parse_broker_url(given)
+    except ValueError as exc:
+        return given, str(exc)
+    parts = urlsplit(given)
+    if parts.password:
+        pw = unquote(parts.password)
+        if pw.startswith("env:"):
+            value = os.environ.get(pw[4:])
+            if not value:
+                return given, f"broker URL: the environment variable {pw[4:]} is not set"
+        else:
+            log.warning("the broker password is on the command line, where ps shows it: give it as "
+                        "[broker] password (or env:NAME) in the hall config instead")
+            return given, None
+    else:
+        value = cfg.broker.server_password() if parts.username else None
+        if not value:
+            return given, None
+    host = parts.netloc.rsplit("@", 1)[-1]
+    user = parts.username or SERVER_CLIENT
+    return urlunsplit((parts.scheme, f"{quote(user, safe='')}:{quote(value, safe='')}@{host}", parts.path,
+                       parts.query, parts.fragment)), None
+
+
+SERVER_CLIENT = "onewindow-server"
+
+
+def make_broker(cfg: HallConfig, port: int, data: Path, users: dict[str, str],
+                password_file: Path | None) -> MosquittoBroker | EmbeddedBroker:
+    """The supervised Mosquitto child by default; amqtt where mosquitto is not installed (or [broker] embedded =
+    "amqtt")."""
+    b = cfg.broker
+    # a configured login asks everyone for one, unless allow_anonymous (then only the reserved ids are guarded)
+    logins = (bool(b.username) or password_file is not None) and not b.allow_anonymous
+    if b.embedded == "mosquitto" and mosquitto_binary():
+        return MosquittoBroker(b.host, port, hall=cfg.hall.id, workdir=data / "broker", users=users,
+                               password_file=password_file, require_logins=logins)
+    if b.embedded == "mosquitto":
+        log.warning("mosquitto is not installed (Debian package mosquitto): using the embedded amqtt broker")
+    return EmbeddedBroker(b.host, port, hall=cfg.hall.id, users=users, password_file=password_file,
+                          require_logins=logins)
 
 
 def appointments_path(cfg: HallConfig, config_path: Path, override: str | None) -> Path | None:
@@ -111,53 +184,80 @@ def run(argv: list[str]) -> int:
         print(f"onewindow server: refusing to start with {err}", file=sys.stderr)
         return 1
 
-    from hall_server.service import HallService   # after config: a bad file fails fast
+    from hall_server.service import SERVER_CLIENT_ID, HallService   # after config: a bad file fails fast
 
-    broker: EmbeddedBroker | None = None
+    class WatchedService(HallService):
+        """The service with a hook after every worker batch (the worker sees at least one tick a second): the
+        systemd watchdog ping, so a dead or stuck worker thread stops the pings and systemd restarts the server."""
+        on_alive: "Callable[[], object] | None" = None
+
+        def _process(self, batch):  # type: ignore[no-untyped-def]
+            try:
+                super()._process(batch)
+            finally:
+                if self.on_alive is not None:
+                    self.on_alive()
+
+    data = Path(args.data)
+    fatal: list[str] = []           # why the server must exit non-zero (systemd restarts it)
+    stop = threading.Event()
+
+    def give_up(why: str) -> None:
+        log.critical("%s: exiting so that systemd restarts the server", why)
+        fatal.append(why)
+        stop.set()
+
+    broker: MosquittoBroker | EmbeddedBroker | None = None
     if args.broker:
-        url = args.broker
-        try:
-            parse_broker_url(url)
-        except ValueError as exc:
-            print(f"onewindow server: {exc}", file=sys.stderr)
+        url, why = server_broker_url(args.broker, cfg)
+        if why:
+            print(f"onewindow server: {why}", file=sys.stderr)
             return 2
     else:
+        refusal = broker_refusal(cfg, Path(args.config))
+        if refusal:
+            print(f"onewindow server: {refusal}", file=sys.stderr)
+            return 1
         port = cfg.broker.port if args.broker_port is None else args.broker_port
         if port == 0:
             port = free_port(cfg.broker.host)
-        users = {}
-        if cfg.broker.username and cfg.broker.password:
-            users[cfg.broker.username] = cfg.broker.password
         _logins, problems = broker_logins(cfg, Path(args.config))
         if problems:        # a missing file would lock every kiosk out; a bad line only that client
             print("onewindow server: broker password file: " + "; ".join(problems), file=sys.stderr)
             if not _logins and cfg.broker.password_file:
                 return 1
-        broker = EmbeddedBroker(cfg.broker.host, port, hall=cfg.hall.id, users=users,
-                                password_file=password_file_path(cfg, Path(args.config)))
+        # The server always logs in to its own broker: a configured login, else a random one for this run, so
+        # that nobody else can connect as onewindow-server (issue 9, finding 1).
+        server_pw = cfg.broker.server_password() or secrets.token_urlsafe(24)
+        users = {SERVER_CLIENT_ID: server_pw}
+        pw_file = password_file_path(cfg, Path(args.config))
         try:
+            broker = make_broker(cfg, port, data, users, pw_file)
+            broker.on_death = lambda code: give_up(f"the broker child died (code {code}) and cannot be restarted")
             broker.start()
         except (OSError, TimeoutError) as exc:
             print(f"onewindow server: {exc}", file=sys.stderr)
             return 1
-        url = broker.url
-        if cfg.broker.username and cfg.broker.password:
-            url = f"mqtt://{cfg.broker.username}:{cfg.broker.password}@{cfg.broker.host}:{port}"
+        url = f"mqtt://{SERVER_CLIENT_ID}:{quote(server_pw, safe='')}@{connect_host(cfg.broker.host)}:{port}"
+        log.info("the server's own broker: %s on %s", type(broker).__name__, broker.url)
 
-    data = Path(args.data)
     store = Store(data / f"{cfg.hall.id}.sqlite3")
-    service = HallService(cfg, store, url, open_all_day=args.open_all_day)
+    notifier = Notifier()
+    service = WatchedService(cfg, store, url, open_all_day=args.open_all_day)
+    service.on_alive = notifier.watchdog
     appts = load_appointments(cfg, appointments_path(cfg, Path(args.config), args.appointments))
     if appts:
         store.save_appointments(appts)
         service.engine.add_appointments(a for a in appts if a.day >= (service.engine.day or a.day))
 
-    stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=reload_config, args=(args.config, service),
                                                                   daemon=True).start())
+    beat_s = float(os.environ.get("ONEWINDOW_HEARTBEAT_S", "2"))     # tests shorten it
+    heartbeat = Heartbeat(service.bus, cfg.hall.id, alert_topic=service.topics.event_alert, on_fatal=give_up,
+                          clock=service._clock, interval=beat_s, timeout=3 * beat_s)
     if not service.start():
         print(f"onewindow server: cannot reach the broker at {service.bus.address.url}; still trying",
               file=sys.stderr)
@@ -170,16 +270,26 @@ def run(argv: list[str]) -> int:
     # The network thread and the request worker share the GIL; Python's default 5 ms switch interval would let
     # one hold up the other's reply by that much.
     sys.setswitchinterval(0.0005)
+    heartbeat.start()
     if not stop.is_set():
-        public = service.bus.address.url
+        public = broker.url if broker else service.bus.address.url
         print(json.dumps({"event": "ready", "hall": cfg.hall.id, "broker": public,
                           "business_day": service.engine.day.isoformat() if service.engine.day else None,
-                          "data": str(store.path)}, ensure_ascii=False), flush=True)
+                          "data": str(store.path), "broker_kind": type(broker).__name__ if broker else "external",
+                          "broker_pid": getattr(broker, "pid", None)}, ensure_ascii=False), flush=True)
         log.info("serving hall %s on %s", cfg.hall.id, public)
+        notifier.ready(f"serving hall {cfg.hall.id} on {public}")
     stop.wait()
     log.info("shutting down")
+    notifier.stopping()
+    heartbeat.stop()
+    if broker:
+        broker.on_death = None
     service.stop()
     if broker:
         broker.stop()
+    if fatal:
+        print(json.dumps({"event": "failed", "hall": cfg.hall.id, "error": fatal[0]}), flush=True)
+        return 3
     print(json.dumps({"event": "stopped", "hall": cfg.hall.id}), flush=True)
     return 0

@@ -37,6 +37,8 @@ def _hall_summary(cfg: Any) -> str:
 
 
 def _hall_password_file(cfg: Any, path: Path) -> tuple[list[str], str]:
+    for warning in cfg.broker.warnings():       # e.g. allow_anonymous beyond loopback: valid, but said
+        print(f"{path}: warning: {warning}", file=sys.stderr)
     if not cfg.broker.password_file:
         return [], ""
     from hall_server.main import broker_logins

@@ -18,7 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from hall_bus import BusClient, RequestError
-from hall_server.broker import die_with_parent, free_port, port_free
+from hall_server.broker import die_with_parent, free_port, mosquitto_binary, port_free
 from hall_server.config import HallConfig, load_hall_config
 from hall_bus.contract import Op
 
@@ -256,8 +256,9 @@ def run(argv: list[str]) -> int:
     if not headless and not has_screen():
         say("no screen here (DISPLAY/WAYLAND_DISPLAY unset): running headless — server and simulated crowd only")
         headless = True
-    for tool, lost in (("mosquitto", "Mosquitto (the demo uses the embedded broker instead)"),
-                       ("espeak-ng", "calling voice"), ("aplay", "sound output (voice clips go to files)")):
+    if mosquitto_binary() is None:
+        say("note: mosquitto not found — the server runs its amqtt fallback broker instead")
+    for tool, lost in (("espeak-ng", "calling voice"), ("aplay", "sound output (voice clips go to files)")):
         if shutil.which(tool) is None:
             say(f"note: {tool} not found — {lost}")
 
@@ -276,7 +277,9 @@ def run(argv: list[str]) -> int:
         return 1
     ready = json.loads(line)
     url = ready["broker"]
-    say(f"hall server ready: {cfg.hall.name} on {url} (log: {data / 'server.log'})")
+    kind = {"MosquittoBroker": "its supervised Mosquitto child", "EmbeddedBroker": "its amqtt broker"}.get(
+        ready.get("broker_kind", ""), "its broker")
+    say(f"hall server ready: {cfg.hall.name} on {url}, {kind} (log: {data / 'server.log'})")
     say("appointment codes to try at the kiosk (预约签到): " + ", ".join(appointments))
 
     procs: list[tuple[str, subprocess.Popen, Path]] = []

@@ -49,10 +49,11 @@ def test_sigterm_shuts_down_cleanly_and_says_offline(tmp_path) -> None:
     watcher.stop()
 
 
-def test_embedded_broker_with_authentication(tmp_path) -> None:
+@pytest.mark.parametrize("embedded", ["mosquitto", "amqtt"])
+def test_embedded_broker_with_authentication(tmp_path, embedded) -> None:
     conf = HALL_CONFIG.read_text(encoding="utf-8").replace(
         '# username = "onewindow-server"\n# password = "change-me"',
-        'username = "onewindow-server"\npassword = "s3cret"')
+        f'username = "onewindow-server"\npassword = "s3cret"\nembedded = "{embedded}"')
     path = tmp_path / "hall.toml"
     path.write_text(conf, encoding="utf-8")
     port = free_port()
@@ -62,6 +63,8 @@ def test_embedded_broker_with_authentication(tmp_path) -> None:
         for url, client in ((f"mqtt://127.0.0.1:{port}", "kiosk-k1"),                       # anonymous
                             (f"mqtt://onewindow-server:wrong@127.0.0.1:{port}", "onewindow-server"),
                             (f"mqtt://onewindow-server:s3cret@127.0.0.1:{port}", "kiosk-k1")):  # not its id
+            if embedded == "mosquitto" and client == "kiosk-k1" and "s3cret" in url:
+                continue        # Mosquitto makes the username the client id: whoever has this password is the server
             intruder = BusClient(url, "daan", client).start()
             assert not intruder.wait_connected(2), (url, client)
             intruder.stop()

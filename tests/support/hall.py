@@ -182,8 +182,8 @@ def wait_for_line(proc: subprocess.Popen, timeout: float,
 
 
 def start_server(data: Path, *, broker_url: str | None = None, broker_port: int | None = None,
-                 config: Path = HALL_CONFIG, extra: list[str] | None = None, timeout: float = 20.0
-                 ) -> tuple[subprocess.Popen, dict, Path]:
+                 config: Path = HALL_CONFIG, extra: list[str] | None = None, timeout: float = 20.0,
+                 env: dict[str, str] | None = None) -> tuple[subprocess.Popen, dict, Path]:
     """Start `onewindow server` and wait at most `timeout` seconds for its ready line; a server that exits or hangs
     is killed and reported with the end of its log (RuntimeError), never waited for forever."""
     data.mkdir(parents=True, exist_ok=True)
@@ -191,7 +191,7 @@ def start_server(data: Path, *, broker_url: str | None = None, broker_port: int 
     args += ["--broker", broker_url] if broker_url else ["--broker-port", str(broker_port or free_port())]
     args += extra or []
     log_path = data / f"server-{time.monotonic_ns()}.log"
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
     with log_path.open("w") as log_file:   # the child keeps its own descriptor
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log_file, text=True, cwd=ROOT, env=env)
     line, reader = wait_for_line(proc, timeout)        # the first JSON line is the ready line
@@ -220,19 +220,32 @@ def start_server(data: Path, *, broker_url: str | None = None, broker_port: int 
 
 
 def start_hall(tmp_path: Path, broker: str = "embedded", *, data: Path | None = None,
-               extra: list[str] | None = None, config: Path = HALL_CONFIG, timeout: float = 20.0) -> RunningHall:
-    """Start a server with the embedded broker or with a private Mosquitto; returns when it serves, or raises
-    RuntimeError (TimeoutError for Mosquitto) within `timeout` seconds when it does not."""
+               extra: list[str] | None = None, config: Path = HALL_CONFIG, timeout: float = 20.0,
+               env: dict[str, str] | None = None) -> RunningHall:
+    """Start a server with its own broker ("embedded": the supervised Mosquitto child, amqtt where mosquitto is not
+    installed; "amqtt": the amqtt fallback) or with a private external Mosquitto ("mosquitto"); returns when it
+    serves, or raises RuntimeError (TimeoutError for Mosquitto) within `timeout` seconds when it does not."""
+    if broker == "amqtt":
+        config = amqtt_config(config, tmp_path)
     data = data or tmp_path / "data"
     mosq = None
     if broker == "mosquitto":
         mosq = Mosquitto(tmp_path).start()
         try:
             proc, ready, log_path = start_server(data, broker_url=mosq.url, extra=extra, config=config,
-                                                 timeout=timeout)
+                                                 timeout=timeout, env=env)
         except BaseException:
             mosq.stop()             # no broker left behind by a server that did not come up
             raise
     else:
-        proc, ready, log_path = start_server(data, extra=extra, config=config, timeout=timeout)
+        proc, ready, log_path = start_server(data, extra=extra, config=config, timeout=timeout, env=env)
     return RunningHall(ready["broker"], ready["hall"], data, proc, mosq, ready, log_path)
+
+
+def amqtt_config(config: Path, workdir: Path) -> Path:
+    """A copy of a hall config whose server runs the amqtt fallback broker ([broker] embedded = "amqtt")."""
+    text = config.read_text(encoding="utf-8")
+    assert "\n[broker]\n" in text, f"{config} has no [broker] table"
+    out = workdir / f"amqtt-{config.name}"
+    out.write_text(text.replace("\n[broker]\n", '\n[broker]\nembedded = "amqtt"\n', 1), encoding="utf-8")
+    return out
