@@ -280,3 +280,41 @@ def test_evaluation_at_the_kiosk_after_service(real_kiosk, hall):
     k.press("key-OK")
     k.qtbot.waitUntil(lambda: k.journey.lookup is not None and k.journey.lookup.ticket.grade == 4, timeout=5000)
     assert "eval-5" not in {b.objectName() for b in k.window.findChildren(QPushButton) if b.isVisible()}
+
+
+@pytest.mark.mosquitto
+def test_a_ticket_committed_while_the_broker_froze_is_cancelled_when_nobody_claims_it(real_kiosk, tmp_path):
+    """Issue 9, finding 8: the broker freezes while a citizen asks for a number; the kiosk gives up on them
+    ("unreachable"), the citizen leaves, the broker comes back and the server's answer arrives late. The kiosk
+    asked again under the same request id (one ticket, not two) and cancels it as unclaimed."""
+    import os
+    import signal
+    from tests.support.tools import require_tool
+    require_tool("mosquitto", package="mosquitto")
+    own = start_hall(tmp_path, broker="mosquitto")
+    try:
+        k, printer, _idcard, watcher = real_kiosk("f8", on=own)
+        svc = first_service(k, "z2")
+        assert own.mosquitto is not None and own.mosquitto.proc is not None
+        os.kill(own.mosquitto.proc.pid, signal.SIGSTOP)              # the broker freezes
+        try:
+            take(k, "z2", svc)
+            k.wait_screen("fault", timeout=10000)
+            assert k.journey.outcome.kind == "unreachable"
+            k.window.go_home()                                       # the citizen walks away
+        finally:
+            os.kill(own.mosquitto.proc.pid, signal.SIGCONT)
+        k.qtbot.waitUntil(lambda: len(watcher.tickets) >= 1, timeout=15000)
+        [issued] = watcher.tickets                                   # one ticket, however often it was asked
+        staff = own.client("display-f8-check")
+        staff_kiosk = own.client("kiosk-f8-check")
+
+        def state() -> str:
+            return staff_kiosk.request("ticket.get", {"number": issued["number"]})["state"]
+        k.qtbot.waitUntil(lambda: state() == "cancelled", timeout=15000)
+        assert printer.jobs == []
+        assert len(watcher.tickets) == 1
+        staff.stop()
+        staff_kiosk.stop()
+    finally:
+        own.stop()
