@@ -96,6 +96,14 @@ class Calling(ConfigModel):
     no_show: Literal["manual"] = Field("manual", description="the missed-number rule; only \"manual\" (0.1) so far")
 
 
+class StoreSettings(ConfigModel):
+    """`[store]`: online backups of the hall's database (the SQLite backup API, never a stopped server)."""
+    backup_dir: str | None = Field(None, description="where backups go (relative to the data directory); "
+                                                    "default: backups/ in the data directory")
+    backup_every_min: int = Field(30, ge=0, le=1440, description="minutes between backups; 0: only at rollover")
+    backups_keep: int = Field(48, ge=1, le=10000, description="newest backups kept; older ones are deleted")
+
+
 class Broker(ConfigModel):
     host: str = "127.0.0.1"
     port: int = Field(1883, ge=1, le=65535)
@@ -223,6 +231,7 @@ class HallConfig(ConfigModel):
     priority: Priority = Priority()
     supervision: Supervision = Supervision()
     calling: Calling = Calling()
+    store: StoreSettings = StoreSettings()
     broker: Broker = Broker()
     appointments: Appointments = Appointments()
     departments: list[Department] = []

@@ -127,6 +127,18 @@ class Engine(BusViews):
                 self.service_times[t.service].append((t.finished_at - t.called_at).total_seconds())
         self._queues_moved()
 
+    def raise_counters(self, marks: dict[str, int]) -> dict[str, tuple[int, int]]:
+        """Numbers already given out today by the side file's marks: the counters never go below them (a store
+        that lost tickets must not issue those numbers again). Returns prefix -> (restored, mark) where the mark
+        was higher."""
+        lost = {}
+        for prefix, mark in marks.items():
+            have = self.counters.get(prefix, 0)
+            if mark > have:
+                lost[prefix] = (have, mark)
+                self.counters[prefix] = mark
+        return lost
+
     def _reset_day(self, day: date) -> None:
         self.day = day
         self.tickets.clear()

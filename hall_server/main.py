@@ -24,7 +24,7 @@ from hall_server.notify import Notifier
 from hall_server.passwords import read_password_file
 from hall_server.config import HallConfig, load_hall_config
 from hall_server.records import Appointment
-from hall_server.store import Store
+from hall_server.store import Store, StoreError
 
 if TYPE_CHECKING:
     from hall_server.service import HallService
@@ -241,10 +241,17 @@ def run(argv: list[str]) -> int:
         url = f"mqtt://{SERVER_CLIENT_ID}:{quote(server_pw, safe='')}@{connect_host(cfg.broker.host)}:{port}"
         log.info("the server's own broker: %s on %s", type(broker).__name__, broker.url)
 
-    store = Store(data / f"{cfg.hall.id}.sqlite3")
+    try:
+        store = Store(data / f"{cfg.hall.id}.sqlite3")
+    except StoreError as exc:          # corrupt or unreadable: one clear message, how to restore, no traceback
+        print(f"onewindow server: {exc}", file=sys.stderr)
+        if broker:
+            broker.stop()
+        return 1
     notifier = Notifier()
     service = WatchedService(cfg, store, url, open_all_day=args.open_all_day)
     service.on_alive = notifier.watchdog
+    service.on_fatal = give_up        # the store's file lost while running: exit non-zero
     appts = load_appointments(cfg, appointments_path(cfg, Path(args.config), args.appointments))
     if appts:
         store.save_appointments(appts)

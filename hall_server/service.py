@@ -23,7 +23,7 @@ from hall_bus.topics import Topics
 from hall_server import __version__
 from hall_server.config import HallConfig
 from hall_server.engine import Engine, HallError, Outcome
-from hall_server.store import Store, is_storage_full
+from hall_server.store import Store, StoreLost, is_storage_full
 
 log = logging.getLogger("onewindow.server")
 
@@ -99,6 +99,11 @@ class HallService:
         self._rebuild_after = False
         self._storage_full_alerted = False
         self._clock_behind = False
+        self._lost: str | None = None            # why the store can no longer be trusted (nothing is acknowledged)
+        self.on_fatal: Callable[[str], object] | None = None   # the server's exit (onewindow server: exit non-zero)
+        self._pending_events: list = []           # alerts raised before the bus was up (published by the worker)
+        self._backups = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hall-backup")
+        self._backup_running = threading.Event()
         # lookups of older (or unknown) tickets read the store on their own read-only connections
         self._readers = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="hall-reader")
         self._dirty_since: float | None = None   # when the oldest change not yet published was made
@@ -116,6 +121,15 @@ class HallService:
         today = self._business_day(now)
         tickets, windows, calls, appts = self.store.load_day(today)
         self.engine.restore(today, tickets, windows, calls, appts)
+        lost = self.engine.raise_counters(self.store.high_water(today))
+        if lost:
+            said = ", ".join(f"{p}{have:03d} < {p}{mark:03d}" for p, (have, mark) in sorted(lost.items()))
+            log.error("the store lost tickets of %s (stored < given out: %s): their numbers are not issued again",
+                      today, said)
+            self._pending_events.append(self.engine._alert(
+                now, "store_lost", "red", "server", f"数据库丢失了今天的部分号票（{said}），这些号不会重复发放；请从备份恢复",
+                f"the database lost some of today's tickets ({said}); those numbers are not reused; restore from a "
+                f"backup", prefixes={p: mark for p, (_h, mark) in lost.items()}))
         out = Outcome()
         # Windows stored on an earlier day are reset by the rollover rule; tickets of earlier days that were
         # left open (server down over midnight) expire now.
@@ -146,12 +160,13 @@ class HallService:
         if self._worker:
             self._worker.join(10)
         self._readers.shutdown(wait=True, cancel_futures=True)
+        self._backups.shutdown(wait=True, cancel_futures=True)
         self.bus.stop()
         self.store.close()
 
     def _tick_loop(self) -> None:
         interval = self.config.supervision.check_interval_s
-        last_sup = last_roll = time.monotonic()
+        last_sup = last_roll = last_backup = time.monotonic()
         while not self._stopping.wait(FLUSH_S):
             if self._dirty_windows or self._dirty_zones:
                 self._inbox.put(_Tick("flush"))
@@ -162,6 +177,10 @@ class HallService:
             if now - last_sup >= interval:
                 last_sup = now
                 self._inbox.put(_Tick("supervise"))
+            every = self.config.store.backup_every_min * 60
+            if every and now - last_backup >= every:
+                last_backup = now
+                self.start_backup()
 
     # ------------------------------------------------------------------ bus callbacks (paho thread)
     def _on_request(self, topic: str, payload: bytes) -> None:
@@ -205,6 +224,7 @@ class HallService:
         now = self._clock()
         today = self._business_day(now)
         self.engine.restore(today, *self.store.load_day(today))
+        self.engine.raise_counters(self.store.high_water(today))
         self._publish_all()
 
     def _business_day(self, now: datetime) -> date:
@@ -270,6 +290,11 @@ class HallService:
             outcomes.append(roll)
             publish_all = bool(roll.rollover)
         self._check_clock(now, before, roll, outcomes)
+        if self._pending_events:
+            outcomes.append(Outcome(events=self._pending_events))
+            self._pending_events = []
+        if roll.rollover:
+            self.start_backup("-rollover")
 
         for item in batch:
             if isinstance(item, _Reload):
@@ -280,6 +305,8 @@ class HallService:
                 log.info("configuration reloaded")
                 continue
             if isinstance(item, _Tick):
+                if item.kind == "roll":
+                    self._check_store(now)
                 if item.kind == "supervise":
                     outcomes.append(self.engine.supervise(now))
                 elif item.kind == "publish_all":
@@ -324,6 +351,13 @@ class HallService:
                 [(o, req.client, rid, reply, req.op, self._digests.get((req.client, rid)))
                  for req, rid, reply, o in committed],
                 self.engine.windows, day)
+        except StoreLost as exc:
+            for req, rid, _reply, _o in committed:
+                self._forget(req.client, rid)
+                self._send(req.client, make_error(rid, req.op, BusError(ErrorCode.INTERNAL, "the store was lost")))
+            committed.clear()
+            self._store_lost(str(exc))
+            raise _StorageFull() from None       # answered, logged and alerted: no traceback
         except Exception as exc:
             full = is_storage_full(exc)
             if full:
@@ -357,6 +391,48 @@ class HallService:
             drop.add(i - n_outcomes)
         committed[:] = [c for j, c in enumerate(committed) if j not in drop]
         self._rebuild_after = True     # memory holds changes the store refused: rebuild once the batch is out
+
+    def _check_store(self, now: datetime) -> None:
+        if self._lost is None:
+            why = self.store.check_file()
+            if why:
+                self._store_lost(why)
+
+    def _store_lost(self, why: str) -> None:
+        """The database file is gone or changed under the open handle: acknowledge nothing more, alert, and exit
+        non-zero (onewindow server), so the server restarts on what is on disk and the side file's numbers."""
+        if self._lost is not None:
+            return
+        self._lost = why
+        log.critical("store lost: %s; no request is acknowledged any more", why)
+        alert = self.engine._alert(self._clock(), "store_lost", "red", "server",
+                                   "数据库文件丢失或被截断，服务已停止受理，请立即联系技术人员从备份恢复",
+                                   f"the database file was lost ({why}); the server stopped acknowledging requests",
+                                   reason=why)
+        self._send_event(alert.payload)
+        if self.on_fatal is not None:
+            self.on_fatal(f"store lost: {why}")
+
+    def start_backup(self, label: str = "") -> None:
+        """An online backup on the backup thread (the worker goes on), unless one is running."""
+        if self._backup_running.is_set() or self._lost is not None:
+            return
+        self._backup_running.set()
+        directory = self.store.path.parent / (self.config.store.backup_dir or "backups")
+
+        def run() -> None:
+            try:
+                t0 = time.monotonic()
+                target = self.store.backup(directory, self.config.store.backups_keep, label)
+                log.info("backup %s in %.1f s", target, time.monotonic() - t0)
+            except Exception as exc:   # noqa: BLE001 - a failed backup is logged, the hall goes on
+                log.error("backup to %s failed: %s", directory, exc)
+            finally:
+                self._backup_running.clear()
+        try:
+            self._backups.submit(run)
+        except RuntimeError:       # shutting down
+            self._backup_running.clear()
 
     def _forget(self, client: str, rid: str) -> None:
         self._answered.discard((client, rid))
@@ -420,6 +496,8 @@ class HallService:
                                    f"id {rid!r} reused: it was already used by this client for {what}")
                 replies_now.append((req.client, reply))
                 return
+            if self._lost is not None:
+                raise BusError(ErrorCode.INTERNAL, "the server's store was lost; it is restarting")
             if not may_call(req.client, req.op, request.args, self.config.controller_windows):
                 raise BusError(ErrorCode.FORBIDDEN, f"client {req.client!r} may not call {req.op}"
                                + (f" for window {request.args.window!r}"

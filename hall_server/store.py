@@ -4,9 +4,11 @@ retried request gets the stored reply."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
-from datetime import date
+import time
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -43,6 +45,17 @@ MIGRATIONS = {
 }
 
 
+HIGH_WATER_BYTES = 4096    # the side file is rewritten in place at this fixed length (one sector-sized write)
+
+
+class StoreError(Exception):
+    """The store cannot be used (corrupt, unreadable, or its file gone while running); the message says what to do."""
+
+
+class StoreLost(StoreError):
+    """The database file behind the open handle was deleted, replaced or truncated: nothing more is acknowledged."""
+
+
 def is_storage_full(exc: BaseException) -> bool:
     """SQLITE_FULL: the disk (or the database's page limit) is full."""
     return isinstance(exc, sqlite3.Error) and (getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
@@ -60,6 +73,20 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"the store {self.path} is corrupt or unreadable ({exc}). To restore it: stop the server, move "
+                f"{self.path.name} and any {self.path.name}-wal and {self.path.name}-shm aside, copy the newest "
+                f"backup (backups/ in the data directory, or [store] backup_dir) to {self.path}, then start the "
+                f"server; numbers already given out today are not reused ({self.high_water_path.name}).") from None
+
+    @property
+    def high_water_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".numbers")
+
+    def _open(self) -> None:
         self._lock = threading.RLock()
         self._local = threading.local()            # reader threads' read-only connections
         self._readers: list[sqlite3.Connection] = []
@@ -67,8 +94,98 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA foreign_keys=ON")
+        row = self.db.execute("PRAGMA quick_check").fetchone()
+        if row is None or row[0] != "ok":
+            raise sqlite3.DatabaseError(f"integrity check: {row[0] if row else 'no answer'}")
         self.db.executescript(SCHEMA)
         self._migrate()
+        st = os.stat(self.path)
+        self._identity = (st.st_dev, st.st_ino)
+        self._size_seen = st.st_size
+        self._marks_fd: int | None = None
+        self._marks = self._read_high_water()
+
+    # ------------------------------------------------------------------ the file behind the handle
+    def check_file(self) -> str | None:
+        """None while the database file is the one opened and whole; else what happened to it (deleted, replaced,
+        truncated). SQLite would go on writing to a deleted file's handle and acknowledge tickets nobody keeps."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return f"{self.path} was deleted while the server ran"
+        except OSError as exc:
+            return f"{self.path} cannot be read: {exc}"
+        if (st.st_dev, st.st_ino) != self._identity:
+            return f"{self.path} was replaced by another file while the server ran"
+        if st.st_size < self._size_seen:    # SQLite never shrinks it (no VACUUM, no auto_vacuum)
+            return f"{self.path} was truncated from {self._size_seen} to {st.st_size} bytes while the server ran"
+        self._size_seen = st.st_size
+        return None
+
+    # ------------------------------------------------------------------ numbers given out, outside the database
+    def _read_high_water(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.high_water_path.read_text() or "{}")
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) and isinstance(data.get("counters"), dict) else {}
+
+    def high_water(self, day: date) -> dict[str, int]:
+        """The highest number per prefix given out on `day`, as the side file remembers it."""
+        if self._marks.get("day") != day.isoformat():
+            return {}
+        return {str(k): int(v) for k, v in self._marks["counters"].items()}
+
+    def _raise_high_water(self, day: str, items: list) -> None:
+        """Before the commit that stores them: the side file's marks go up to the items' new numbers (fsynced)."""
+        marks = dict(self._marks["counters"]) if self._marks.get("day") == day else {}
+        changed = False
+        for item in items:
+            for t in item[0].tickets.values():
+                if t.day.isoformat() == day and t.seq > marks.get(t.prefix, 0):
+                    marks[t.prefix] = t.seq
+                    changed = True
+        if not changed and self._marks.get("day") == day:
+            return
+        self._write_high_water({"day": day, "counters": marks})
+
+    def _write_high_water(self, data: dict[str, Any]) -> None:
+        text = json.dumps(data, separators=(",", ":")).encode()
+        if len(text) > HIGH_WATER_BYTES:
+            raise StoreError("high-water file overflow")
+        if self._marks_fd is None:
+            self._marks_fd = os.open(self.high_water_path, os.O_RDWR | os.O_CREAT, 0o640)
+        os.pwrite(self._marks_fd, text.ljust(HIGH_WATER_BYTES), 0)
+        os.fsync(self._marks_fd)
+        self._marks = data
+
+    # ------------------------------------------------------------------ online backup
+    def backup(self, directory: str | Path, keep: int, label: str = "") -> Path:
+        """A consistent copy through the SQLite backup API on a connection of its own (the writer goes on), into
+        `directory` as {stem}-{YYYYmmdd-HHMMSS}{label}.sqlite3, plus the high-water file; the oldest beyond `keep`
+        are deleted."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        target = d / f"{self.path.stem}-{stamp}{label}.sqlite3"
+        tmp = target.with_name(target.name + ".part")
+        src = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True)
+        dst = sqlite3.connect(tmp)
+        try:
+            src.backup(dst, pages=1024, sleep=0.001)
+        finally:
+            dst.close()
+            src.close()
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+        if self.high_water_path.exists():
+            (d / (target.name + ".numbers")).write_bytes(self.high_water_path.read_bytes().rstrip())
+        olds = sorted(d.glob(f"{self.path.stem}-*.sqlite3"))
+        for old in olds[:-keep]:
+            old.unlink(missing_ok=True)
+            (d / (old.name + ".numbers")).unlink(missing_ok=True)
+        return target
 
     def _migrate(self) -> None:
         for table, columns in MIGRATIONS.items():
@@ -83,6 +200,9 @@ class Store:
                 db.close()
             self._readers.clear()
             self.db.close()
+            if self._marks_fd is not None:
+                os.close(self._marks_fd)
+                self._marks_fd = None
 
     # ------------------------------------------------------------------ reads
     def stored_reply(self, client: str, request_id: str) -> dict[str, Any] | None:
@@ -180,6 +300,12 @@ class Store:
         d = day.isoformat() if day else ""
         failed: list[tuple[int, Exception]] = []
         with self._lock:
+            lost = self.check_file()
+            if lost:
+                raise StoreLost(lost)
+            marks_before = self._marks
+            if d:
+                self._raise_high_water(d, items)
             cur = self.db.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
@@ -206,6 +332,8 @@ class Store:
             except BaseException:
                 if self.db.in_transaction:
                     cur.execute("ROLLBACK")
+                if self._marks is not marks_before:      # nothing was stored: those numbers were never given out
+                    self._write_high_water(marks_before)
                 raise
         return failed
 
