@@ -69,6 +69,7 @@ class Engine(BusViews):
         self.new_token = new_token or (lambda: secrets.token_urlsafe(16))
         self.day: date | None = None
         self.tickets: dict[str, Ticket] = {}
+        self.orphans = Outcome()     # what restore() cancelled because the configuration no longer has it
         self.by_number: dict[str, str] = {}
         self.by_verify: dict[str, str] = {}
         self.by_token: dict[str, str] = {}
@@ -106,13 +107,23 @@ class Engine(BusViews):
 
     # ------------------------------------------------------------------ restore
     def restore(self, day: date, tickets: Iterable[Ticket], windows: Iterable[WindowState],
-                calls: Iterable[dict[str, Any]], appointments: Iterable[Appointment] = ()) -> None:
-        """Rebuild today's state from the store (tickets of `day`, window states, today's call events)."""
+                calls: Iterable[dict[str, Any]], appointments: Iterable[Appointment] = (),
+                now: datetime | None = None) -> None:
+        """Rebuild today's state from the store (tickets of `day`, window states, today's call events). Open tickets
+        of a service, or held or served at a window, that the configuration no longer has are cancelled (with the
+        reason); `self.orphans` holds those changes and their events for the service to store, publish and alert."""
         self._reset_day(day)
+        self.orphans = Outcome()
+        when = now or datetime.combine(day, datetime.min.time(), self.tz)
         for t in sorted(tickets, key=lambda t: (t.issued_at, t.seq)):
+            self._adopt(t, when)
             self._index(t, appended=False)
         for w in windows:
             if w.id in self.windows:
+                if w.current and (w.current not in self.tickets
+                                  or self.tickets[w.current].state is not TicketState.SERVING):
+                    w.current = None               # its ticket was cancelled with its removed service
+                    self.orphans.windows.add(w.id)
                 self.windows[w.id] = w
         for c in calls:
             self.call_seq = max(self.call_seq, int(c["seq"]))
@@ -138,6 +149,31 @@ class Engine(BusViews):
                 lost[prefix] = (have, mark)
                 self.counters[prefix] = mark
         return lost
+
+    def _adopt(self, t: Ticket, now: datetime) -> None:
+        """A stored ticket under today's configuration: an open one whose service, or whose holding or serving
+        window, was removed from hall.toml is cancelled; a named transfer to a removed window waits for its
+        service's windows instead."""
+        if t.state not in OPEN_STATES and t.state is not TicketState.NO_SHOW:
+            return
+        if t.to_window and t.to_window not in self.windows:
+            t.to_window = None
+            self.orphans.touch(t)
+        why = None
+        if t.service not in self.config.services_by_id:
+            why = f"service {t.service} was removed from the configuration"
+        elif t.state in (TicketState.SERVING, TicketState.HELD) and t.window and t.window not in self.windows:
+            why = f"window {t.window} was removed from the configuration"
+        if why is None:
+            return
+        t.state = TicketState.CANCELLED
+        t.finished_at = self.local(now)
+        self.orphans.tickets[t.id] = t
+        if t.zone in self.config.zones_by_id:
+            self.orphans.zones.add(t.zone)
+        self.orphans.events.append(Event("ticket", bus.TicketEvent(
+            action="cancel", ticket=self._summary(t), window=t.window, ts=self.local(now).isoformat(),
+            reason=why).wire()))
 
     def _reset_day(self, day: date) -> None:
         self.day = day

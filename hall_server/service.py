@@ -120,7 +120,8 @@ class HallService:
         now = self._clock()
         today = self._business_day(now)
         tickets, windows, calls, appts = self.store.load_day(today)
-        self.engine.restore(today, tickets, windows, calls, appts)
+        self.engine.restore(today, tickets, windows, calls, appts, now=now)
+        self._adopt_orphans(now, today)
         lost = self.engine.raise_counters(self.store.high_water(today))
         if lost:
             said = ", ".join(f"{p}{have:03d} < {p}{mark:03d}" for p, (have, mark) in sorted(lost.items()))
@@ -137,6 +138,7 @@ class HallService:
         if last is not None and last != today:
             old_engine = Engine(self.config)
             old_engine.restore(last, *self.store.load_day(last))
+            out.tickets.update(old_engine.orphans.tickets)     # cancelled: their service or window is gone
             old_engine.roll(now, out)
             for wid in out.windows:
                 self.engine.windows[wid] = old_engine.windows[wid]
@@ -226,6 +228,27 @@ class HallService:
         self.engine.restore(today, *self.store.load_day(today))
         self.engine.raise_counters(self.store.high_water(today))
         self._publish_all()
+
+    def _adopt_orphans(self, now: datetime, today: date) -> None:
+        """Tickets of a service or window removed from hall.toml since they were stored: cancelled (stored now),
+        their cancel events and one `config` alert published by the worker's first batch."""
+        orphans = self.engine.orphans
+        cancelled = [t for t in orphans.tickets.values() if t.state.value == "cancelled"]
+        if not (orphans.tickets or orphans.windows):
+            return
+        self.store.commit(Outcome(tickets=dict(orphans.tickets), windows=set(orphans.windows)), self.engine.windows,
+                          today)
+        if not cancelled:
+            return
+        numbers = ", ".join(t.number for t in cancelled)
+        log.warning("cancelled %d tickets of services or windows no longer in the configuration: %s",
+                    len(cancelled), numbers)
+        self._pending_events.extend(orphans.events)
+        self._pending_events.append(self.engine._alert(
+            now, "config", "red", "server", f"配置中已删除的业务或窗口还有号票，已取消：{numbers}",
+            f"tickets of services or windows removed from the configuration were cancelled: {numbers}",
+            tickets=[t.number for t in cancelled]))
+        self.engine.orphans = Outcome()
 
     def _business_day(self, now: datetime) -> date:
         """The clock's business day, but never before the store's last one: the day only moves forward (a clock
