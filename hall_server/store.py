@@ -4,6 +4,7 @@ retried request gets the stored reply."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -44,6 +45,8 @@ MIGRATIONS = {
     "replies": [("op", "TEXT"), ("digest", "TEXT")],   # the request's op and SHA-256 of its canonical args
 }
 
+
+log = logging.getLogger("onewindow.store")
 
 HIGH_WATER_BYTES = 4096    # the side file is rewritten in place at this fixed length (one sector-sized write)
 
@@ -303,9 +306,6 @@ class Store:
             lost = self.check_file()
             if lost:
                 raise StoreLost(lost)
-            marks_before = self._marks
-            if d:
-                self._raise_high_water(d, items)
             cur = self.db.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
@@ -332,9 +332,15 @@ class Store:
             except BaseException:
                 if self.db.in_transaction:
                     cur.execute("ROLLBACK")
-                if self._marks is not marks_before:      # nothing was stored: those numbers were never given out
-                    self._write_high_water(marks_before)
                 raise
+            if d:
+                # After the commit, before any reply goes out: every acknowledged number is in the side file, and
+                # a crash in between leaves no gap (the store has the ticket; restart takes the larger of the two).
+                try:
+                    refused = {f for f, _e in failed}
+                    self._raise_high_water(d, [it for i, it in enumerate(items) if i not in refused])
+                except OSError as exc:
+                    log.error("could not write %s: %s", self.high_water_path, exc)
         return failed
 
     @staticmethod

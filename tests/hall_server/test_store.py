@@ -271,3 +271,18 @@ def test_lookups_of_older_tickets_use_indexes(hall: Hall) -> None:
     t = next(hall.store.tickets_of(DAY))
     assert hall.store.find_ticket_readonly(verify=t["verify"])["id"] == t["id"]
     assert hall.store.find_ticket_readonly(verify="ZZZZ") is None
+
+
+def test_the_high_water_side_file_follows_stored_numbers_only(hall: Hall, db: Path) -> None:
+    """Issue 9 finding 6: the side file holds every stored (so acknowledged) number, written after the commit and
+    before the reply: a commit that fails leaves no mark (a kill -9 or a full disk makes no gap in the numbers)."""
+    hall.do("issue", at(9), "a", "walk_in", client="kiosk-k1", request_id="req-1")
+    assert hall.store.high_water(DAY) == {"A": 1}
+    pages = hall.store.db.execute("PRAGMA page_count").fetchone()[0]
+    hall.store.db.execute(f"PRAGMA max_page_count={pages}")
+    e = hall.engine
+    outs = [e.issue(at(9, i + 1), "a", "walk_in") for i in range(40)]
+    with pytest.raises(sqlite3.OperationalError):
+        hall.store.commit_many([(o, None, None, None) for o in outs], e.windows, DAY)
+    assert hall.store.high_water(DAY) == {"A": 1}
+    assert Store(db).high_water(DAY) == {"A": 1}      # as the file on disk says
