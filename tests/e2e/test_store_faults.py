@@ -133,3 +133,24 @@ def test_a_corrupt_store_is_refused_with_one_clear_message(tmp_path: Path) -> No
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert str(db) in proc.stderr and "backup" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+
+
+def test_a_backup_is_made_at_rollover(tmp_path: Path) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    broker = Mosquitto(tmp_path).start()
+    now = [datetime(2026, 11, 27, 16, 0, tzinfo=ZoneInfo("Asia/Shanghai"))]
+    db = tmp_path / "data" / "daan.sqlite3"
+    svc = HallService(load_hall_config(HALL_CONFIG), Store(db), broker.url, open_all_day=True, clock=lambda: now[0])
+    try:
+        assert svc.start()
+        kiosk = BusClient(broker.url, "daan", "kiosk-k1").start()
+        assert kiosk.wait_connected(5) and kiosk.subscribed.wait(5)
+        kiosk.request("ticket.issue", {"service": "ss_enroll", "channel": "walk_in"})
+        now[0] += timedelta(days=1)
+        assert _wait(lambda: list((db.parent / "backups").glob("daan-*-rollover.sqlite3")), 10)
+        kiosk.stop()
+    finally:
+        svc.stop()
+        broker.stop()
