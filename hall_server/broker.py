@@ -262,6 +262,10 @@ MAX_INFLIGHT = 100
 MAX_QUEUED = 5000
 MAX_QUEUED_BYTES = 8 * 1024 * 1024
 MESSAGE_SIZE_LIMIT = 65536          # the protocol's 64 KiB
+# Mosquitto 2.0 bounds queued QoS 1 messages, but a QoS 0 subscriber that never reads still piles packets up in its
+# socket's output queue. The supervisor therefore restarts a child whose memory passes this (the hall serves again
+# within about a second; the stuck client is dropped).
+MAX_RSS_MB = float(os.environ.get("ONEWINDOW_BROKER_MAX_RSS_MB", "256"))
 
 
 def mosquitto_binary() -> str | None:
@@ -424,9 +428,10 @@ class MosquittoBroker:
             if proc is None:
                 return
             try:
-                code = proc.wait(1.0)
+                code = proc.wait(0.25)
             except subprocess.TimeoutExpired:
                 self._check_password_file()
+                self._check_memory(proc)
                 continue
             if self._stopping.is_set():
                 return
@@ -448,6 +453,13 @@ class MosquittoBroker:
                 if self.on_death:
                     self.on_death(code if code else 1)
                 return
+
+    def _check_memory(self, proc: "subprocess.Popen[bytes]") -> None:
+        rss = rss_mb(proc.pid)
+        if rss is not None and rss > MAX_RSS_MB:
+            log.error("mosquitto child %d uses %.0f MB (limit %.0f MB): killing it to restart it", proc.pid, rss,
+                      MAX_RSS_MB)
+            proc.kill()
 
     def _check_password_file(self) -> None:
         if not self.password_file or self._proc is None:
@@ -476,6 +488,17 @@ class MosquittoBroker:
                 proc.wait()
         if self._watcher and self._watcher is not threading.current_thread():
             self._watcher.join(2)
+
+
+def rss_mb(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _connect_host(host: str) -> str:

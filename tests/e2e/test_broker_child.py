@@ -200,3 +200,66 @@ def test_a_subscriber_that_never_reads_cannot_grow_the_broker(tmp_path: Path) ->
         if slow:
             slow.close()
         hall.stop()
+
+
+def _broker_children(server_pid: int) -> list[int]:
+    pids: list[int] = []
+    for task in Path(f"/proc/{server_pid}/task").iterdir():
+        try:
+            pids += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return pids
+
+
+def test_a_qos0_subscriber_that_never_reads_cannot_grow_the_broker_either(tmp_path: Path) -> None:
+    """Mosquitto 2.0 does not bound what waits for a QoS 0 subscriber's socket: the supervisor restarts a child
+    whose memory passes the limit (here 64 MB), and the hall serves again."""
+    hall = start_hall(tmp_path, env={"ONEWINDOW_BROKER_MAX_RSS_MB": "64"})
+    slow = None
+    peak = [0.0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            for pid in _broker_children(hall.proc.pid):
+                try:
+                    peak[0] = max(peak[0], _rss_mb(pid))
+                except (OSError, AssertionError):
+                    pass
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    try:
+        port, first = port_of(hall.url), hall.ready["broker_pid"]
+        slow = _raw_subscriber(port, b"display-stuck0", b"#", 0)
+        time.sleep(0.3)
+        sampler.start()
+        pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="devices-burst0")
+        pub.connect("127.0.0.1", port)
+        pub.loop_start()
+        payload = b"x" * 60000
+        t0 = time.monotonic()
+        sent = 0
+        while time.monotonic() - t0 < 6 and sent < 6000:      # up to ~360 MB offered
+            info = pub.publish("onewindow/daan/device/devices-burst0/p1/status", payload, qos=1)
+            try:
+                info.wait_for_publish(2)
+            except (RuntimeError, ValueError):
+                pass
+            sent += 1
+        pub.loop_stop()
+        time.sleep(1.0)
+        done.set()
+        sampler.join(2)
+        print(json.dumps({"qos0_sent_mb": round(sent * len(payload) / 2**20), "peak_rss_mb": round(peak[0], 1)}))
+        assert peak[0] < 200, f"broker RSS peaked at {peak[0]:.0f} MB"
+        assert "killing it to restart it" in hall.log()
+        assert hall.proc.poll() is None
+        issue_ok(hall, "kiosk-k1")            # the hall serves again
+        assert first not in _broker_children(hall.proc.pid)
+    finally:
+        done.set()
+        if slow:
+            slow.close()
+        hall.stop()
