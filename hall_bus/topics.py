@@ -81,6 +81,12 @@ class Topics:
     def state_all(self) -> str:
         return f"{self.base}/state/#"
 
+    @property
+    def heartbeat(self) -> str:
+        """The server's own heartbeat: published and subscribed by the server only, to hear that the broker still
+        delivers to it."""
+        return f"{self.base}/heartbeat/onewindow-server"
+
     def presence(self, client: str) -> str:
         return f"{self.base}/presence/{client}"
 

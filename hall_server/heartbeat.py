@@ -12,12 +12,13 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from hall_bus import payloads as bus
+from hall_bus.topics import Topics
 
 log = logging.getLogger("onewindow.heartbeat")
 
 
 def heartbeat_topic(hall: str) -> str:
-    return f"onewindow/{hall}/heartbeat/onewindow-server"
+    return Topics(hall).heartbeat
 
 
 class Heartbeat:
