@@ -43,6 +43,7 @@ class Kiosk:
         self.acked: list[dict] = []
         self.errors: list[str] = []
         self.stop = threading.Event()
+        self.tag = f"k{time.monotonic_ns():x}"      # request ids unique across kiosk restarts, as a kiosk's are
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -50,7 +51,7 @@ class Kiosk:
         n = 0
         while not self.stop.is_set():
             n += 1
-            rid = f"faults-{n}"
+            rid = f"{self.tag}-{n}"
             while not self.stop.is_set():
                 try:
                     t = self.client.request(Op.TICKET_ISSUE, {"service": SERVICE, "channel": "walk_in"},
@@ -99,7 +100,7 @@ def books(data: Path, acked: list[dict]) -> dict:
         numbers = [n for (n,) in con.execute("SELECT number FROM tickets WHERE day=?", (day,))]
     finally:
         con.close()
-    acked_numbers = [a["number"] for a in acked]
+    acked_numbers = [n for _i, n in {(a["id"], a["number"]) for a in acked}]   # one entry per ticket
     return {"acknowledged": len(acked),
             "lost": sum(1 for a in acked if a["id"] not in stored),
             "duplicated_numbers": (len(numbers) - len(set(numbers))) + (len(acked_numbers) - len(set(acked_numbers)))}
