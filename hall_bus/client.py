@@ -4,6 +4,7 @@ automatic reconnect. paho-mqtt 2.x with VERSION2 callbacks; callbacks run on pah
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import ssl
 import threading
@@ -80,6 +81,18 @@ class _ClosingSSLSocket(ssl.SSLSocket):
 TLS_FILES = ("ca", "cert", "key")
 
 
+def _secret(url: str, password: str) -> str:
+    """A password in a broker URL may name the environment variable that holds it (`mqtt://panel-w15:env:NAME@host`,
+    set from a systemd EnvironmentFile of mode 0600), so the secret never stands on a command line where `ps` shows
+    it."""
+    if password.startswith("env:"):
+        value = os.environ.get(password[4:])
+        if not value:
+            raise ValueError(f"broker URL {url!r}: environment variable {password[4:]} is not set")
+        return value
+    return password
+
+
 def parse_broker_url(url: str) -> BrokerAddress:
     """mqtt://[user[:password]@]host[:port] or mqtts://...[?ca=/etc/onewindow/hall-ca.pem][&cert=...&key=...];
     errors name the URL."""
@@ -106,7 +119,7 @@ def parse_broker_url(url: str) -> BrokerAddress:
             raise ValueError(f"broker URL {url!r}: {name} file {path!r} does not exist")
     address = BrokerAddress(parts.hostname, port, tls,
                             unquote(parts.username) if parts.username else None,
-                            unquote(parts.password) if parts.password else None,
+                            _secret(url, unquote(parts.password)) if parts.password else None,
                             query.get("ca"), query.get("cert"), query.get("key"))
     if tls:
         address.tls_context()     # a CA, certificate or key that does not load is a config error, said now
@@ -277,15 +290,20 @@ class BusClient:
         self._mqtt.publish(topic, b"", qos=1, retain=True)
 
     def subscribe(self, topic_filter: str, handler: Handler | Callable[[str, bytes], None], *,
-                  qos: int = 1, raw: bool = False, model: type[Part] | None = None) -> None:
+                  qos: int = 1, raw: bool = False, model: type[Part] | None = None, retained: bool = True) -> None:
         """handler(topic, payload) on paho's thread; payload is a decoded dict (or bytes when raw). With `model`
         (a hall_bus.payloads model) the payload is checked against it and handed on in its clean wire form:
         unknown fields dropped, every field of the declared type. Invalid payloads are dropped with one log line
-        naming the topic."""
+        naming the topic. `retained=False` drops messages the broker kept (a request published with the retain
+        flag would otherwise run again at every resubscribe)."""
         with self._lock:
             self._subs[topic_filter] = (qos, handler, raw)
 
         def route(_c: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
+            if msg.retain and not retained:
+                if msg.payload:
+                    log.warning("dropped a retained message on %s: not read from the broker's store", msg.topic)
+                return
             if raw:
                 self._safe(handler, msg.topic, msg.payload)
                 return

@@ -112,7 +112,8 @@ class HallService:
         offline = bus.ServerState(state="offline", version=__version__, business_day=self._day_str()).wire()
         self.bus = BusClient(broker_url, config.hall.id, SERVER_CLIENT_ID,
                              will=(self.topics.state_server, offline), max_inflight=1000)
-        self.bus.subscribe(self.topics.request_filter(), self._on_request, raw=True)
+        # A retained request would run again at every resubscribe: the server reads requests live only.
+        self.bus.subscribe(self.topics.request_filter(), self._on_request, raw=True, retained=False)
         self.bus.on_connection(self._on_connection)
 
     # ------------------------------------------------------------------ start / stop

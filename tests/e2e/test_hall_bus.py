@@ -165,3 +165,32 @@ def test_concurrent_kiosks_get_distinct_consecutive_numbers(hall: RunningHall) -
     assert sorted(numbers) == [f"C{i:03d}" for i in range(1, 81)]
     for k in kiosks:
         k.stop()
+
+
+def test_a_retained_request_runs_once_not_again_at_every_resubscribe(mosquitto_hall: RunningHall) -> None:
+    """Issue 9, finding 12: a request published with the retain flag stays in the broker; a server that restarts
+    (or resubscribes) must not run it again. The live delivery runs it once; the kept copy is dropped with a log."""
+    from tests.support.hall import start_server
+    hall = mosquitto_hall
+    kiosk = hall.client("kiosk-r1")
+    replies = collect(kiosk, hall.topics.response("kiosk-r1"))
+    assert kiosk.subscribed.wait(5)
+    payload = json.dumps({"v": 1, "id": "kept-1", "args": {"service": "ss_enroll", "channel": "walk_in"}}).encode()
+    kiosk.publish(hall.topics.request("kiosk-r1", "ticket.issue"), payload, retain=True)
+    _t, first = replies.get(timeout=10)
+    assert first["ok"] and first["data"]["number"] == "A001"
+    hall.kill()                                        # the server restarts: it subscribes to requests again
+    proc, _ready, log_path = start_server(hall.data, broker_url=hall.mosquitto.url)
+    try:
+        again = hall.client("kiosk-r2").request("ticket.issue", {"service": "ss_enroll", "channel": "walk_in"})
+        assert again["number"] == "A002"
+        with pytest.raises(queue.Empty):
+            replies.get(timeout=2)                      # no second answer to the kept request
+        assert "dropped a retained message" in log_path.read_text()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if proc.stdout:
+            proc.stdout.close()
+        kiosk.clear_retained(hall.topics.request("kiosk-r1", "ticket.issue"))
+        kiosk.stop()
