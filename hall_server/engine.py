@@ -92,7 +92,7 @@ class Engine(BusViews):
         self._services_of_zone: dict[str, list[str]] = {}
         # zone -> (ticket id -> (ahead, est_wait_s), tickets not listed): state/queue as last computed. A plain issue
         # only appends to it; every other change to queues, windows or service times drops it (see _queues_moved).
-        self._queue_cache: dict[str, tuple[dict[str, tuple[int, int]], int]] = {}
+        self._queue_cache: dict[str, tuple[dict[str, tuple[int, int]], int, int]] = {}   # + the largest ahead listed
         self.service_windows: dict[str, list[str]] = {s.id: [] for s in config.services}
         for w in config.windows:
             for s in w.services:

@@ -103,12 +103,13 @@ class BusViews:
         cached = self._queue_cache.get(zid)
         if cached is None:
             cached = self._queue_cache[zid] = self._queue_entries(zid)
-        entries, more = cached
+        entries, more, _last = cached
         # Built without re-validating ~1,000 entries on every flush (the test suite checks it against the model).
         return bus.QueueState.model_construct(tickets=entries, more=more).wire()
 
-    def _queue_entries(self: "Engine", zid: str) -> tuple[dict[str, tuple[int, int]], int]:
-        """The zone's state/queue computed afresh: (ticket id -> (ahead, est_wait_s), tickets not listed)."""
+    def _queue_entries(self: "Engine", zid: str) -> tuple[dict[str, tuple[int, int]], int, int]:
+        """The zone's state/queue computed afresh: (ticket id -> (ahead, est_wait_s), tickets not listed, the largest
+        ahead listed)."""
         services = self._zone_services(zid)
         total = sum(len(self.queues[s]) for s in services)
         best: dict[str, int] = {}
@@ -141,7 +142,7 @@ class BusViews:
         for tid, a in best.items():
             sid = self.tickets[tid].service
             entries[tid] = (a, int(round(avg[sid] * a / windows[sid])))
-        return entries, total - len(entries)
+        return entries, total - len(entries), max((a for a, _e in entries.values()), default=0)
 
     def _queue_append(self: "Engine", t: Ticket) -> None:
         """A ticket just issued joins its zone's kept state/queue without recomputing it: it is last in every merge
@@ -149,12 +150,18 @@ class BusViews:
         cached = self._queue_cache.get(t.zone)
         if cached is None:
             return
-        entries, more = cached
-        if len(entries) >= MAX_QUEUE_ENTRIES or not self._sorts_last(t):   # compute afresh
+        entries, more, last = cached
+        if not self._sorts_last(t):                 # the clock went back: compute afresh
             del self._queue_cache[t.zone]
             return
         ahead = self.ahead_of(t)
-        entries[t.id] = (ahead, self.est_wait_s(t.service, ahead))
+        if len(entries) < MAX_QUEUE_ENTRIES:
+            entries[t.id] = (ahead, self.est_wait_s(t.service, ahead))
+            self._queue_cache[t.zone] = (entries, more, max(last, ahead))
+        elif ahead >= last:                         # behind everyone listed: counted, not listed
+            self._queue_cache[t.zone] = (entries, more + 1, last)
+        else:                                       # it belongs to the front: who is listed changes
+            del self._queue_cache[t.zone]
 
     def _sorts_last(self: "Engine", t: Ticket) -> bool:
         """Whether t comes after every ticket waiting at any window that serves its service (true for a ticket just

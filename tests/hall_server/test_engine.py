@@ -1008,3 +1008,15 @@ class TestCancel:
     def test_issued_by_survives_the_store_record(self, eng: Engine) -> None:
         t = eng.issue(at(9), "s_a1", "walk_in", issued_by="kiosk-k1").data
         assert Ticket.from_record(eng.tickets[t["id"]].to_record()).issued_by == "kiosk-k1"
+
+
+def test_kept_queue_state_matches_a_fresh_one_after_issues_past_the_cap(eng: Engine) -> None:
+    for i in range(650):
+        issue(eng, "s_a1", at(9, 0, 0) + timedelta(seconds=2 * i))
+        issue(eng, "s_b", at(9, 0, 1) + timedelta(seconds=2 * i))
+    eng.queue_view("z1")                                   # kept from here on
+    for i in range(30):
+        issue(eng, "s_a1", at(10) + timedelta(seconds=i))  # behind everyone listed: counted in `more`
+    kept = eng.queue_view("z1")
+    eng._queue_cache.clear()
+    assert kept == eng.queue_view("z1") and kept["more"] == 330
