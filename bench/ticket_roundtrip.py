@@ -27,7 +27,7 @@ from hall_bus import BusClient  # noqa: E402
 from hall_bus.contract import Op, make_ok  # noqa: E402
 from hall_server.config import load_hall_config  # noqa: E402
 from hall_server.engine import Engine  # noqa: E402
-from hall_server.stats import percentile  # noqa: E402
+from hall_server.stats import percentile, summary  # noqa: E402
 from hall_server.store import REPLY_KEEP_DAYS, Store  # noqa: E402
 from tests.support.hall import HALL_CONFIG, start_hall, start_server  # noqa: E402
 
@@ -269,6 +269,44 @@ def fill_history(conf: Path, data: Path, total: int) -> tuple[int, int]:
     return written, replies
 
 
+def bench_lookups(tmp: Path, conf: Path, quick: bool) -> dict:
+    """50 steady kiosks beside a stream of one unknown verify-code lookup a second (what a mistyped status query, or a
+    stranger on the citizen web, sends), over 100,000 stored tickets, on the server's own broker: the lookups must
+    not hold up the issues."""
+    data = tmp / "data-lookups"
+    data.mkdir()
+    fill_history(conf, data, 10_000 if quick else 100_000)
+    hall = start_hall(tmp, "embedded", data=data, config=conf)
+    services = [s.id for s in load_hall_config(conf).services]
+    stop, took = threading.Event(), []
+    try:
+        alone = run_kiosks(hall.url, 50, 5 if quick else 30, services, interval=0.5)
+        asker = hall.client("kiosk-lookups")
+
+        def stream() -> None:
+            rng = random.Random(2)
+            while not stop.wait(1.0):
+                code = "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(5))   # never issued
+                t0 = time.perf_counter()
+                try:
+                    asker.request(Op.TICKET_GET, {"verify": code}, timeout=REQUEST_TIMEOUT_S)
+                except Exception:         # unknown_ticket is the answer expected
+                    pass
+                took.append((time.perf_counter() - t0) * 1000)
+        thread = threading.Thread(target=stream, daemon=True)
+        thread.start()
+        beside = run_kiosks(hall.url, 50, 5 if quick else 30, services, interval=0.5)
+        stop.set()
+        thread.join(REQUEST_TIMEOUT_S + 2)
+        asker.stop()
+    finally:
+        stop.set()
+        hall.stop()
+    return {"history_tickets": 100_000 if not quick else 10_000, "fifty_kiosks_steady": alone,
+            "fifty_kiosks_steady_with_lookups": beside,
+            "lookup_ms": summary(took) if took else None}
+
+
 def bench_restart(tmp: Path, conf: Path, quick: bool, runs: int) -> dict:
     data = tmp / "data-restart"
     data.mkdir()
@@ -318,6 +356,7 @@ def main() -> None:
                   "embedded": bench_broker("embedded", tmp, conf, big_conf, args.quick, duration),
                   "amqtt": bench_broker("amqtt", tmp, conf, big_conf, args.quick, duration),
                   "mosquitto": bench_broker("mosquitto", tmp, conf, big_conf, args.quick, duration),
+                  "unknown_lookups": bench_lookups(tmp, conf, args.quick),
                   "restart": bench_restart(tmp, bench_config(tmp), args.quick, args.restarts),
                   "targets": {"p99_ms_50_kiosks": 10, "tickets_per_s_mosquitto": 1000, "restart_s": 1.5},
                   "notes": "fifty_kiosks_steady: each of 50 kiosks issues one ticket every 0.5 s (100 tickets/s, "
