@@ -88,6 +88,8 @@ class Crowd:
             n += 1
             svc = self.rng.choice([s for s in self.services if s.zone == zone])
             channel = self.rng.choices([c for c, _ in CHANNEL_WEIGHTS], [w for _, w in CHANNEL_WEIGHTS])[0]
+            if svc.id_required:             # the kiosk asks for the card first: this citizen swipes it
+                channel = "id_card"
             args: dict = {"service": svc.id, "channel": channel}
             if channel == "id_card":
                 year = self.rng.choice([1948, 1952, 1969, 1985, 1996, 2001])
