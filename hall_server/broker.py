@@ -163,7 +163,7 @@ class ClientTopicAcl(BaseTopicPlugin):
                 return len(parsed.parts) >= 1 and parsed.parts[0] == client
             if parsed.kind == "presence":
                 return parsed.parts[:1] == (client,)
-            return parsed.kind == "device"
+            return parsed.kind == "device" and parsed.parts[:1] == (client,)   # only its own devices
         if parsed.kind == "response":
             return parsed.parts[:1] == (client,)
         return parsed.kind in ("state", "event", "presence", "device")
@@ -285,7 +285,8 @@ def acl_text(hall: str) -> str:
             f"pattern read onewindow/{hall}/presence/#\n"
             f"pattern read onewindow/{hall}/state/#\n"
             f"pattern read onewindow/{hall}/event/#\n"
-            f"pattern readwrite onewindow/{hall}/device/#\n")
+            f"pattern readwrite onewindow/{hall}/device/%u/#\n"
+            f"pattern read onewindow/{hall}/device/#\n")
 
 
 class MosquittoBroker:

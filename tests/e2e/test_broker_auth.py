@@ -94,10 +94,26 @@ def check_logins_and_topics(port: int, pwfile: Path, reload: Callable[[], None] 
         info = raw.publish("onewindow/daan/request/panel-w1/window.call_next",
                            json.dumps({"v": 1, "id": "forged-1", "args": {"window": "w1"}}), qos=1)
         info.wait_for_publish(5)
+        # ... and a device status in another client's name: "printer error" must not reach any display
+        status = json.dumps({"v": 1, "kind": "printer", "state": "error", "detail": {}})
+        for owner in ("kiosk-k2", "kiosk-k1"):
+            raw.publish(f"onewindow/daan/device/{owner}/printer-{owner[-2:]}/status", status, qos=1,
+                        retain=True).wait_for_publish(5)
         time.sleep(1.5)
         raw.loop_stop()
         raw.disconnect()
         assert calls.empty(), "a forged request called a ticket"
+        seen: queue.Queue = queue.Queue()
+        fresh = login(port, "display-d1")
+        assert fresh is not None
+        fresh.subscribe("onewindow/daan/device/+/+/status", lambda topic, _p: seen.put(topic))
+        assert fresh.subscribed.wait(5)
+        time.sleep(1.0)
+        got = set()
+        while not seen.empty():
+            got.add(seen.get())
+        fresh.stop()
+        assert got == {"onewindow/daan/device/kiosk-k1/printer-k1/status"}, got     # its own device only
         assert panel.request("ticket.get", {"ticket_id": t["id"]})["state"] == "waiting"
         served = panel.request("window.call_next", {"window": "w1"})          # the real panel still can
         assert served["number"] == t["number"]
