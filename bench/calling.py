@@ -62,7 +62,8 @@ def main(argv: list[str]) -> int:
     os.environ["XDG_CACHE_HOME"] = str(work / "cache")          # nothing pre-synthesized
     app = make_app()
     collect = GuiThreadCollector().start().tick      # garbage freed on this (the GUI) thread only, as in the app
-    hall = start_hall(work, args.broker, config=bench_config(work))     # walk-ins welcome at every service
+    # walk-ins welcome at every service; call_next back to back is a new call each time (no repeat-press rule)
+    hall = start_hall(work, args.broker, config=bench_config(work, repeat_window_s=0))
     marks = Marks()
     clients: list[BusClient] = []
     voice = None

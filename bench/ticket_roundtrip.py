@@ -77,12 +77,14 @@ def toml_dumps(data: dict[str, Any]) -> str:
     return text
 
 
-def bench_config(tmp: Path, *, extra_services: int = 0) -> Path:
+def bench_config(tmp: Path, *, extra_services: int = 0, repeat_window_s: float | None = None) -> Path:
     """The reference hall for load: every quota at 999 (the most a service may have) and every service open to
     walk-ins (the load generator has no ID cards). With `extra_services`, that many copies of the 45 services (same
     zones and windows) are added and every service gets a prefix of its own (AA, AB, ...: a prefix numbers at most
     999 tickets a day), so the day holds (45 + extra) x 999 tickets and a saturated run can last 30 s."""
     data = tomllib.loads(HALL_CONFIG.read_text(encoding="utf-8"))
+    if repeat_window_s is not None:      # a bench calling as fast as it can: every call a new citizen
+        data.setdefault("calling", {})["repeat_window_s"] = repeat_window_s
     for svc in data["services"]:
         svc["daily_quota"] = 999
         svc["id_required"] = False
@@ -101,7 +103,7 @@ def bench_config(tmp: Path, *, extra_services: int = 0) -> Path:
         letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
         for i, svc in enumerate(data["services"]):
             svc["prefix"] = letters[i // 26] + letters[i % 26]
-    out = tmp / f"hall-bench-{extra_services}.toml"
+    out = tmp / f"hall-bench-{extra_services}-{repeat_window_s}.toml"
     out.write_text(toml_dumps(data), encoding="utf-8")
     return out
 
