@@ -256,6 +256,9 @@ def fill_history(conf: Path, data: Path, total: int) -> tuple[int, int]:
         engine = Engine(cfg, rng=rng)
         day_start = (now - timedelta(days=d)).replace(hour=8, minute=30, second=0, microsecond=0)
         count = per_day if d else 300
+        if not d:            # today's tickets were issued before now, whatever the time of day the bench runs
+            day_start = max(now.replace(hour=0, minute=0, second=0, microsecond=0),
+                            min(day_start, now - timedelta(seconds=count * 7 + 60)))
         keep = d <= REPLY_KEEP_DAYS
         outs = []
         for i in range(count):
