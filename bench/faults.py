@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -128,21 +129,19 @@ def restart(hall: RunningHall) -> RunningHall:
     return RunningHall(ready["broker"], ready["hall"], hall.data, proc, None, ready, log)
 
 
-def server_deaf(tmp: Path) -> dict:
-    hall = start_hall(tmp / "deaf", "embedded")
+def fatal_fault(tmp: Path, name: str, fault: Callable[[RunningHall], None],
+                after_exit: Callable[[RunningHall], None]) -> tuple[dict, Kiosk, Kiosk | None]:
+    """A fault the server must answer by exiting non-zero: time to the exit, then to a restarted server serving a
+    kiosk again. Returns the timings and the kiosks before and after the restart."""
+    hall = start_hall(tmp / name, "embedded")
     first = Kiosk(hall.url, hall.hall)
-    broker = hall.ready["broker_pid"]
     again = second = None
     try:
         time.sleep(1.0)
         t0 = time.monotonic()
-        os.kill(broker, signal.SIGSTOP)            # the server hears nothing: its heartbeat gets no echo
+        fault(hall)
         exited_s, code = wait_exit(hall.proc, t0)
-        try:
-            os.kill(broker, signal.SIGCONT)
-            os.kill(broker, signal.SIGKILL)        # the frozen child of the server that gave up
-        except ProcessLookupError:
-            pass
+        after_exit(hall)
         first.close()
         again = restart(hall)
         second = Kiosk(again.url, again.hall)
@@ -153,42 +152,38 @@ def server_deaf(tmp: Path) -> dict:
         if second:
             second.close()
         (again or hall).stop()
+    timings = {"server_exit_s": exited_s, "exit_code": code, "serving_again_s": serving, "server_restarts": 1,
+               "refusals": (first.errors + (second.errors if second else []))[:3]}
+    return timings, first, second
+
+
+def server_deaf(tmp: Path) -> dict:
+    def freeze(hall: RunningHall) -> None:      # the server hears nothing: its heartbeat gets no echo
+        os.kill(hall.ready["broker_pid"], signal.SIGSTOP)
+
+    def thaw(hall: RunningHall) -> None:        # the frozen child of the server that gave up
+        try:
+            os.kill(hall.ready["broker_pid"], signal.SIGCONT)
+            os.kill(hall.ready["broker_pid"], signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    timings, first, second = fatal_fault(tmp, "deaf", freeze, thaw)
     acked = first.acked + (second.acked if second else [])
-    return {"fault": "server deaf (its broker frozen)", "server_exit_s": exited_s, "exit_code": code,
-            "serving_again_s": serving, "server_restarts": 1, **books(hall.data, acked),
-            "refusals": (first.errors + (second.errors if second else []))[:3]}
+    return {"fault": "server deaf (its broker frozen)", **timings, **books(tmp / "deaf" / "data", acked)}
 
 
 def store_deleted(tmp: Path) -> dict:
-    hall = start_hall(tmp / "store", "embedded")
-    first = Kiosk(hall.url, hall.hall)
-    again = second = None
-    try:
-        time.sleep(1.0)
+    def delete(hall: RunningHall) -> None:
         db = next(hall.data.glob("*.sqlite3"))
-        t0 = time.monotonic()
         for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
             p.unlink(missing_ok=True)
-        exited_s, code = wait_exit(hall.proc, t0)
-        hall.stop()                                 # its broker child goes with it
-        first.close()
-        again = restart(hall)
-        second = Kiosk(again.url, again.hall)
-        serving = second.served_after(t0)
-        time.sleep(1.0)
-    finally:
-        first.close()
-        if second:
-            second.close()
-        (again or hall).stop()
+    timings, first, second = fatal_fault(tmp, "store", delete, lambda hall: hall.stop())   # its broker child too
     # The tickets acknowledged before the deletion went with the file (that is the fault): none of their numbers
     # may be given again today, and nothing acknowledged after the restart may be lost or doubled.
     after = second.acked if second else []
     reused = {a["number"] for a in after} & {a["number"] for a in first.acked}
-    return {"fault": "store file deleted while serving", "server_exit_s": exited_s, "exit_code": code,
-            "serving_again_s": serving, "server_restarts": 1, "acknowledged_before": len(first.acked),
-            "numbers_reused_after_restart": len(reused), **books(hall.data, after),
-            "refusals": (first.errors + (second.errors if second else []))[:3]}
+    return {"fault": "store file deleted while serving", **timings, "acknowledged_before": len(first.acked),
+            "numbers_reused_after_restart": len(reused), **books(tmp / "store" / "data", after)}
 
 
 def main() -> None:

@@ -485,6 +485,16 @@ class HallService:
         except Exception as exc:       # noqa: BLE001
             log.warning("alert not sent: %s", exc)
 
+    @staticmethod
+    def _refuse(req: _Request, rid: str | None, exc: BusError, replies_now: list) -> None:
+        """A request the hall will not serve: answered with the error (one log line), or dropped when it has no id
+        to answer to."""
+        if rid is None:
+            log.warning("dropped request on %s/%s: %s", req.client, req.op, exc.message)
+            return
+        log.info("%s %s from %s: %s %s", req.op, rid, req.client, exc.code, exc.message)
+        replies_now.append((req.client, make_error(rid, req.op, exc)))
+
     def _handle(self, req: _Request, now: datetime, committed: list, replies_now: list,
                 seen: dict[tuple[str, str], tuple[dict[str, Any], str | None, str | None]]) -> None:
         rid = request_id_of(req.payload)
@@ -498,16 +508,12 @@ class HallService:
             rid = request.id
             digest = args_digest(request.args)      # also refuses arguments that cannot be stored or sent
         except UnicodeEncodeError:
-            err = BusError(ErrorCode.BAD_REQUEST, "args: a string is not encodable as UTF-8 (a lone UTF-16 surrogate)")
-            log.info("%s %s from %s: %s %s", req.op, rid, req.client, err.code, err.message)
-            replies_now.append((req.client, make_error(rid, req.op, err)))
+            self._refuse(req, rid, BusError(ErrorCode.BAD_REQUEST,
+                                            "args: a string is not encodable as UTF-8 (a lone UTF-16 surrogate)"),
+                         replies_now)
             return
         except BusError as exc:
-            if rid is None:
-                log.warning("dropped request on %s/%s: %s", req.client, req.op, exc.message)
-                return
-            log.info("%s %s from %s: %s %s", req.op, rid, req.client, exc.code, exc.message)
-            replies_now.append((req.client, make_error(rid, req.op, exc)))
+            self._refuse(req, rid, exc, replies_now)
             return
         try:
             key = (req.client, rid)
@@ -531,11 +537,7 @@ class HallService:
             self._readers.submit(self._answer_past, req.client, rid, req.op, past)
             return
         except BusError as exc:
-            if rid is None:
-                log.warning("dropped request on %s/%s: %s", req.client, req.op, exc.message)
-                return
-            log.info("%s %s from %s: %s %s", req.op, rid, req.client, exc.code, exc.message)
-            replies_now.append((req.client, make_error(rid, req.op, exc)))
+            self._refuse(req, rid, exc, replies_now)
             return
         except Exception:
             # A bug, not a refusal: this client hears so at once; the batch is dropped and the queue rebuilt from
