@@ -185,7 +185,22 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-class EmbeddedBroker:
+class _ChildBroker:
+    """What the server asks of its broker child, whichever it is: where it listens and its process id."""
+    host: str
+    port: int
+    _proc: "subprocess.Popen[str] | subprocess.Popen[bytes] | None"
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+
+class EmbeddedBroker(_ChildBroker):
     """amqtt in a child process owned by the server (its own interpreter, so broker and server do not share one
     GIL). start() returns once the listener accepts connections; the child exits when the server dies, even by
     SIGKILL (it watches its parent)."""
@@ -200,14 +215,6 @@ class EmbeddedBroker:
         self.require_logins = bool(self.password_file) if require_logins is None else require_logins
         self._proc: subprocess.Popen[str] | None = None
         self.on_death: Callable[[int], None] | None = None     # amqtt is not supervised: the fallback only
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
 
     def start(self, timeout: float = 15.0, port_wait: float = 10.0) -> None:
         # A restarted server may find its previous broker still closing its listener for a moment.
@@ -289,7 +296,7 @@ def acl_text(hall: str) -> str:
             f"pattern read onewindow/{hall}/device/#\n")
 
 
-class MosquittoBroker:
+class MosquittoBroker(_ChildBroker):
     """The server's own broker: a Mosquitto child process configured from hall.toml and supervised. The config,
     the password file (the configured one plus the server's own login) and the ACL are written into `workdir`;
     a watcher thread restarts the child when it dies (an OOM kill) and calls `on_death(returncode)` when it cannot
@@ -316,14 +323,6 @@ class MosquittoBroker:
         self._watcher: threading.Thread | None = None
         self._pw_state: tuple[float, int] | None = None
         self._lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
 
     @property
     def conf_path(self) -> str:
