@@ -86,6 +86,7 @@ class Heartbeat:
                 self._alert(deaf)
                 return
         if not self._stop.is_set():
+            self._stop.set()        # fatal is final: no second recovery while the server is going down
             self.on_fatal(f"no heartbeat echo through the broker for {self._deaf_for():.0f} s, even after "
                           "reconnecting")
 
