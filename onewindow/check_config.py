@@ -65,6 +65,12 @@ def _devices_summary(cfg: Any) -> str:
     return f"controller {cfg.name} (client devices-{cfg.name}) of hall {cfg.hall}, {len(cfg.buses)} buses, {counts}"
 
 
+def _panel_summary(cfg: Any) -> str:
+    devices = ", ".join(f"{name} {url}" for name, url in
+                        (("printer", cfg.printer.url), ("ID-card reader", cfg.idcard.url)) if url)
+    return f"panel of window {cfg.window} (client {cfg.client_id}) of hall {cfg.hall}, {devices or 'no devices'}"
+
+
 # kind -> how to load and recognise it. A role with a config file of its own adds its line here.
 KINDS: dict[str, ConfigKind] = {k.name: k for k in (
     ConfigKind("hall", "the hall server's file (zones, services, windows)", "hall_server.config:load_hall_config",
@@ -83,6 +89,8 @@ KINDS: dict[str, ConfigKind] = {k.name: k for k in (
                frozenset({"buses", "keypads", "screens", "strips", "evaluators", "speakers", "refresh_s",
                           "evaluation_window_s", "transfer_window_format"}),
                _devices_summary),
+    ConfigKind("panel", "one window's staff panel (its receipt printer, ID-card reader)", "window_panel.config:load",
+               frozenset({"window"}), _panel_summary),
 )}
 
 
