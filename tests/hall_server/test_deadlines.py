@@ -62,7 +62,7 @@ def test_still_stopped_counts_as_if_resumed_today() -> None:
     # Stopped since 11-05, today 11-12: 11-05..12 (6 working days) do not count; counted 11-03, 11-04 (2),
     # then 11-13 (3), 11-16..20 (8), 11-23 (9), 11-24 (10).
     assert due_date(CAL, accepted, 10, "working_days", stop, today=D("2026-11-12")) == D("2026-11-24")
-    assert due_date(CAL, accepted, 10, "working_days", stop, today=D("2026-11-05")) == D("2026-11-17")  # 1 day
+    assert due_date(CAL, accepted, 10, "working_days", stop, today=D("2026-11-05")) == D("2026-11-17")  # 11-05 only
     with pytest.raises(ValueError, match="still stopped"):
         due_date(CAL, accepted, 10, "working_days", stop)
 
