@@ -20,6 +20,7 @@ TOPICS: dict[str, tuple[type[BaseModel], bool, str, str]] = {
     "event/call": (p.CallEvent, False, "server", "a ticket called to a window"),
     "event/ticket": (p.TicketEvent, False, "server", "every ticket state change (audit and supervision feed)"),
     "event/alert": (p.Alert, False, "server", "a supervision alert"),
+    "event/case": (p.CaseEvent, False, "server", "every change of a case (办件), public view only"),
     "state/server": (p.ServerState, True, "server", "the server's presence; last will = offline"),
     "state/catalog": (p.Catalog, True, "server", "hall, zones, services, windows, departments, rules in force"),
     "state/guide/{service}": (p.Guide, True, "server", "one service's guide (materials, steps, limits, fees, forms)"),
@@ -37,7 +38,8 @@ TOPICS: dict[str, tuple[type[BaseModel], bool, str, str]] = {
 def build() -> dict[str, Any]:
     base = "onewindow/{hall}"
     models: list[tuple[type[BaseModel], str]] = [(m, "serialization") for m, *_ in TOPICS.values()]
-    models += [(p.Reply, "serialization"), (p.Ticket, "serialization")]
+    models += [(p.Reply, "serialization"), (p.Ticket, "serialization"), (p.CaseFull, "serialization"),
+               (p.CaseListing, "serialization")]
     models += [(m, "validation") for m in dict.fromkeys(OPS.values())]
     _keys, defs = models_json_schema(models, ref_template=REF)
     schemas = dict(sorted(defs.get("$defs", {}).items()))
@@ -53,7 +55,9 @@ def build() -> dict[str, Any]:
     channels[f"{base}/response/{{client}}"] = {
         "description": "Replies to this client's requests. data of ticket.issue, ticket.get, appointment.checkin and "
                        "the window ops that answer with a ticket is a Ticket; window.open/close/pause/resume answer "
-                       "with a WindowState; error.code is one of ErrorCode.",
+                       "with a WindowState; case.accept, case.refuse, case.update answer with a CaseFull, case.get "
+                       "with a CaseFull (the case's window, department, consoles) or a CasePublic, case.list with a "
+                       "CaseListing; error.code is one of ErrorCode.",
         "subscribe": {"message": {"name": "reply", "payload": {"$ref": REF.format(model="Reply")}}}}
     for path, (model, retained, who, text) in TOPICS.items():
         channels[f"{base}/{path}"] = {

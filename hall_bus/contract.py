@@ -14,9 +14,11 @@ from pydantic import (
 )
 
 from hall_bus.payloads import (  # the value tuples are re-exported for hall_bus's users
-    CHANNELS, DEVICE_STATES, PROTOCOL_VERSION, TICKET_STATES, WINDOW_STATUSES, Channel, Ident, Part, TicketNumber,
+    CASE_CHANGES, CASE_STATUSES, CHANNELS, DEVICE_STATES, PROTOCOL_VERSION, TICKET_STATES, WINDOW_STATUSES,
+    CaseChange, CaseNumber, CaseResult, CaseStatus, Channel, Day, Delivery, Ident, Part, QueryCode, TicketNumber,
     Token, Verify,
 )
+from hall_bus.idnumber import IdNumberError, check_id_number
 
 MAX_PAYLOAD = 64 * 1024
 MAX_REQUEST_ID = 64
@@ -38,6 +40,8 @@ class ErrorCode(StrEnum):
     INTERNAL = "internal"
     ID_REQUIRED = "id_required"
     STORAGE_FULL = "storage_full"
+    UNKNOWN_CASE = "unknown_case"
+    BAD_PHONE = "bad_phone"
 
 
 # Default Chinese text for each code; handlers may give a more specific one.
@@ -57,6 +61,8 @@ ERROR_ZH: dict[ErrorCode, str] = {
     ErrorCode.INTERNAL: "服务器内部错误，请联系工作人员",
     ErrorCode.ID_REQUIRED: "这项业务需要刷身份证取号",
     ErrorCode.STORAGE_FULL: "服务器存储空间已满，暂时无法办理，请联系工作人员",
+    ErrorCode.UNKNOWN_CASE: "没有找到这个办件，请核对办件编号和查询码",
+    ErrorCode.BAD_PHONE: "手机号码不正确",
 }
 
 
@@ -92,6 +98,11 @@ class Op(StrEnum):
     WINDOW_PAUSE = "window.pause"
     WINDOW_RESUME = "window.resume"
     EVALUATION_SUBMIT = "evaluation.submit"
+    CASE_ACCEPT = "case.accept"
+    CASE_REFUSE = "case.refuse"
+    CASE_UPDATE = "case.update"
+    CASE_GET = "case.get"
+    CASE_LIST = "case.list"
 
     @property
     def is_window_op(self) -> bool:
@@ -202,6 +213,106 @@ class EvaluationSubmit(_OneOf):
     comment: Annotated[str, _short(500)] | None = None
 
 
+# ---------------------------------------------------------------- cases (办件)
+def _id_number(value: str) -> str:
+    try:
+        return check_id_number(value).number
+    except IdNumberError as exc:
+        raise ValueError(str(exc)) from None
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Note = Annotated[str, _short(500)]
+Actor = Annotated[str, _short(64)]
+MaterialName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class Applicant(Args):
+    """The applicant of a case (an official record: kept encrypted at rest, shown only in the full view)."""
+    name: Name
+    id_number: Annotated[str, AfterValidator(_id_number)]
+
+
+class _Consent(Args):
+    """A phone is stored only with the citizen's consent to SMS (`sms: true`); without it the phone is dropped."""
+    phone: Annotated[str, _short(24)] | None = None
+    sms: bool = False
+    actor: Actor | None = None
+    note: Note | None = None
+
+
+class CaseAccept(WindowArgs, _Consent):
+    ticket_id: Ident | None = None
+    service: Ident | None = None
+    applicant: Applicant
+    missing: Annotated[tuple[MaterialName, ...], Field(max_length=30)] = ()
+
+
+class CaseRefuse(WindowArgs, _Consent):
+    ticket_id: Ident | None = None
+    service: Ident
+    kind: Literal["incomplete", "refused"]
+    reasons: Annotated[str, _short(1000)] = ""
+    missing: Annotated[tuple[MaterialName, ...], Field(max_length=30)] = ()
+    applicant: Applicant | None = None
+
+    @model_validator(mode="after")
+    def _said_why(self) -> "CaseRefuse":
+        if self.kind == "incomplete" and not self.missing:
+            raise ValueError("incomplete (一次性告知) lists the missing materials")
+        if self.kind == "refused" and not self.reasons.strip():
+            raise ValueError("refused (不予受理) gives the reasons")
+        return self
+
+
+class CaseUpdate(Args):
+    number: CaseNumber
+    change: CaseChange
+    note: Note | None = None
+    actor: Actor | None = None
+    days: Annotated[int, Field(ge=1, le=365)] | None = None          # extend
+    approved_by: Actor | None = None                                 # extend
+    result: CaseResult | None = None                                 # done
+    reasons: Annotated[str, _short(1000)] | None = None              # done (rejected), withdrawn, terminated
+    delivery: Delivery | None = None                                 # delivered
+    missing: Annotated[tuple[MaterialName, ...], Field(max_length=30)] = ()   # needs_materials
+
+    @model_validator(mode="after")
+    def _complete(self) -> "CaseUpdate":
+        if self.change == "extend" and (self.days is None or not self.approved_by or not (self.note or "").strip()):
+            raise ValueError("extend (延期) needs days, approved_by and the reason in note")
+        if self.change == "done" and self.result is None:
+            raise ValueError("done needs result (approved or rejected)")
+        if self.change == "done" and self.result == "rejected" and not (self.reasons or "").strip():
+            raise ValueError("a rejected case gives the reasons")
+        if self.change == "delivered" and self.delivery is None:
+            raise ValueError("delivered needs delivery {method: pickup|mail}")
+        if self.change == "needs_materials" and not self.missing:
+            raise ValueError("needs_materials (补正) lists the missing materials")
+        return self
+
+
+class CaseGet(Args):
+    """`number` + `query_code` (kiosks, web), `token` (web), or `number` alone (panels, consoles, departments)."""
+    number: CaseNumber | None = None
+    query_code: QueryCode | None = None
+    token: Token | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> "CaseGet":
+        if (self.token is None) == (self.number is None):
+            raise ValueError("give number (with query_code where your role needs it) or token")
+        if self.token is not None and self.query_code is not None:
+            raise ValueError("query_code goes with number, not with token")
+        return self
+
+
+class CaseList(Args):
+    window: Ident | None = None
+    status: CaseStatus | None = None
+    due_before: Day | None = None
+
+
 # op -> argument model
 OPS: dict[Op, type[Args]] = {
     Op.TICKET_ISSUE: TicketIssue,
@@ -220,6 +331,11 @@ OPS: dict[Op, type[Args]] = {
     Op.WINDOW_PAUSE: WindowPause,
     Op.WINDOW_RESUME: WindowPause,
     Op.EVALUATION_SUBMIT: EvaluationSubmit,
+    Op.CASE_ACCEPT: CaseAccept,
+    Op.CASE_REFUSE: CaseRefuse,
+    Op.CASE_UPDATE: CaseUpdate,
+    Op.CASE_GET: CaseGet,
+    Op.CASE_LIST: CaseList,
 }
 
 
@@ -250,19 +366,31 @@ class Role(StrEnum):
     PANEL = "panel"
     DEVICES = "devices"
     DISPLAY = "display"
+    WEB = "web"
+    CONSOLE = "console"
+    DEPT = "dept"
     SERVER = "onewindow"
 
 
 _WINDOW_OPS = frozenset(op for op in Op if op.is_window_op)
 _ROLE_OPS: dict[Role, frozenset[Op]] = {
-    # ticket.cancel: of a ticket the kiosk issued itself (the engine checks), reason `unclaimed` only
+    # ticket.cancel: of a ticket the kiosk issued itself (the engine checks), reason `unclaimed` only;
+    # case.get: with number + query code (the engine checks)
     Role.KIOSK: frozenset({Op.TICKET_ISSUE, Op.TICKET_GET, Op.TICKET_CANCEL, Op.APPOINTMENT_CHECKIN,
-                           Op.EVALUATION_SUBMIT}),
-    Role.PANEL: _WINDOW_OPS | {Op.TICKET_GET, Op.EVALUATION_SUBMIT},
+                           Op.EVALUATION_SUBMIT, Op.CASE_GET}),
+    # case.*: for its own window's cases (the engine checks the case's window)
+    Role.PANEL: _WINDOW_OPS | {Op.TICKET_GET, Op.EVALUATION_SUBMIT, Op.CASE_ACCEPT, Op.CASE_REFUSE, Op.CASE_UPDATE,
+                               Op.CASE_GET, Op.CASE_LIST},
     Role.DEVICES: _WINDOW_OPS | {Op.TICKET_GET, Op.EVALUATION_SUBMIT},
     Role.DISPLAY: frozenset(),
+    Role.WEB: frozenset({Op.CASE_GET}),
+    Role.CONSOLE: frozenset({Op.CASE_GET, Op.CASE_LIST}),
+    # a department's approval system: the cases of its own services (the engine checks)
+    Role.DEPT: frozenset({Op.CASE_GET, Op.CASE_LIST, Op.CASE_UPDATE}),
     Role.SERVER: frozenset(),
 }
+# Who sees the full view of a case (applicant, phone, query code, token) — each only for its own cases.
+FULL_CASE_ROLES = frozenset({Role.PANEL, Role.CONSOLE, Role.DEPT})
 SERVER_CLIENT_ID = "onewindow-server"
 
 
@@ -289,10 +417,17 @@ def may_call(client_id: str, op: str, args: Args | dict[str, Any],
     if op == Op.TICKET_CANCEL and role is Role.KIOSK:
         reason = args.reason if isinstance(args, TicketCancel) else args.get("reason")
         return reason == KIOSK_CANCEL_REASON
-    if Op(op).is_window_op:
+    if op == Op.CASE_GET and role in (Role.KIOSK, Role.WEB):       # never by number alone: that is enumeration
+        number, code = ((args.number, args.query_code) if isinstance(args, CaseGet)
+                        else (args.get("number"), args.get("query_code")))
+        return number is None or code is not None
+    if Op(op).is_window_op or op in (Op.CASE_ACCEPT, Op.CASE_REFUSE):
         window = args.window if isinstance(args, WindowArgs) else args.get("window")
         if role is Role.PANEL:
             return client_id == f"panel-{window}"
+    if op == Op.CASE_LIST and role is Role.PANEL:
+        window = args.window if isinstance(args, CaseList) else args.get("window")
+        return window is None or client_id == f"panel-{window}"
         if role is Role.DEVICES:
             allowed = windows_of(client_id) if windows_of else None
             return allowed is not None and window in allowed

@@ -93,3 +93,30 @@ def check_id_number(number: str, *, today: date | None = None) -> IdNumber:
         raise IdNumberError(BAD_BIRTH_DATE,
                             f"ID number's birth date (digits 7-14) is before {EARLIEST_BIRTH.year}")
     return IdNumber(number, birth)
+
+
+# ---------------------------------------------------------------- mainland mobile numbers (for SMS, with consent)
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+
+
+class PhoneError(ValueError):
+    """Not a mainland mobile number; the message never contains the number."""
+
+
+def check_mobile(text: str) -> str:
+    """A mainland China mobile number (11 digits, 13x-19x), normalised: spaces, dashes and a +86 / 86 / 0086 prefix
+    are dropped. Raises PhoneError with a message that never repeats the number."""
+    if not isinstance(text, str):
+        raise PhoneError("mobile number must be text")
+    digits = re.sub(r"[\s\-()]", "", text)
+    for prefix in ("+86", "0086", "86"):
+        if digits.startswith(prefix) and len(digits) == 11 + len(prefix):
+            digits = digits[len(prefix):]
+            break
+    if not digits.isascii() or not digits.isdigit():
+        raise PhoneError("mobile number must be digits (spaces, dashes and +86 allowed)")
+    if len(digits) != 11:
+        raise PhoneError(f"mobile number must have 11 digits, not {len(digits)}")
+    if not _MOBILE.fullmatch(digits):
+        raise PhoneError("not a mainland mobile number (11 digits starting 13-19)")
+    return digits

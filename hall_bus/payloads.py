@@ -238,7 +238,8 @@ class Guide(Message):
     service: str
     name: str
     name_en: str = ""
-    department: str = ""
+    department: str = Field("", description="the department's name (the catalog's services carry its id)")
+    department_en: str = ""
     materials: tuple[Material, ...] = ()
     steps: tuple[str, ...] = ()
     steps_en: tuple[str, ...] = ()
@@ -354,6 +355,94 @@ class DeviceStatus(Message):
     kind: str
     state: DeviceState
     detail: dict[str, Any] = {}
+
+
+# ---------------------------------------------------------------- cases (办件, PROTOCOL part 2)
+CaseStatus = Literal["incomplete", "refused", "accepted", "in_progress", "needs_materials", "suspended", "done",
+                     "delivered", "withdrawn", "terminated"]
+CaseChange = Literal["in_progress", "needs_materials", "resumed", "suspended", "extend", "done", "delivered",
+                     "withdrawn", "terminated"]
+CaseResult = Literal["approved", "rejected"]
+CASE_STATUSES: tuple[str, ...] = CaseStatus.__args__       # type: ignore[attr-defined]
+CASE_CHANGES: tuple[str, ...] = CaseChange.__args__        # type: ignore[attr-defined]
+CASE_NUMBER_PATTERN = r"^[A-Z]{1,6}-\d{8}-\d{4}$"
+CaseNumber = Annotated[str, StringConstraints(pattern=CASE_NUMBER_PATTERN)]
+QueryCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+
+
+class CaseStep(Part):
+    """One entry of a case's history. The public view keeps `status`, `change` and `ts` only."""
+    status: CaseStatus
+    change: str = ""
+    ts: Timestamp
+    actor: str | None = omitted("who made the change (full view only)")
+    note: str | None = omitted("full view only")
+
+
+class Extension(Part):
+    days: int
+    approved_by: str
+    reason: str
+
+
+class Delivery(Part):
+    method: Literal["pickup", "mail"]
+    tracking: str | None = None
+
+
+class ApplicantView(Part):
+    name: str
+    id_number: str
+
+
+class CasePublic(Part):
+    """A case as citizens, kiosks, web nodes and `event/case` see it: no token, query code, phone, applicant, staff,
+    notes, reasons' authors or ticket."""
+    number: str
+    service: str
+    service_name: str = ""
+    service_name_en: str = ""
+    department: str = ""
+    status: CaseStatus
+    result: CaseResult | None = None
+    accepted_at: Timestamp
+    limit_unit: LimitUnit = "working_days"
+    promised_days: int = 0
+    legal_days: int = 0
+    due_date: Day | None = None
+    legal_due_date: Day | None = None
+    days_left: int | None = None
+    clock: Literal["running", "stopped"] = "running"
+    missing: tuple[str, ...] = ()
+    history: tuple[CaseStep, ...] = ()
+
+
+class CaseFull(CasePublic):
+    """The full view: to the window that accepted it, the service's department and consoles only."""
+    id: str
+    token: str
+    query_code: str
+    window: str
+    staff: str | None = None
+    ticket_id: str | None = None
+    reason: str | None = None
+    extensions: tuple[Extension, ...] = ()
+    delivery: Delivery | None = None
+    phone_masked: str | None = None
+    sms: bool = False
+    applicant: ApplicantView | None = None
+
+
+class CaseEvent(Message):
+    """`event/case`: every change of a case, public view only."""
+    case: CasePublic
+    change: str
+    ts: Timestamp
+
+
+class CaseListing(Part):
+    """The data of `case.list`: newest first, at most 500."""
+    cases: tuple[CaseFull, ...] = ()
 
 
 class ReplyError(Part):

@@ -45,6 +45,10 @@ class Topics:
         return f"{self.base}/event/alert"
 
     @property
+    def event_case(self) -> str:
+        return f"{self.base}/event/case"
+
+    @property
     def events_all(self) -> str:
         return f"{self.base}/event/#"
 
