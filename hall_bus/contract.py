@@ -425,12 +425,12 @@ def may_call(client_id: str, op: str, args: Args | dict[str, Any],
         window = args.window if isinstance(args, WindowArgs) else args.get("window")
         if role is Role.PANEL:
             return client_id == f"panel-{window}"
-    if op == Op.CASE_LIST and role is Role.PANEL:
-        window = args.window if isinstance(args, CaseList) else args.get("window")
-        return window is None or client_id == f"panel-{window}"
         if role is Role.DEVICES:
             allowed = windows_of(client_id) if windows_of else None
             return allowed is not None and window in allowed
+    if op == Op.CASE_LIST and role is Role.PANEL:
+        window = args.window if isinstance(args, CaseList) else args.get("window")
+        return window is None or client_id == f"panel-{window}"
     return True
 
 
