@@ -28,6 +28,7 @@ class PanelBridge(QObject):
     ticket_event = Signal(object)
     connection = Signal(bool)
     reply = Signal(str, object)       # (tag of the request, reply envelope)
+    guide = Signal(object)            # state/guide/{service}: the materials the case dialogs tick
 
     def __init__(self, bus: Bus, window: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -42,6 +43,7 @@ class PanelBridge(QObject):
         bus.subscribe(t.state_catalog, lambda _t, p: post(self.catalog.emit, p), model=payloads.Catalog)
         bus.subscribe(t.state_server, lambda _t, p: post(self.server.emit, p), model=payloads.ServerState)
         bus.subscribe(t.event_ticket, self._on_ticket_event, model=payloads.TicketEvent)
+        bus.subscribe(t.state_guide("+"), lambda _t, p: post(self.guide.emit, p), model=payloads.Guide)
         bus.on_connection(lambda up: post(self.connection.emit, bool(up)))
 
     def _on_ticket_event(self, _topic: str, payload: dict[str, Any]) -> None:
@@ -54,6 +56,10 @@ class PanelBridge(QObject):
     def request(self, tag: str, op: str, args: dict[str, Any]) -> None:
         """Never blocks: the reply (or a synthetic timeout error) arrives as reply(tag, envelope)."""
         self.bus.request_async(op, args, lambda env: self._mailbox.call(self.reply.emit, tag, env))
+
+    def post(self, fn: Any, *args: Any) -> None:
+        """Run fn(*args) on the GUI thread (for the printer's and the card reader's threads)."""
+        self._mailbox.call(fn, *args)
 
     def start(self) -> None:
         self.bus.start()

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from hall_bus.contract import Op
+from hall_bus.idnumber import BAD_BIRTH_DATE, BAD_CHECK_DIGIT, IdNumberError, PhoneError, check_id_number, check_mobile
 
 
 class Action(StrEnum):
@@ -19,6 +20,8 @@ class Action(StrEnum):
     TRANSFER = "transfer"     # 转移
     PAUSE = "pause"           # pause / resume / open, by window status
     FINISH = "finish"         # 办结
+    ACCEPT = "accept"         # 受理: open a case for the ticket being served
+    REFUSE = "refuse"         # 一次性告知 / 不予受理
 
 
 # Button order on the panel and its keyboard shortcut.
@@ -26,10 +29,13 @@ SHORTCUTS: dict[Action, str] = {
     Action.CALL_NEXT: "F1", Action.RECALL: "F2", Action.FINISH: "F3",
     Action.NO_SHOW: "F4", Action.HOLD: "F5", Action.TRANSFER: "F6",
     Action.CALL_NUMBER: "F7", Action.CALL_BACK: "F8", Action.PAUSE: "F9",
+    Action.ACCEPT: "F10", Action.REFUSE: "F11",
 }
+CASE_DETAIL_KEY = "F12"      # the changes dialog of the case selected in the list
 
 NEEDS_TICKET = frozenset({Action.RECALL, Action.NO_SHOW, Action.HOLD, Action.TRANSFER, Action.FINISH})
 NEEDS_OPEN = frozenset({Action.CALL_NEXT, Action.CALL_NUMBER, Action.CALL_BACK})
+CASE_ACTIONS = frozenset({Action.ACCEPT, Action.REFUSE})      # need the ticket being served; own busy flag
 
 # The ops of PROTOCOL.md each action sends (PAUSE depends on the window status: see pause_op).
 OPS: dict[Action, str] = {
@@ -50,6 +56,7 @@ class PanelState:
     waiting: int | None = None
     window_name: str | None = None
     busy: Action | None = None           # the action whose request is in flight
+    case_busy: str | None = None         # the case request in flight (accept / refuse / update): one at a time
     # numbers this window held or marked no-show today: number -> ticket (call back picks from these)
     set_aside: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -58,6 +65,9 @@ class PanelState:
         return self.connected and self.server_online is not False
 
     def enabled(self, action: Action) -> bool:
+        if action in CASE_ACTIONS:
+            return self.reachable and self.busy is None and self.case_busy is None and self.current is not None \
+                and self.current.get("state", "serving") == "serving"
         if not self.reachable or self.busy is not None or self.status is None:
             return False
         if action is Action.PAUSE:
@@ -127,3 +137,71 @@ def elapsed(start: Any, now: datetime) -> str | None:
     h, rest = divmod(secs, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+# ---------------------------------------------------------------- cases (办件)
+# What a window still works on (the list shows these); done stays until it is delivered.
+OPEN_CASE_STATUSES = ("accepted", "in_progress", "needs_materials", "suspended", "done")
+_RUNNING = ("in_progress", "needs_materials", "suspended", "extend", "done", "withdrawn", "terminated")
+# The changes the panel offers for each status (the server has the last word: an illegal one is `conflict`).
+CASE_CHANGES_FROM: dict[str, tuple[str, ...]] = {
+    "accepted": _RUNNING,
+    "in_progress": _RUNNING[1:],
+    "needs_materials": ("resumed", "extend", "withdrawn", "terminated"),
+    "suspended": ("resumed", "extend", "withdrawn", "terminated"),
+    "done": ("delivered",),
+}
+SOON_DAYS = 2      # days left at or under this: yellow
+
+
+def days_left_level(case: dict[str, Any]) -> str:
+    """'overdue' (red) when negative, 'soon' (yellow) at ≤ 2, 'ok', or 'none' (no deadline running: finished)."""
+    days = case.get("days_left")
+    if not isinstance(days, int) or isinstance(days, bool) or case.get("status") not in OPEN_CASE_STATUSES[:4]:
+        return "none"
+    return "overdue" if days < 0 else "soon" if days <= SOON_DAYS else "ok"
+
+
+def open_cases(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The window's cases still in hand, most urgent first (overdue, then fewest days left, then newest)."""
+    def key(c: dict[str, Any]) -> tuple[int, int, str]:
+        days = c.get("days_left")
+        running = isinstance(days, int) and c.get("status") in OPEN_CASE_STATUSES[:4]
+        return (0 if running else 1, days if running else 0, "~" + str(c.get("number", "")))
+    return sorted((c for c in cases if isinstance(c, dict) and c.get("status") in OPEN_CASE_STATUSES), key=key)
+
+
+_ID_PROBLEM = {BAD_CHECK_DIGIT: "bad_id_check", BAD_BIRTH_DATE: "bad_id_birth"}
+
+
+def person_fields(name: str, id_number: str, phone: str, sms: bool, *,
+                  required: bool = True) -> tuple[dict[str, Any], list[str]]:
+    """The applicant and phone as case.accept / case.refuse take them, and the i18n keys of what is wrong (the args
+    are sent only when that list is empty). Without SMS consent the phone is neither checked nor sent. An optional
+    applicant (case.refuse) may be left out entirely, never half given."""
+    fields: dict[str, Any] = {}
+    problems: list[str] = []
+    name, id_number = name.strip(), id_number.strip()
+    if required or name or id_number:
+        if not name or len(name) > 40:
+            problems.append("bad_name")
+        try:
+            fields["applicant"] = {"name": name, "id_number": check_id_number(id_number).number}
+        except IdNumberError as exc:
+            problems.append(_ID_PROBLEM.get(exc.reason, "bad_id_format"))
+    if sms and phone.strip():
+        try:
+            fields.update(phone=check_mobile(phone), sms=True)
+        except PhoneError:
+            problems.append("bad_phone")
+    return fields, problems
+
+
+def material_lines(checked: list[str], other: str) -> list[str]:
+    """Ticked materials then typed ones (one a line), each once, trimmed to the contract's 100 characters."""
+    out: list[str] = []
+    for item in [*checked, *other.splitlines()]:
+        item = item.strip()[:100]
+        if item and item not in out:
+            out.append(item)
+    return out[:30]

@@ -5,16 +5,21 @@ from datetime import datetime
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
+    QAbstractItemView, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy,
+    QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 
 from window_panel.bridge import PanelBridge
+from window_panel.case_dialogs import CardSource, CaseDialogs
 from window_panel.dialogs import PanelDialogs
 from window_panel.i18n import Tr
-from window_panel.model import OPS, SHORTCUTS, Action, PanelState, elapsed
+from window_panel.model import (
+    CASE_DETAIL_KEY, OPS, SHORTCUTS, Action, PanelState, days_left_level, elapsed, open_cases,
+)
+from window_panel.notices import Notice, NoticePrinter, build_notice, case_web_url
 from hall_bus.contract import Op
 
 STYLE = """
@@ -54,8 +59,19 @@ QPushButton#primary { background: #0b57d0; color: white; border: none; }
 QPushButton#primary:disabled { background: #9db6df; color: #eef2f8; }
 QPushButton#finish { background: #1e7d32; color: white; border: none; }
 QPushButton#finish:disabled { background: #a9cdb0; color: #eef2f8; }
+QPushButton#case { background: #eaf1fd; border-color: #7d9bd1; }
 QLabel#footer { font-size: 12px; color: #6b778a; }
+QLabel#casehead { font-size: 15px; font-weight: bold; color: #14213d; }
+QLabel#casenone { font-size: 14px; color: #5f6b7d; padding: 6px 2px; }
+QTableWidget#cases { font-size: 14px; background: white; border: 1px solid #c9d3e3; border-radius: 6px;
+                     gridline-color: #e3e8f0; selection-background-color: #cddcf5; selection-color: #14213d; }
+QHeaderView::section { font-size: 13px; font-weight: bold; background: #f4f6fa; color: #3b4a63; border: none;
+                       border-bottom: 1px solid #c9d3e3; padding: 3px 6px; }
 """
+
+# days-left colours of the case list: (background, text)
+DAYS_COLOURS = {"overdue": ("#fde7e6", "#b3261e"), "soon": ("#fff4d6", "#8a5300")}
+CASE_REFRESH_MS = 5 * 60 * 1000    # days left change with the calendar: the list is asked again every 5 minutes
 
 DONE = {Action.CALL_NEXT: "done_call", Action.CALL_NUMBER: "done_call", Action.CALL_BACK: "done_call",
         Action.RECALL: "done_recall", Action.FINISH: "done_finish", Action.NO_SHOW: "done_no_show",
@@ -76,7 +92,8 @@ class PanelWindow(QWidget):
 
     def __init__(self, window: str, bridge: PanelBridge | None, *, lang: str = "zh",
                  clock: Callable[[], datetime] = datetime.now, dialogs: PanelDialogs | None = None,
-                 footer: str = "") -> None:
+                 footer: str = "", case_dialogs: CaseDialogs | None = None, printer: NoticePrinter | None = None,
+                 card_source: CardSource | None = None) -> None:
         super().__init__(None, Qt.WindowType.Window | Qt.WindowType.WindowStaysOnTopHint)
         self.setObjectName("panel")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
@@ -85,6 +102,12 @@ class PanelWindow(QWidget):
         self.tr_ = Tr(lang)
         self.clock = clock
         self.dialogs = dialogs or PanelDialogs(self.tr_, self)
+        self.case_dialogs = case_dialogs or CaseDialogs(self.tr_, self)
+        self.printer = printer                 # None: notices show on screen
+        self.card_source = card_source         # None: the window has no ID-card reader; names are typed
+        self.cases: list[dict[str, Any]] | None = None     # the window's cases from case.list (None: not yet)
+        self.guides: dict[str, dict[str, Any]] = {}
+        self.notices: list[Notice] = []        # every notice handed out this session (tests, screenshots)
         self.state = PanelState(window)
         self.catalog: dict[str, Any] = {}
         self.ever_connected = False
@@ -96,7 +119,11 @@ class PanelWindow(QWidget):
         self._tick = QTimer(self, interval=1000)
         self._tick.timeout.connect(self._render_times)
         self._tick.start()
+        self._case_refresh = QTimer(self, interval=CASE_REFRESH_MS)
+        self._case_refresh.timeout.connect(self.refresh_cases)
+        self._case_refresh.start()
         if bridge is not None:
+            bridge.guide.connect(self.on_guide)
             bridge.window_state.connect(self.on_window_state)
             bridge.catalog.connect(self.on_catalog)
             bridge.server.connect(self.on_server)
@@ -168,10 +195,33 @@ class PanelWindow(QWidget):
                 b.setObjectName("primary")
             elif action is Action.FINISH:
                 b.setObjectName("finish")
+            elif action in (Action.ACCEPT, Action.REFUSE):
+                b.setObjectName("case")
             b.clicked.connect(lambda _=False, a=action: self.trigger(a))
             self.buttons[action] = b
             grid.addWidget(b, i // 3, i % 3)
         root.addLayout(grid)
+        QShortcut(QKeySequence(CASE_DETAIL_KEY), self, self.open_selected_case)
+
+        self.case_head = QLabel(objectName="casehead")
+        root.addWidget(self.case_head)
+        self.case_table = QTableWidget(0, 4, objectName="cases")
+        self.case_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.case_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.case_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.case_table.verticalHeader().hide()
+        self.case_table.setShowGrid(False)
+        self.case_table.setWordWrap(False)
+        head = self.case_table.horizontalHeader()
+        head.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        head.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        head.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        head.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        self.case_table.setMinimumHeight(150)
+        self.case_table.cellDoubleClicked.connect(lambda row, _col: self.open_case(row))
+        root.addWidget(self.case_table, 1)
+        self.case_none = QLabel(objectName="casenone", wordWrap=True)
+        root.addWidget(self.case_none)
         self.footer = QLabel(footer or f"panel-{self.window_id}", objectName="footer")
         root.addWidget(self.footer)
         self.setMinimumWidth(480)
@@ -186,18 +236,30 @@ class PanelWindow(QWidget):
         self.render()
 
     def on_server(self, st: dict) -> None:
+        back = st.get("state") == "online" and self.state.server_online is False
         self.state.server_online = st.get("state") == "online"
+        if back:
+            self.refresh_cases()
         self.render()
 
     def on_connection(self, up: bool) -> None:
         self.state.connected = up
         self.ever_connected = self.ever_connected or up
+        if up:
+            self.refresh_cases()
         self.render()
+
+    def on_guide(self, guide: dict) -> None:
+        if isinstance(guide.get("service"), str):
+            self.guides[guide["service"]] = guide
 
     def on_ticket_event(self, ticket: dict) -> None:
         self.state.note_ticket(ticket)
 
     def on_reply(self, tag: str, env: dict) -> None:
+        if tag.startswith("case:"):
+            self.on_case_reply(tag, env)
+            return
         if tag.startswith("lookup:"):
             if env.get("ok") and isinstance(env.get("data"), dict):
                 self.state.note_ticket(env["data"])
@@ -234,6 +296,8 @@ class PanelWindow(QWidget):
         """Send the request for a button / key; returns False when the action is not possible now."""
         if not self.state.enabled(action) or self.bridge is None:
             return False
+        if action in (Action.ACCEPT, Action.REFUSE):
+            return self._case_intake(action)
         args: dict[str, Any] = {"window": self.window_id}
         op = OPS.get(action)
         if action is Action.CALL_NUMBER:
@@ -267,6 +331,139 @@ class PanelWindow(QWidget):
         self.bridge.request(action.value, op, args)
         self.render()
         return True
+
+    # ---------------------------------------------------------------- cases (办件)
+    def refresh_cases(self) -> None:
+        if self.bridge is not None and self.state.connected:
+            self.bridge.request("case:list", Op.CASE_LIST, {"window": self.window_id})
+
+    def _window_services(self) -> list[dict[str, Any]]:
+        """The services this window handles (the ticket's first), for the dialogs' service choice."""
+        ids = list(self._catalog_window().get("services") or ())
+        current = (self.state.current or {}).get("service")
+        if current and current not in ids:
+            ids.insert(0, current)
+        out = []
+        for sid in ids:
+            svc = self._service(sid)
+            if not svc and sid == current:
+                cur = self.state.current or {}
+                svc = {"id": sid, "name": cur.get("service_name") or sid, "name_en": cur.get("service_name_en", "")}
+            if svc:
+                out.append(svc)
+        return out
+
+    def _case_intake(self, action: Action) -> bool:
+        ticket = dict(self.state.current or {})
+        ask = self.case_dialogs.ask_accept if action is Action.ACCEPT else self.case_dialogs.ask_refuse
+        args = ask(ticket, self._window_services(), self.guides, self.card_source)
+        if not args or self.bridge is None:
+            return False
+        self.state.case_busy = action.value
+        self.show_message("info", self.tr_("sending"), timeout_ms=0)
+        op = Op.CASE_ACCEPT if action is Action.ACCEPT else Op.CASE_REFUSE
+        self.bridge.request(f"case:{action.value}", op, {"window": self.window_id, **args})
+        self.render()
+        return True
+
+    def open_selected_case(self) -> None:
+        rows = self.case_table.selectionModel().selectedRows()
+        self.open_case(rows[0].row() if rows else 0)
+
+    def open_case(self, row: int) -> bool:
+        """The details and changes dialog of the case in that row; sends case.update when a change is chosen."""
+        shown = open_cases(self.cases or [])
+        if not 0 <= row < len(shown) or self.bridge is None:
+            return False
+        case = shown[row]
+        args = self.case_dialogs.ask_change(case, self.guides.get(str(case.get("service"))))
+        if not args or not self.state.reachable or self.state.case_busy:
+            return False
+        self.state.case_busy = "update"
+        self.show_message("info", self.tr_("sending"), timeout_ms=0)
+        self.bridge.request("case:update", Op.CASE_UPDATE, args)
+        self.render()
+        return True
+
+    def on_case_reply(self, tag: str, env: dict) -> None:
+        t = self.tr_
+        data = env.get("data") if isinstance(env.get("data"), dict) else {}
+        if tag == "case:list":
+            if env.get("ok"):
+                self.cases = [c for c in data.get("cases") or [] if isinstance(c, dict)]
+                self.render()
+            return
+        self.state.case_busy = None
+        if not env.get("ok"):
+            err = env.get("error") if isinstance(env.get("error"), dict) else {}
+            self.show_message("error", t("error", m=t.error(err)))
+            self.render()
+            return
+        number = data.get("number", "")
+        if tag == "case:update":
+            self.show_message("info", t("done_update", n=number, s=t.case_status(data.get("status"))))
+        else:
+            status = data.get("status")
+            key = {"incomplete": "done_refuse_incomplete", "refused": "done_refuse_refused"}.get(str(status),
+                                                                                                 "done_accept")
+            self.show_message("info", t(key, n=number))
+            self.hand_out(data)
+        self.refresh_cases()
+        self.render()
+
+    def hand_out(self, case: dict[str, Any]) -> Notice:
+        """The case's notice: printed on the window's printer when it has one, else (or when printing fails) on
+        screen."""
+        hall = self.catalog.get("hall") if isinstance(self.catalog.get("hall"), dict) else {}
+        notice = build_notice(case, lang=self.tr_.lang, hall=self.tr_.name(hall),
+                              window_name=self.tr_.name(self._catalog_window()) or self.window_id,
+                              hall_phone=str(hall.get("phone") or ""),
+                              web_url=case_web_url(str(self.catalog.get("status_url") or "")), now=self.clock())
+        self.notices.append(notice)
+        if self.printer is None or self.bridge is None:
+            self.case_dialogs.show_notice(notice)
+            return notice
+        self.show_message("info", self.tr_("printing", t=notice.title), timeout_ms=0)
+        bridge = self.bridge
+        self.printer.print_async(notice, lambda error: bridge.post(self._printed, notice, error))
+        return notice
+
+    def _printed(self, notice: Notice, error: str | None) -> None:
+        if error is None:
+            self.show_message("info", self.tr_("printed", t=notice.title))
+        else:
+            self.show_message("error", self.tr_("print_failed", m=error[:80]))
+            self.case_dialogs.show_notice(notice)
+
+    def _render_cases(self) -> None:
+        t = self.tr_
+        self.case_head.setText(t("cases_title"))
+        shown = open_cases(self.cases or [])
+        table = self.case_table
+        table.setHorizontalHeaderLabels([t("col_number"), t("col_service"), t("col_status"), t("col_days")])
+        selected = table.currentRow()
+        table.setRowCount(len(shown))
+        for row, case in enumerate(shown):
+            service = (case.get("service_name_en") if t.lang == "en" else None) or case.get("service_name") \
+                or t.name(self._service(case.get("service"))) or str(case.get("service", ""))
+            cells = [str(case.get("number", "")), service, t.case_status(case.get("status")), t.days(case)]
+            colours = DAYS_COLOURS.get(days_left_level(case))
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if col == 3:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    if colours:
+                        item.setBackground(QBrush(QColor(colours[0])))
+                        item.setForeground(QBrush(QColor(colours[1])))
+                        font = item.font()
+                        font.setBold(True)
+                        item.setFont(font)
+                table.setItem(row, col, item)
+        if 0 <= selected < len(shown):
+            table.selectRow(selected)
+        table.setVisible(bool(shown))
+        self.case_none.setVisible(not shown)
+        self.case_none.setText(t("cases_loading") if self.cases is None else t("cases_none"))
 
     # ---------------------------------------------------------------- rendering
     def show_message(self, kind: str, text: str, timeout_ms: int | None = None) -> None:
@@ -352,6 +549,7 @@ class PanelWindow(QWidget):
                 label = t(action)
             button.setText(f"{label}\n{SHORTCUTS[action]}")
             button.setEnabled(s.enabled(action))
+        self._render_cases()
 
         if self.message:
             kind, text = self.message

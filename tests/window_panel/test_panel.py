@@ -56,6 +56,8 @@ def make_panel(qtbot, bus):
         qtbot.waitUntil(panel.isActiveWindow)
         with qtbot.waitSignal(panel.changed):
             bus.set_connected(True)
+        assert [op for op, _a, _cb in bus.requests] == ["case.list"]     # the window's cases, asked at connect
+        bus.requests.clear()                                             # (tests/window_panel/test_panel_cases.py)
         with qtbot.waitSignal(panel.changed):
             bus.deliver(bus.topics.state_catalog, CATALOG)
         with qtbot.waitSignal(panel.changed):
