@@ -245,7 +245,7 @@ class CaseAccept(WindowArgs, _Consent):
     ticket_id: Ident | None = None
     service: Ident | None = None
     applicant: Applicant
-    missing: Annotated[tuple[MaterialName, ...], Field(max_length=30)] = ()
+    missing: Annotated[list[MaterialName], Field(max_length=30)] = []
 
 
 class CaseRefuse(WindowArgs, _Consent):
@@ -253,7 +253,7 @@ class CaseRefuse(WindowArgs, _Consent):
     service: Ident
     kind: Literal["incomplete", "refused"]
     reasons: Annotated[str, _short(1000)] = ""
-    missing: Annotated[tuple[MaterialName, ...], Field(max_length=30)] = ()
+    missing: Annotated[list[MaterialName], Field(max_length=30)] = []
     applicant: Applicant | None = None
 
     @model_validator(mode="after")
@@ -275,7 +275,7 @@ class CaseUpdate(Args):
     result: CaseResult | None = None                                 # done
     reasons: Annotated[str, _short(1000)] | None = None              # done (rejected), withdrawn, terminated
     delivery: Delivery | None = None                                 # delivered
-    missing: Annotated[tuple[MaterialName, ...], Field(max_length=30)] = ()   # needs_materials
+    missing: Annotated[list[MaterialName], Field(max_length=30)] = []   # needs_materials
 
     @model_validator(mode="after")
     def _complete(self) -> "CaseUpdate":

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import time
+from datetime import date, time
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -13,6 +13,8 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 from hall_bus import payloads as bus
 from hall_bus.configfile import ConfigError, ConfigModel, key_path, load_toml
 from hall_bus.payloads import HallId, Ident
+from hall_server.calendar import CalendarSettings, HallCalendar
+from hall_server.sms.settings import SmsSettings
 
 # Ident: ids of zones, services and windows, as the bus declares them (hall_bus.payloads)
 Prefix = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}$")]
@@ -64,6 +66,9 @@ class HallInfo(ConfigModel):
 class Issuing(ConfigModel):
     hours: list[tuple[ClockTime, ClockTime]] = Field(min_length=1)
     weekdays: list[Annotated[int, Field(ge=1, le=7)]] = [1, 2, 3, 4, 5]
+    closed_days: list[date] = Field([], description="the hall's own closed days (issuing and booking only; never "
+                                                     "statutory deadlines)")
+    extra_days: list[date] = Field([], description="the hall's own extra opening days (issuing and booking only)")
 
     @field_validator("hours")
     @classmethod
@@ -88,6 +93,8 @@ class Supervision(ConfigModel):
     pause_alert_s: int = Field(900, ge=60)
     bad_grade: int = Field(2, ge=1, le=5)
     check_interval_s: int = Field(15, ge=1, le=600)
+    case_yellow_days: int = Field(2, ge=0, le=30, description="电子监察: a yellow card when a case has at most this "
+                                                             "many working days left; red when overdue")
 
 
 class Calling(ConfigModel):
@@ -102,6 +109,27 @@ class StoreSettings(ConfigModel):
                                                     "default: backups/ in the data directory")
     backup_every_min: int = Field(30, ge=0, le=1440, description="minutes between backups; 0: only at rollover")
     backups_keep: int = Field(48, ge=1, le=10000, description="newest backups kept; older ones are deleted")
+
+
+class CasesSettings(ConfigModel):
+    """`[cases]`: 办件 numbers, the key that seals applicants' identities at rest, the archive period."""
+    number_prefix: str = Field("DA", pattern=r"^[A-Z]{1,6}$", description="case numbers: PREFIX-YYYYMMDD-NNNN")
+    key: str = Field("case.key", description="env:NAME (a 64-hex-digit key in the environment) or a key file, "
+                                              "relative to the data directory, created with mode 600 on first "
+                                              "start when missing; keep it off the database's disk and backups")
+    retention_days: int = Field(1825, ge=30, le=36500, description="archive period: a case's applicant, phone and "
+                                                                   "notes and its SMS are erased this many days after "
+                                                                   "it closed (number, service, dates and outcome "
+                                                                   "stay for statistics)")
+    case_url: str | None = Field(None, description="the citizen's case page with {token} (办结评议 SMS link); "
+                                                   "default: [hall] status_url with /t/ replaced by /c/")
+
+    @field_validator("case_url")
+    @classmethod
+    def _case_url(cls, v: str | None) -> str | None:
+        if v is not None and (not v.startswith(("https://", "http://")) or "{token}" not in v):
+            raise ValueError("must be an http(s):// address containing {token}")
+        return v
 
 
 class Broker(ConfigModel):
@@ -234,6 +262,9 @@ class HallConfig(ConfigModel):
     store: StoreSettings = StoreSettings()
     broker: Broker = Broker()
     appointments: Appointments = Appointments()
+    cases: CasesSettings = CasesSettings()
+    calendar: CalendarSettings = CalendarSettings()
+    sms: SmsSettings | None = None
     departments: list[Department] = []
     zones: list[Zone] = Field(min_length=1)
     services: list[Service] = Field(min_length=1)
@@ -242,7 +273,8 @@ class HallConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _references(self) -> "HallConfig":
-        problems = cross_references(self.model_dump(include={"zones", "services", "windows", "device_controllers"}))
+        problems = cross_references(self.model_dump(include={"zones", "services", "windows", "device_controllers",
+                                                              "departments"}))
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -259,6 +291,22 @@ class HallConfig(ConfigModel):
     @cached_property
     def zones_by_id(self) -> dict[str, Zone]:
         return {z.id: z for z in self.zones}
+
+    @cached_property
+    def hall_calendar(self) -> HallCalendar:
+        """The one hall calendar (statutory days, then [calendar], then Monday-Friday), built once per config."""
+        return HallCalendar(self.calendar, closed_days=self.issuing.closed_days, extra_days=self.issuing.extra_days)
+
+    @cached_property
+    def departments_by_id(self) -> dict[str, Department]:
+        return {d.id: d for d in self.departments}
+
+    def department_name(self, dept: str, lang: str = "zh") -> str:
+        d = self.departments_by_id.get(dept)
+        return dept if d is None else (d.name_en or d.name) if lang == "en" else d.name
+
+    def case_url(self) -> str:
+        return self.cases.case_url or self.hall.status_url.replace("/t/{token}", "/c/{token}")
 
     @cached_property
     def _controllers(self) -> dict[str, frozenset[str]]:
@@ -289,7 +337,8 @@ class HallConfig(ConfigModel):
 
     def guides(self) -> list[bus.Guide]:
         """`state/guide/{service}`: each service's 办事指南."""
-        return [bus.Guide(service=s.id, name=s.name, name_en=s.name_en, department=s.department,
+        return [bus.Guide(service=s.id, name=s.name, name_en=s.name_en, department=self.department_name(s.department),
+                          department_en=self.department_name(s.department, "en"),
                           materials=[bus.Material(**m.model_dump()) for m in s.materials],
                           steps=s.steps, steps_en=s.steps_en, promised_days=s.promised_days,
                           legal_days=s.legal_days, limit_unit=s.limit_unit, fees=s.fees, fees_en=s.fees_en,
@@ -315,6 +364,12 @@ def cross_references(data: dict[str, Any]) -> list[str]:
 
     problems: list[str] = []
     zones, services, windows = items("zones"), items("services"), items("windows")
+    dept_ids = _unique("departments", [d.get("id") for d in items("departments")], problems)
+    if dept_ids:
+        for i, x in enumerate(services):
+            if isinstance(x.get("department"), str) and x["department"] not in dept_ids:
+                problems.append(f"{key_path(('services', i, 'department'), data)}: no department "
+                                f"{x['department']!r} in [[departments]]")
     zone_ids = _unique("zones", [z.get("id") for z in zones], problems)
     svc_ids = _unique("services", [x.get("id") for x in services], problems)
     win_ids = _unique("windows", [w.get("id") for w in windows], problems)

@@ -9,6 +9,7 @@ as associated data, so a value cannot be moved into another column and read ther
 from __future__ import annotations
 
 import base64
+import logging
 import hashlib
 import hmac
 import os
@@ -96,3 +97,20 @@ def mask_phone(phone: str) -> str:
     """138****5678: the only form a phone number takes in a view or a log."""
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
 
+
+
+def load_or_create_key(spec: str, base: Path, log: "logging.Logger | None" = None) -> bytes:
+    """The [cases] key: `env:NAME`, or a key file (relative to `base`, the data directory) that is created with
+    mode 600 on first use. A created key is logged once: without it the sealed data cannot be read, so it must
+    be backed up apart from the database."""
+    if not spec.startswith("env:"):
+        path = Path(spec) if Path(spec).is_absolute() else base / spec
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(new_key_text() + "\n")
+            if log is not None:
+                log.warning("created the key for personal data at %s: back it up apart from the database (without "
+                            "it the cases' applicants and phones cannot be read)", path)
+    return load_key(spec, base)

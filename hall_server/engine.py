@@ -51,6 +51,13 @@ class Outcome:
     calls: list[dict[str, Any]] = field(default_factory=list)     # call events (also in events)
     appointments: list[Appointment] = field(default_factory=list)
     rollover: date | None = None                                  # a new business day started
+    cases: dict[str, Any] = field(default_factory=dict)           # changed cases (hall_server.cases.Case) by number
+    sms: list[dict[str, Any]] = field(default_factory=list)       # SMS outbox rows {kind, ref, phone, text, at}
+
+    @property
+    def stores(self) -> bool:
+        """Whether this outcome changes anything that must be committed before its reply goes out."""
+        return bool(self.tickets or self.windows or self.events or self.appointments or self.cases or self.sms)
 
     def touch(self, t: Ticket) -> None:
         self.tickets[t.id] = t

@@ -21,9 +21,11 @@ from hall_bus.contract import (
 )
 from hall_bus.topics import Topics
 from hall_server import __version__
+from hall_server.case_desk import CaseDesk
 from hall_server.config import HallConfig
+from hall_server.crypto import Sealer, load_or_create_key
 from hall_server.engine import Engine, HallError, Outcome
-from hall_server.store import Store, StoreLost, is_storage_full
+from hall_server.store import CASE_MARK, Store, StoreLost, is_storage_full
 
 log = logging.getLogger("onewindow.server")
 
@@ -31,6 +33,7 @@ FLUSH_S = 0.2           # queue-length state is published at most this late
 BATCH_MAX = 256          # requests committed together (group commit: one fsync for the batch)
 SERVER_CLIENT_ID = "onewindow-server"
 READERS = 2              # threads answering ticket.get of tickets not in today's queue
+CASE_OPS = frozenset({Op.CASE_ACCEPT, Op.CASE_REFUSE, Op.CASE_UPDATE, Op.CASE_GET, Op.CASE_LIST})
 
 
 def _encodable(s: str) -> bool:
@@ -73,6 +76,16 @@ class _Tick:
 
 
 @dataclass
+class _Raise:
+    """An alert raised off the worker (the SMS sender): stored and published by the worker."""
+    kind: str
+    level: str
+    target: str
+    text_zh: str
+    text_en: str
+
+
+@dataclass
 class _Reload:
     config: HallConfig
 
@@ -107,6 +120,10 @@ class HallService:
         # lookups of older (or unknown) tickets read the store on their own read-only connections
         self._readers = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="hall-reader")
         self._dirty_since: float | None = None   # when the oldest change not yet published was made
+        if store.sealer is None:      # the key for personal data at rest (cases, phones): env or a 600 key file
+            store.sealer = Sealer(load_or_create_key(config.cases.key, store.path.parent, log))
+        self.cases = CaseDesk(config, store)
+        self.sms_sender: Any = None               # hall_server.sms.sender.SmsSender, started with the service
         self._restore()
         self._window_zones: dict[str, set[str]] = {}
         offline = bus.ServerState(state="offline", version=__version__, business_day=self._day_str()).wire()
@@ -123,7 +140,13 @@ class HallService:
         tickets, windows, calls, appts = self.store.load_day(today)
         self.engine.restore(today, tickets, windows, calls, appts, now=now)
         self._adopt_orphans(now, today)
-        lost = self.engine.raise_counters(self.store.high_water(today))
+        lost = self.engine.raise_counters(self._ticket_marks(today))
+        lost_cases = self.cases.restore(today)
+        if lost_cases:
+            self._pending_events.append(self.engine._alert(
+                now, "store_lost", "red", "cases", f"数据库丢失了今天的部分办件（编号到 {lost_cases:04d} 已发出），这些编号"
+                f"不会重复使用；请从备份恢复", f"the database lost some of today's cases (numbers up to "
+                f"{lost_cases:04d} were given out); those numbers are not reused; restore from a backup"))
         if lost:
             said = ", ".join(f"{p}{have:03d} < {p}{mark:03d}" for p, (have, mark) in sorted(lost.items()))
             log.error("the store lost tickets of %s (stored < given out: %s): their numbers are not issued again",
@@ -151,11 +174,24 @@ class HallService:
     def start(self, timeout: float = 15.0) -> bool:
         self._worker = threading.Thread(target=self._work, name="hall-worker", daemon=True)
         self._worker.start()
+        if self.config.sms is not None and self.sms_sender is None:
+            self.start_sms(self.config.sms)
         self.bus.start()
         ok = self.bus.wait_connected(timeout) and self.bus.subscribed.wait(timeout)
         self._timer = threading.Thread(target=self._tick_loop, name="hall-timer", daemon=True)
         self._timer.start()
         return ok
+
+    def start_sms(self, settings: Any, gateway: Any = None) -> None:
+        """The SMS sender: hands the outbox's messages to the gateway (at least once, idempotent per outbox id)."""
+        from hall_server.sms.gateways import gateway_from
+        from hall_server.sms.sender import SmsSender
+        gw = gateway or gateway_from(settings, self.store.path.parent)
+
+        def failing(text_zh: str, text_en: str) -> None:
+            self._inbox.put(_Raise("sms_failing", "red", "sms", text_zh, text_en))
+        self.sms_sender = SmsSender(self.store.path, settings, self.store.sealer, gw, on_failing=failing)
+        self.sms_sender.start()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -164,6 +200,8 @@ class HallService:
             self._worker.join(10)
         self._readers.shutdown(wait=True, cancel_futures=True)
         self._backups.shutdown(wait=True, cancel_futures=True)
+        if self.sms_sender is not None:
+            self.sms_sender.stop()
         self.bus.stop()
         self.store.close()
 
@@ -227,8 +265,12 @@ class HallService:
         now = self._clock()
         today = self._business_day(now)
         self.engine.restore(today, *self.store.load_day(today))
-        self.engine.raise_counters(self.store.high_water(today))
+        self.engine.raise_counters(self._ticket_marks(today))
+        self.cases.restore(today)
         self._publish_all()
+
+    def _ticket_marks(self, day: date) -> dict[str, int]:
+        return {k: v for k, v in self.store.high_water(day).items() if k != CASE_MARK}
 
     def _adopt_orphans(self, now: datetime, today: date) -> None:
         """Tickets of a service or window removed from hall.toml since they were stored: cancelled (stored now),
@@ -298,7 +340,7 @@ class HallService:
         self._inbox.put(_Reload(new))
         return None
 
-    def _process(self, batch: list[_Request | _Tick | _Reload]) -> None:
+    def _process(self, batch: list[_Request | _Tick | _Reload | _Raise]) -> None:
         now = self._clock()
         committed: list[tuple[_Request, str, dict[str, Any], Outcome]] = []
         replies_now: list[tuple[str, dict[str, Any]]] = []     # (client, reply) needing no commit
@@ -318,21 +360,29 @@ class HallService:
             outcomes.append(Outcome(events=self._pending_events))
             self._pending_events = []
         if roll.rollover:
+            self.cases.roll(roll.rollover)
+            outcomes.append(self.cases.retention(now, self.engine))
             self.start_backup("-rollover")
 
         for item in batch:
             if isinstance(item, _Reload):
                 self.config = item.config
                 self.engine.reconfigure(item.config)
+                self.cases.reconfigure(item.config)
                 self._window_zones.clear()
                 publish_all = True
                 log.info("configuration reloaded")
+                continue
+            if isinstance(item, _Raise):
+                outcomes.append(Outcome(events=[self.engine._alert(now, item.kind, item.level, item.target,
+                                                                   item.text_zh, item.text_en)]))
                 continue
             if isinstance(item, _Tick):
                 if item.kind == "roll":
                     self._check_store(now)
                 if item.kind == "supervise":
                     outcomes.append(self.engine.supervise(now))
+                    outcomes.append(self.cases.supervise(now, self.engine))
                 elif item.kind == "publish_all":
                     publish_all = True
                 elif item.kind == "flush":
@@ -341,7 +391,7 @@ class HallService:
             self._handle(item, now, committed, replies_now, seen)
 
         all_outcomes = outcomes + [o for _r, _id, _rep, o in committed]
-        if any(o.tickets or o.windows or o.events or o.appointments for o in all_outcomes):
+        if any(o.stores for o in all_outcomes):
             try:
                 self._commit(outcomes, committed)
             except _StorageFull:
@@ -354,6 +404,8 @@ class HallService:
             self.store.prune(roll.rollover)
             self._answered = self.store.reply_keys()     # pruned together with the stored replies
         self._publish_changes(all_outcomes, publish_all)
+        if self.sms_sender is not None and any(o.sms for o in all_outcomes):
+            self.sms_sender.wake()
         for req, _rid, reply, _o in committed:
             self._send(req.client, reply)
         for client, reply in replies_now:
@@ -551,7 +603,7 @@ class HallService:
         seen[(req.client, rid)] = (reply, req.op, digest)
         self._answered.add((req.client, rid))
         self._digests[(req.client, rid)] = digest
-        if outcome.tickets or outcome.windows or outcome.events or outcome.appointments:
+        if outcome.stores:
             committed.append((req, rid, reply, outcome))
         else:   # reads change nothing and need no durable record
             replies_now.append((req.client, reply))
@@ -574,6 +626,8 @@ class HallService:
                 raise _PastLookup(a, exc) from None
         if isinstance(a, contract.AppointmentCheckin):
             return e.checkin(now, a.code, open_all_day=self.open_all_day, issued_by=client)
+        if op in CASE_OPS:
+            return self.cases.handle(client, a, now, e)
         if isinstance(a, contract.EvaluationSubmit):
             return e.evaluate(now, a.grade, a.comment, ticket_id=a.ticket_id, verify=a.verify, token=a.token)
         assert isinstance(a, contract.WindowArgs)
@@ -639,7 +693,7 @@ class HallService:
         for o in outcomes:
             for ev in o.events:
                 topic = {"call": self.topics.event_call, "ticket": self.topics.event_ticket,
-                         "alert": self.topics.event_alert}[ev.kind]
+                         "alert": self.topics.event_alert, "case": self.topics.event_case}[ev.kind]
                 self.bus.publish(topic, ev.payload)
             windows |= o.windows
             self._dirty_windows |= o.publish_windows

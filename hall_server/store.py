@@ -12,8 +12,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from hall_server import cases as case_records
+from hall_server.crypto import Sealer
 from hall_server.engine import Outcome
 from hall_server.records import Appointment, Ticket, WindowState
+from hall_server.sms import outbox
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
@@ -35,6 +38,18 @@ CREATE INDEX IF NOT EXISTS events_day ON events (day);
 CREATE TABLE IF NOT EXISTS appointments (code TEXT PRIMARY KEY, service TEXT NOT NULL, day TEXT NOT NULL,
     start TEXT NOT NULL, end_ TEXT NOT NULL, ticket_id TEXT);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cases (
+    number TEXT PRIMARY KEY, day TEXT NOT NULL, token TEXT NOT NULL UNIQUE, service TEXT NOT NULL,
+    department TEXT NOT NULL, window TEXT NOT NULL, status TEXT NOT NULL, accepted_at TEXT NOT NULL,
+    closed_at TEXT, record TEXT NOT NULL,
+    applicant TEXT,          -- sealed (hall_server.crypto): {"name","id_number"}, NULL once erased
+    phone TEXT);             -- sealed, only with the citizen's consent to SMS
+CREATE INDEX IF NOT EXISTS cases_day ON cases (day);
+CREATE INDEX IF NOT EXISTS cases_open ON cases (status) WHERE status IN ('accepted','in_progress','needs_materials',
+    'suspended');
+CREATE INDEX IF NOT EXISTS cases_window ON cases (window, accepted_at);
+CREATE INDEX IF NOT EXISTS cases_department ON cases (department, accepted_at);
+CREATE INDEX IF NOT EXISTS cases_closed ON cases (closed_at) WHERE closed_at IS NOT NULL;
 """
 
 REPLY_KEEP_DAYS = 2   # idempotency records live at least the business day
@@ -48,7 +63,9 @@ MIGRATIONS = {
 
 log = logging.getLogger("onewindow.store")
 
-HIGH_WATER_BYTES = 4096    # the side file is rewritten in place at this fixed length (one sector-sized write)
+HIGH_WATER_BYTES = 4096
+CASE_MARK = "case"         # the side file's counter of the day's case numbers (ticket prefixes are upper-case)
+SEALED_REPLY = "sealed:"   # a stored reply holding personal data (a case's full view) is sealed at rest    # the side file is rewritten in place at this fixed length (one sector-sized write)
 
 
 class StoreError(Exception):
@@ -76,6 +93,9 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Seals personal data at rest (cases' applicants and phones, SMS numbers, case replies); the service sets
+        # it from the [cases] key before anything personal is written. Without it nothing personal is stored.
+        self.sealer: Sealer | None = None
         try:
             self._open()
         except sqlite3.DatabaseError as exc:
@@ -101,6 +121,7 @@ class Store:
         if row is None or row[0] != "ok":
             raise sqlite3.DatabaseError(f"integrity check: {row[0] if row else 'no answer'}")
         self.db.executescript(SCHEMA)
+        outbox.ensure_schema(self.db)
         self._migrate()
         # WAL checkpoints (copying the log into the database file, with its fsync) run on a thread of their own, so
         # they never stall a commit on the request worker: with 100,000 tickets stored, auto-checkpoints inside
@@ -157,6 +178,10 @@ class Store:
             for t in item[0].tickets.values():
                 if t.day.isoformat() == day and t.seq > marks.get(t.prefix, 0):
                     marks[t.prefix] = t.seq
+                    changed = True
+            for c in item[0].cases.values():      # case numbers: the key "case" (ticket prefixes are A-Z)
+                if c.day.isoformat() == day and c.seq > marks.get(CASE_MARK, 0):
+                    marks[CASE_MARK] = c.seq
                     changed = True
         if not changed and self._marks.get("day") == day:
             return
@@ -245,7 +270,12 @@ class Store:
         with self._lock:
             row = self.db.execute("SELECT reply, op, digest FROM replies WHERE client=? AND request_id=?",
                                   (client, request_id)).fetchone()
-        return (json.loads(row[0]), row[1], row[2]) if row else None
+        if not row:
+            return None
+        text = row[0]
+        if text.startswith(SEALED_REPLY):
+            text = self._sealer().open(text[len(SEALED_REPLY):], "reply")
+        return (json.loads(text), row[1], row[2])
 
     def reply_keys(self) -> set[tuple[str, str]]:
         with self._lock:
@@ -370,8 +400,7 @@ class Store:
                     log.error("could not write %s: %s", self.high_water_path, exc)
         return failed
 
-    @staticmethod
-    def _write_item(cur: sqlite3.Cursor, d: str, outcome: Outcome, client: str | None, request_id: str | None,
+    def _write_item(self, cur: sqlite3.Cursor, d: str, outcome: Outcome, client: str | None, request_id: str | None,
                     reply: dict[str, Any] | None, op: str | None = None, digest: str | None = None) -> None:
         for t in outcome.tickets.values():
             cur.execute("INSERT INTO tickets (id, day, number, service, state, record) VALUES (?,?,?,?,?,?) "
@@ -385,9 +414,104 @@ class Store:
         for a in outcome.appointments:
             cur.execute("INSERT OR REPLACE INTO appointments (code, service, day, start, end_, ticket_id) "
                         "VALUES (?,?,?,?,?,?)", (a.code, a.service, a.day.isoformat(), a.start, a.end, a.ticket_id))
+        if outcome.cases or outcome.sms:
+            self._write_cases(cur, outcome)
         if client is not None and request_id is not None and reply is not None:
+            text = _dumps(reply)
+            if op is not None and op.startswith("case."):
+                text = SEALED_REPLY + self._sealer().seal(text, "reply")
             cur.execute("INSERT INTO replies (client, request_id, day, reply, op, digest) VALUES (?,?,?,?,?,?)",
-                        (client, request_id, d, _dumps(reply), op, digest))
+                        (client, request_id, d, text, op, digest))
+
+    def _sealer(self) -> Sealer:
+        if self.sealer is None:
+            raise StoreError("no key for personal data: the store refuses to write it in clear")
+        return self.sealer
+
+    def _write_cases(self, cur: sqlite3.Cursor, outcome: Outcome) -> None:
+        sealer = self._sealer()
+        for c in outcome.cases.values():
+            applicant = (sealer.seal(json.dumps(c.applicant, ensure_ascii=False), f"applicant:{c.number}")
+                         if c.applicant else None)
+            phone = sealer.seal(c.phone, f"phone:{c.number}") if c.phone else None
+            cur.execute("INSERT INTO cases (number, day, token, service, department, window, status, accepted_at, "
+                        "closed_at, record, applicant, phone) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+                        "ON CONFLICT(number) DO UPDATE SET status=excluded.status, closed_at=excluded.closed_at, "
+                        "record=excluded.record, applicant=excluded.applicant, phone=excluded.phone",
+                        (c.number, c.day.isoformat(), c.token, c.service, c.department, c.window, c.status,
+                         c.accepted_at.isoformat(), c.closed_at.isoformat() if c.closed_at else None,
+                         _dumps(c.to_record()), applicant, phone))
+        for m in outcome.sms:
+            outbox.enqueue(cur.connection, sealer, kind=m["kind"], ref=m["ref"], phone=m["phone"], text=m["text"],
+                           now=m["at"].timestamp())
+
+    # ------------------------------------------------------------------ cases
+    def _case_of(self, row: tuple[str, str | None, str | None]) -> case_records.Case:
+        record, applicant, phone = row
+        r = json.loads(record)
+        person = phone_ = None
+        if self.sealer is not None:
+            try:
+                person = json.loads(self.sealer.open(applicant, f"applicant:{r['number']}")) if applicant else None
+                phone_ = self.sealer.open(phone, f"phone:{r['number']}") if phone else None
+            except ValueError as exc:
+                log.error("case %s: its personal data does not open with this key (%s)", r["number"], exc)
+        return case_records.Case.from_record(r, person, phone_)
+
+    def load_cases(self, day: date) -> list[case_records.Case]:
+        """The open cases and `day`'s cases (the case book's memory)."""
+        with self._lock:
+            rows = self.db.execute("SELECT record, applicant, phone FROM cases WHERE status IN ('accepted',"
+                                   "'in_progress','needs_materials','suspended') OR day=?",
+                                   (day.isoformat(),)).fetchall()
+        return [self._case_of(r) for r in rows]
+
+    def find_case(self, *, number: str | None = None, token: str | None = None) -> case_records.Case | None:
+        with self._lock:
+            row = self.db.execute("SELECT record, applicant, phone FROM cases WHERE "
+                                  + ("number=?" if number else "token=?"), (number or token,)).fetchone()
+        return self._case_of(row) if row else None
+
+    def list_cases(self, *, window: str | None = None, department: str | None = None, status: str | None = None,
+                   limit: int = 2000) -> list[case_records.Case]:
+        """Newest first; filtered by window, department and status in SQL (the due date is the caller's)."""
+        where, args = [], []
+        for col, value in (("window", window), ("department", department), ("status", status)):
+            if value is not None:
+                where.append(f"{col}=?")
+                args.append(value)
+        q = ("SELECT record, applicant, phone FROM cases" + (" WHERE " + " AND ".join(where) if where else "")
+             + " ORDER BY accepted_at DESC, number DESC LIMIT ?")
+        with self._lock:
+            rows = self.db.execute(q, (*args, limit)).fetchall()
+        return [self._case_of(r) for r in rows]
+
+    def cases_closed_before(self, cutoff: datetime) -> list[case_records.Case]:
+        """Cases closed before `cutoff` whose personal data is not yet erased (retention)."""
+        with self._lock:
+            rows = self.db.execute("SELECT record, applicant, phone FROM cases WHERE closed_at < ? AND "
+                                   "(applicant IS NOT NULL OR phone IS NOT NULL OR json_extract(record, '$.erased') "
+                                   "IS NOT 1)", (cutoff.isoformat(),)).fetchall()
+        return [self._case_of(r) for r in rows]
+
+    def erase_sms_before(self, cutoff: datetime) -> int:
+        """The SMS outbox rows created before `cutoff` lose number and text (retention)."""
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                n = outbox.erase_before(self.db, cutoff.timestamp())
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        return n
+
+    def case_rows(self, since: date, until: date) -> list[dict[str, Any]]:
+        """The non-personal records of cases accepted in [since, until] (reports)."""
+        with self._lock:
+            rows = self.db.execute("SELECT record FROM cases WHERE day BETWEEN ? AND ? ORDER BY number",
+                                   (since.isoformat(), until.isoformat())).fetchall()
+        return [json.loads(r[0]) for r in rows]
 
     def save_appointments(self, appointments: Iterable[Appointment]) -> None:
         with self._lock:

@@ -75,7 +75,7 @@ def _panel_summary(cfg: Any) -> str:
 KINDS: dict[str, ConfigKind] = {k.name: k for k in (
     ConfigKind("hall", "the hall server's file (zones, services, windows)", "hall_server.config:load_hall_config",
                frozenset({"hall", "issuing", "priority", "supervision", "appointments", "zones", "services",
-                          "windows", "device_controllers"}),
+                          "windows", "device_controllers", "departments", "cases", "calendar", "sms"}),
                _hall_summary, _hall_password_file),
     ConfigKind("kiosk", "one kiosk (its printer, ID-card reader, scanner)", "kiosk.config:load",
                frozenset({"printer", "idcard", "scanner", "announcer", "hmac_key", "status_url", "idle_timeout_s",
@@ -90,7 +90,7 @@ KINDS: dict[str, ConfigKind] = {k.name: k for k in (
                           "evaluation_window_s", "transfer_window_format"}),
                _devices_summary),
     ConfigKind("panel", "one window's staff panel (its receipt printer, ID-card reader)", "window_panel.config:load",
-               frozenset({"window"}), _panel_summary),
+               frozenset({"window", "printer", "idcard"}), _panel_summary),
 )}
 
 

@@ -15,7 +15,7 @@ from tests.support.hall import ROOT
 
 CONFIG = ROOT / "config"
 SHIPPED = {"hall": CONFIG / "hall.toml", "kiosk": CONFIG / "kiosk.toml", "display": CONFIG / "display.toml",
-           "devices": CONFIG / "devices.toml"}
+           "devices": CONFIG / "devices.toml", "panel": CONFIG / "panel.toml"}
 
 # kind -> (replacements that break the shipped file, a pattern per problem the admin must see)
 BROKEN: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
@@ -28,6 +28,8 @@ BROKEN: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
                 [r"^orientation: .*'sideways'", r"^voice\.repeat: .*9"]),
     "devices": ([('bus = "keypads"\naddr = 1', 'bus = "keypads"\naddr = 0'), ('kind = "bus7e"', 'kind = "rs485"')],
                 [r"^keypads\[[\w-]+\]\.addr: .*greater than or equal to 1", r"^buses\.line1\.kind: .*'rs485'"]),
+    "panel": ([('window = "w15"', 'window = "w 15"'), ('language = "zh"', 'language = "fr"')],
+              [r"^window: ", r"^language: .*'fr'"]),
     # cross-references between the sections of one file
     "devices references": ([('bus = "keypads"\naddr = 1', 'bus = "keypad"\naddr = 1'), ("addr = 12", "addr = 11")],
                            [r"^keypads\[[\w-]+\]\.bus: no bus 'keypad'", r"^evaluators\[[\w-]+\]\.addr: 11 on bus 'line1' "
