@@ -129,8 +129,7 @@ class _Person(QWidget):
             read.clicked.connect(self.fill_from_reader)
             id_row.addWidget(read)
             self.card_hint.setText(tr("dlg_card_hint"))
-            reader.card.connect(self.fill)
-            self.destroyed.connect(lambda *_: _disconnect(reader.card, self.fill))
+            reader.card.connect(self.fill)          # a bound slot of this widget: gone with the dialog
         form.addRow(tr("dlg_name"), self.name)
         form.addRow(tr("dlg_id_number"), id_row)
         self.phone = QLineEdit()
@@ -157,13 +156,6 @@ class _Person(QWidget):
     def fields(self, *, required: bool) -> tuple[dict[str, Any], list[str]]:
         return person_fields(self.name.text(), self.id_number.text(), self.phone.text(), self.sms.isChecked(),
                              required=required)
-
-
-def _disconnect(signal: Any, slot: Any) -> None:
-    try:
-        signal.disconnect(slot)
-    except (RuntimeError, TypeError):
-        pass
 
 
 def _checked(tr: Tr, op: str, args: dict[str, Any], problems: list[str]) -> tuple[Any, list[str]]:
