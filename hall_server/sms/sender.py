@@ -95,6 +95,15 @@ class SmsSender:
         """Called after each commit that wrote SMS: the thread looks at once instead of at its next poll."""
         self._wake.set()
 
+    def erase_gateway_before(self, cutoff: float) -> int:
+        """The gateway's own files with personal data (gammu's sent/, error/, inbox/; the demo folder) written
+        before `cutoff` are removed: call it with the outbox's erase_before (retention)."""
+        try:
+            return self.gateway.erase_before(cutoff)
+        except Exception as exc:                        # noqa: BLE001
+            log.warning("sms: cannot erase old gateway files: %s", scrub(str(exc)))
+            return 0
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
