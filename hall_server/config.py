@@ -394,11 +394,29 @@ def cross_references(data: dict[str, Any]) -> list[str]:
     return problems
 
 
+def sms_problems(cfg: HallConfig) -> list[str]:
+    """Templates that would need a second SMS segment with the longest values this hall can fill in (the longest
+    service and hall names, this hall's case numbers and rating link), the carrier signature included."""
+    if cfg.sms is None:
+        return []
+    from hall_server.sms.templates import overflow_problems
+    longest = {"service": max((s.name for s in cfg.services), key=len),
+               "hall": cfg.hall.name,
+               "number": f"{cfg.cases.number_prefix}-20261130-0007",
+               "due_date": "12月31日",
+               "link": cfg.case_url().replace("{token}", "x" * 32)}
+    return overflow_problems(cfg.sms, longest)
+
+
 def load_hall_config(path: str | Path) -> HallConfig:
     """Load and validate; field errors and cross-reference problems are listed together, one per line (the
     cross-references are checked on the raw file, so they show even when some fields are wrong)."""
     try:
-        return load_toml(path, HallConfig)
+        cfg = load_toml(path, HallConfig)
+        problems = sms_problems(cfg)
+        if problems:
+            raise ConfigError(path, problems)
+        return cfg
     except ConfigError as err:
         # The model's own cross-reference check reports at the top level as one joined line; list them one by one.
         problems = [p for p in err.problems if not p.startswith("(top level): ")]

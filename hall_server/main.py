@@ -151,6 +151,15 @@ def load_appointments(cfg: HallConfig, path: Path | None) -> list[Appointment]:
     return out
 
 
+def with_sms_folder(cfg: HallConfig, folder: Path) -> HallConfig:
+    """The demo's SMS "phone": every message a file in `folder` (the dir gateway), with the hall's templates and
+    signature when it has an [sms] section."""
+    from hall_server.sms.settings import SmsSettings
+    base = cfg.sms.model_dump() if cfg.sms else {"signature": "【大安政务】"}
+    base.update(gateway=f"dir://{folder}", secret=None)
+    return cfg.model_copy(update={"sms": SmsSettings.model_validate(base)})
+
+
 def reload_config(path: str, service: "HallService") -> None:
     """SIGHUP: re-read the hall config; a broken or structurally different file leaves the running one in place."""
     try:
@@ -174,6 +183,7 @@ def run(argv: list[str]) -> int:
     g.add_argument("--broker", help="external broker URL, mqtt://[user:pass@]host:port")
     p.add_argument("--open-all-day", action="store_true", help="ignore the configured issuing hours")
     p.add_argument("--appointments", help="CSV of code,service,date,start,end (instead of [appointments] file)")
+    p.add_argument("--sms-out", metavar="DIR", help="demo: SMS go as files into DIR (instead of [sms] gateway)")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     setup_logging(args.verbose)
@@ -183,6 +193,8 @@ def run(argv: list[str]) -> int:
     except ConfigError as err:
         print(f"onewindow server: refusing to start with {err}", file=sys.stderr)
         return 1
+    if args.sms_out:
+        cfg = with_sms_folder(cfg, Path(args.sms_out).resolve())
 
     from hall_server.service import SERVER_CLIENT_ID, HallService   # after config: a bad file fails fast
 

@@ -190,7 +190,11 @@ class HallService:
 
         def failing(text_zh: str, text_en: str) -> None:
             self._inbox.put(_Raise("sms_failing", "red", "sms", text_zh, text_en))
-        self.sms_sender = SmsSender(self.store.path, settings, self.store.sealer, gw, on_failing=failing)
+
+        def recovered() -> None:
+            log.info("SMS gateway accepts messages again")
+        self.sms_sender = SmsSender(self.store.path, settings, self.store.sealer, gw, on_failing=failing,
+                                    on_recovered=recovered)
         self.sms_sender.start()
 
     def stop(self) -> None:
@@ -362,6 +366,9 @@ class HallService:
         if roll.rollover:
             self.cases.roll(roll.rollover)
             outcomes.append(self.cases.retention(now, self.engine))
+            if self.sms_sender is not None:       # the gateway's own folders (sent, inbox, demo files) too
+                cutoff = now.timestamp() - self.config.cases.retention_days * 86400
+                self._backups.submit(self.sms_sender.erase_gateway_before, cutoff)
             self.start_backup("-rollover")
 
         for item in batch:

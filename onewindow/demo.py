@@ -21,6 +21,7 @@ from hall_bus import BusClient, RequestError
 from hall_server.broker import die_with_parent, free_port, mosquitto_binary, port_free
 from hall_server.config import HallConfig, load_hall_config
 from hall_bus.contract import Op
+from hall_bus.idnumber import check_digit
 
 ROOT = Path(__file__).resolve().parent.parent
 CHANNEL_WEIGHTS = (("walk_in", 8), ("id_card", 3))
@@ -69,6 +70,8 @@ class Crowd:
             c = BusClient(self.url, self.cfg.hall.id, f"panel-{w.id}").start()
             self.clients.append(c)
             self._spawn(self._staff, c, w)
+        for dept in sorted({s.department for s in self.services if s.department in self.cfg.departments_by_id}):
+            self._spawn(self._department, dept)
 
     def _spawn(self, fn, *args) -> None:
         t = threading.Thread(target=fn, args=args, daemon=True)
@@ -126,6 +129,7 @@ class Crowd:
             say(f"叫号 请{t['number']}号到{w.name}办理  ({t['service_name']}, 等候{self._waited(t)})")
             if self._sleep(self.rng.uniform(2, 6)):
                 return
+            self._maybe_case(c, w, t)
             roll = self.rng.random()
             try:
                 if roll < 0.08:
@@ -148,6 +152,74 @@ class Crowd:
             except RequestError as exc:
                 say(f"[{w.name}] {exc.message_zh}")
             self._sleep(self.rng.uniform(0.5, 1.5))
+
+    def _applicant(self) -> dict:
+        year = self.rng.choice([1948, 1957, 1969, 1978, 1985, 1996, 2001])
+        first17 = f"510304{year}{self.rng.randint(1, 12):02d}{self.rng.randint(1, 28):02d}{self.rng.randint(0, 999):03d}"
+        name = self.rng.choice("张李王刘陈杨赵黄周吴") + self.rng.choice(["伟", "芳", "秀英", "建国", "静", "磊", "海燕"])
+        return {"name": name, "id_number": first17 + check_digit(first17)}
+
+    def _maybe_case(self, c: BusClient, w, t: dict) -> None:
+        """一窗受理: about a third of the citizens apply for something the window accepts as a case (办件); a few
+        are told what is missing (一次性告知); about two in three agree to SMS notices."""
+        roll = self.rng.random()
+        if roll > 0.4:
+            return
+        svc = self.cfg.services_by_id[t["service"]]
+        args: dict = {"window": w.id, "applicant": self._applicant()}
+        if self.rng.random() < 0.65:
+            args.update(phone=f"13{self.rng.randint(0, 9)}{self.rng.randint(0, 99999999):08d}", sms=True)
+        try:
+            if roll < 0.05:
+                missing = [m.name for m in svc.materials[:self.rng.randint(1, len(svc.materials))]]
+                case = c.request(Op.CASE_REFUSE, {**args, "service": svc.id, "kind": "incomplete",
+                                                  "missing": missing}, timeout=5)
+                say(f"一次性告知 {case['number']} {svc.name}：缺{'、'.join(missing)}")
+            else:
+                case = c.request(Op.CASE_ACCEPT, args, timeout=5)
+                sms = "，短信通知" if case["sms"] else ""
+                say(f"受理 {case['number']} {svc.name}（{w.name}），承诺{case['due_date']}前办结{sms}")
+        except RequestError as exc:
+            say(f"[{w.name}] 受理失败：{exc.message_zh}")
+
+    def _department(self, dept: str) -> None:
+        """A department's own approval system (dept-<id>): moves its cases on — 办理, sometimes 补正 and back,
+        办结, 领件."""
+        c = BusClient(self.url, self.cfg.hall.id, f"dept-{dept}").start()
+        self.clients.append(c)
+        c.wait_connected(10)
+        name = self.cfg.department_name(dept)
+        moves = {"accepted": "in_progress", "needs_materials": "resumed", "done": "delivered"}
+        while not self._sleep(self.rng.uniform(3, 6)):
+            try:
+                cases = c.request(Op.CASE_LIST, {}, timeout=5)["cases"]
+            except RequestError:
+                continue
+            for case in cases:
+                status = case["status"]
+                if status == "in_progress":
+                    change = "needs_materials" if self.rng.random() < 0.15 else "done"
+                else:
+                    change = moves.get(status)
+                if change is None or self.rng.random() < 0.5:
+                    continue
+                args: dict = {"number": case["number"], "change": change, "actor": f"{name}审批系统"}
+                if change == "needs_materials":
+                    args["missing"] = ["补充证明材料"]
+                elif change == "done":
+                    args["result"] = "approved"
+                elif change == "delivered":
+                    args["delivery"] = {"method": "pickup"}
+                try:
+                    c.request(Op.CASE_UPDATE, args, timeout=5)
+                except RequestError as exc:
+                    say(f"[{name}] {case['number']}: {exc.message_zh}")
+                    continue
+                word = {"in_progress": "办理", "needs_materials": "补正", "resumed": "恢复办理", "done": "办结",
+                        "delivered": "领件"}[change]
+                with self.lock:
+                    self.counts["cases_" + change] = self.counts.get("cases_" + change, 0) + 1
+                say(f"{word} {case['number']} {case['service_name']}（{name}）")
 
     @staticmethod
     def _waited(t: dict) -> str:
@@ -241,6 +313,7 @@ def run(argv: list[str]) -> int:
     p.add_argument("--speed", type=float, default=1.0, help="crowd speed factor")
     p.add_argument("--seed", type=int)
     p.add_argument("--data", help="data directory (default: a fresh var/demo)")
+    p.add_argument("--sms-out", metavar="DIR", help="where the demo's SMS go, one file each (default: DATA/sms-out)")
     args = p.parse_args(argv)
     cfg = load_hall_config(args.config)
 
@@ -265,10 +338,11 @@ def run(argv: list[str]) -> int:
             say(f"note: {tool} not found — {lost}")
 
     appointments = write_demo_appointments(cfg, data / "appointments.csv")
+    sms_out = Path(args.sms_out) if args.sms_out else data / "sms-out"
     with (data / "server.log").open("w") as server_log:
         server = subprocess.Popen([sys.executable, "-m", "onewindow", "server", "--config", args.config,
                                    "--data", str(data), "--broker-port", str(port), "--open-all-day",
-                                   "--appointments", str(data / "appointments.csv")],
+                                   "--appointments", str(data / "appointments.csv"), "--sms-out", str(sms_out)],
                                   stdout=subprocess.PIPE, stderr=server_log, text=True, cwd=ROOT,
                                   preexec_fn=die_with_parent(signal.SIGTERM))   # no orphans if the demo is killed
     assert server.stdout is not None
@@ -323,8 +397,11 @@ def run(argv: list[str]) -> int:
     server.terminate()
     server.wait(10)
     c = crowd.counts
+    sms_files = sorted(sms_out.glob("*.txt")) if sms_out.is_dir() else []
     summary = {"event": "demo_summary", "issued": c["issued"], "called": c["called"], "done": c["done"],
                "no_show": c["no_show"], "transferred": c["transferred"],
+               "cases": {k.removeprefix("cases_"): v for k, v in c.items() if k.startswith("cases_")},
+               "sms": len(sms_files), "sms_out": str(sms_out),
                "zones_issued": sorted(crowd.zones_issued), "zones_called": sorted(crowd.zones_called)}
     say(f"demo over: {c['issued']} tickets issued, {c['called']} called, {c['done']} done, "
         f"{c['no_show']} no-show, {c['transferred']} transferred; zones issued {len(crowd.zones_issued)}/6, "

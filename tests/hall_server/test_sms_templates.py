@@ -132,12 +132,12 @@ def test_good_phone_numbers(raw, expected):
 
 
 @pytest.mark.parametrize("raw, message", [
-    ("12345678901", "starts with 13 to 19"),
-    ("1381234567", "11 digits, this one has 10"),
-    ("23812345678", "starts with 13 to 19"),
-    ("138abcd5678", "digits only"),
-    ("１３８１２３４５６７８", "digits only"),           # full-width digits
-    ("", "digits only"),
+    ("12345678901", "starting 13-19"),
+    ("1381234567", "11 digits, not 10"),
+    ("23812345678", "starting 13-19"),
+    ("138abcd5678", "must be digits"),
+    ("１３８１２３４５６７８", "must be digits"),           # full-width digits
+    ("", "must be digits"),
 ])
 def test_bad_phone_numbers(raw, message):
     with pytest.raises(ValueError, match=message):
