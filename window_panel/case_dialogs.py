@@ -19,7 +19,7 @@ from window_panel.model import CASE_CHANGES_FROM, material_lines, person_fields
 from window_panel.notices import Notice, masked, short_time
 
 FORM_STYLE = """
-QLineEdit, QComboBox, QSpinBox { font-size: 16px; padding: 3px; }
+QDialog QLineEdit, QDialog QComboBox, QDialog QSpinBox { font-size: 16px; padding: 3px; }
 QPlainTextEdit, QListWidget { font-size: 15px; }
 QLabel#hint { font-size: 13px; color: #3b4a63; }
 QLabel#warn { font-size: 13px; color: #8a5300; }
@@ -35,7 +35,6 @@ class _Form(_Dialog):
 
     def __init__(self, tr: Tr, parent: QWidget | None, title: str) -> None:
         super().__init__(tr, parent, title)
-        self.setStyleSheet(self.styleSheet() + FORM_STYLE)
         self.setMinimumWidth(540)
         self.check: Callable[[], tuple[Any, list[str]]] = lambda: (None, [])
         self.answer: Any = None
@@ -45,6 +44,8 @@ class _Form(_Dialog):
     def finish_layout(self) -> None:
         self.box.addWidget(self.problems)
         super().finish_layout()
+        # set once the children exist: a second setStyleSheet in __init__ was not applied to them (PySide6 6.x)
+        self.setStyleSheet(self.styleSheet() + FORM_STYLE)
 
     def accept(self) -> None:
         answer, problems = self.check()
@@ -71,7 +72,6 @@ class _Materials(QWidget):
         lay.addWidget(_section(heading))
         self.empty = QLabel(tr("dlg_no_materials"), objectName="hint", wordWrap=True)
         self.list = QListWidget()
-        self.list.setMaximumHeight(150)
         self.other = QPlainTextEdit(placeholderText=tr("dlg_missing_other"))
         self.other.setMaximumHeight(58)
         lay.addWidget(self.empty)
@@ -89,8 +89,10 @@ class _Materials(QWidget):
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Unchecked)
             self.list.addItem(item)
-        self.list.setVisible(self.list.count() > 0)
-        self.empty.setVisible(self.list.count() == 0)
+        rows = self.list.count()
+        self.list.setFixedHeight(min(6, max(rows, 1)) * (self.list.sizeHintForRow(0) if rows else 24) + 8)
+        self.list.setVisible(rows > 0)
+        self.empty.setVisible(rows == 0)
 
     def tick(self, names: list[str]) -> None:
         for i in range(self.list.count()):
@@ -448,10 +450,11 @@ class CaseDialogs:
         t = self.tr
         d = _Dialog(t, self.parent, notice.title)
         d.setMinimumWidth(520)
-        body = QLabel(notice.text, wordWrap=True)
-        body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        body = QPlainTextEdit(notice.text, readOnly=True)
         body.setStyleSheet("font-size: 15px; background: white; border: 1px solid #c9d3e3; border-radius: 6px;"
-                           " padding: 10px 14px;")
+                           " padding: 6px 10px;")
+        lines = sum(max(1, len(line) // 34 + 1) for line in notice.text.splitlines())
+        body.setMinimumHeight(min(640, 26 * lines + 24))
         d.box.addWidget(body)
         d.buttons.button(QDialogButtonBox.StandardButton.Cancel).hide()
         d.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(t("dlg_close"))

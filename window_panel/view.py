@@ -217,7 +217,7 @@ class PanelWindow(QWidget):
         head.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         head.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         head.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
-        self.case_table.setMinimumHeight(150)
+        self.case_table.setMinimumHeight(184)
         self.case_table.cellDoubleClicked.connect(lambda row, _col: self.open_case(row))
         root.addWidget(self.case_table, 1)
         self.case_none = QLabel(objectName="casenone", wordWrap=True)
@@ -450,6 +450,7 @@ class PanelWindow(QWidget):
             colours = DAYS_COLOURS.get(days_left_level(case))
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                item.setToolTip(text)
                 if col == 3:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                     if colours:

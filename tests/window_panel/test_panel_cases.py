@@ -440,4 +440,4 @@ def test_the_notice_dialog_shows_the_notice_text(dialogs, qtbot) -> None:
     notice = build_notice(case(status="refused", reason="无管辖权"), hall="大安区政务服务中心")
     d = dialogs.notice_dialog(notice)
     qtbot.addWidget(d)
-    assert d.body.text() == notice.text and "六个月内" in d.body.text()
+    assert d.body.toPlainText() == notice.text and "六个月内" in d.body.toPlainText()
