@@ -18,6 +18,8 @@ from hall_bus.configfile import ConfigError
 from hall_bus.hall import GRADES as HALL_GRADES, window_number
 from hall_server.config import HallConfig, load_hall_config
 from hall_server.stats import percentile
+from hall_server import report_cases
+from hall_server.report_cases import CaseDay
 from hall_server.store import Store
 
 GRADES = HALL_GRADES   # 好差评 labels: one home (hall_bus.hall)
@@ -37,8 +39,9 @@ ZONE_COLUMNS = ["zone", "name", "name_en", "tickets", "called", "served", "no_sh
                 "p90_wait_s", "avg_service_s", "no_show_rate", "evaluations", "satisfaction_rate"]
 # The supervision alerts of event/alert (engine.supervise / evaluate); the citizen's comment stays out of the CSV.
 ALERT_KINDS = {"long_wait": ("等候超时", "Long wait"), "window_paused": ("窗口暂停超时", "Long pause"),
-               "bad_evaluation": ("差评", "Bad evaluation")}
-ALERT_COLUMNS = ["ts", "kind", "kind_zh", "ticket", "window", "zone", "seconds", "grade", "text_zh"]
+               "bad_evaluation": ("差评", "Bad evaluation"), "case_due_soon": ("办件临期", "Case due soon"),
+               "case_overdue": ("办件超期", "Case overdue")}
+ALERT_COLUMNS = ["ts", "kind", "kind_zh", "ticket", "window", "zone", "seconds", "grade", "text_zh", "case"]
 
 
 # ---------------------------------------------------------------- numbers
@@ -121,6 +124,12 @@ class DayReport:
     served_per_hour: Counter[int]
     grades: Counter[int]
     alerts: list[dict[str, Any]] = field(default_factory=list)   # supervision alerts raised that day, in order
+    cases: CaseDay | None = None      # the day's cases (办件), hall_server.report_cases
+
+    @property
+    def has_cases(self) -> bool:
+        """Cases figure in the report: any recorded, done or still open (a hall without cases shows none)."""
+        return self.cases is not None and bool(self.cases.rows)
 
 
 def build(store: Store, config: HallConfig, day: date) -> DayReport:
@@ -191,7 +200,8 @@ def build(store: Store, config: HallConfig, day: date) -> DayReport:
             windows[wid].pauses += 1
     alerts = sorted((ev for ev in store.events_of(day, "alert") if ev.get("kind") in ALERT_KINDS),
                     key=lambda ev: str(ev.get("ts", "")))
-    return DayReport(day, config, rows, hall, zones, windows, issued_per_hour, served_per_hour, grades, alerts)
+    return DayReport(day, config, rows, hall, zones, windows, issued_per_hour, served_per_hour, grades, alerts,
+                     report_cases.build(store, config, day))
 
 
 # ---------------------------------------------------------------- CSV
@@ -238,12 +248,16 @@ def write_csvs(rep: DayReport, out: Path) -> dict[str, Path]:
     def alert_row(a: dict[str, Any]) -> list[Any]:
         return [a.get("ts", ""), a["kind"], ALERT_KINDS[a["kind"]][0], a.get("ticket", ""), a.get("window", ""),
                 a.get("zone", ""), a.get("waited_s") or a.get("paused_s") or "", a.get("grade", ""),
-                a.get("text_zh", "")]
+                a.get("text_zh", ""), a.get("case", "")]
 
-    return {"tickets": _write_csv(out / "tickets.csv", TICKET_COLUMNS, map(ticket_row, tickets)),
+    files = {"tickets": _write_csv(out / "tickets.csv", TICKET_COLUMNS, map(ticket_row, tickets)),
             "alerts": _write_csv(out / "alerts.csv", ALERT_COLUMNS, map(alert_row, rep.alerts)),
             "windows": _write_csv(out / "windows.csv", WINDOW_COLUMNS, map(window_row, cfg.windows)),
             "zones": _write_csv(out / "zones.csv", ZONE_COLUMNS, map(zone_row, cfg.zones))}
+    if rep.has_cases:
+        assert rep.cases is not None
+        files["cases"] = report_cases.write_csv(rep.cases, out, _write_csv)
+    return files
 
 
 # ---------------------------------------------------------------- SVG charts (drawn by hand: no JS, no CSS files)
@@ -394,7 +408,8 @@ def render_html(rep: DayReport) -> str:
     alert_summary = " · ".join(f"{zh} {en}: {counts[k]}" for k, (zh, en) in ALERT_KINDS.items())
     alert_rows = "\n".join(
         f"<tr><td>{escape(a.get('ts', '')[11:16])}</td><td>{escape(ALERT_KINDS[a['kind']][0])}</td>"
-        f"<td>{escape(str(a.get('ticket') or a.get('window') or ''))}</td><td>{escape(a.get('text_zh', ''))}</td></tr>"
+        f"<td>{escape(str(a.get('ticket') or a.get('case') or a.get('window') or ''))}</td>"
+        f"<td>{escape(a.get('text_zh', ''))}</td></tr>"
         for a in rep.alerts[:200])
     more = f"<p>… {len(rep.alerts) - 200} more in alerts.csv</p>" if len(rep.alerts) > 200 else ""
     legend = " ".join(f'<span class="key"><i style="background:{zone_colour[z.id]}"></i>{escape(z.name)}</span>'
@@ -410,6 +425,10 @@ def render_html(rep: DayReport) -> str:
         f"<td>{_minutes(g.avg_wait_s)}</td><td>{_minutes(g.p90_wait_s)}</td><td>{_minutes(g.avg_service_s)}</td>"
         f"<td>{_pct(g.no_show_rate)}</td><td>{_pct(g.satisfaction_rate)}</td></tr>"
         for z in cfg.zones for g in [rep.zones[z.id]])
+    cases_section = cases_css = ""
+    if rep.has_cases:
+        assert rep.cases is not None
+        cases_section, cases_css = report_cases.render_section(rep.cases, bar_chart), report_cases.CSS
     return f"""<!DOCTYPE html>
 <html lang="zh-CN">
 <head>
@@ -430,7 +449,7 @@ th:first-child, td:first-child {{ text-align: left; }} th {{ background: #f0f3f6
 .key i {{ display: inline-block; width: 10px; height: 10px; margin-right: 4px; }}
 footer {{ color: #888; font-size: 12px; margin-top: 30px; }}
 h2 {{ font-size: 16px; margin: 0 0 6px; }} table.alerts td {{ text-align: left; }}
-</style>
+{cases_css}</style>
 </head>
 <body>
 <h1>{escape(cfg.hall.name)} 运行日报 <small>{escape(cfg.hall.name_en)} — daily report</small></h1>
@@ -457,11 +476,12 @@ h2 {{ font-size: 16px; margin: 0 0 6px; }} table.alerts td {{ text-align: left; 
 <section>
 {grade_chart}
 </section>
+{cases_section}
 <section id="alerts">
 <h2>督办提醒 Supervision alerts</h2>
 <p>{escape(alert_summary)}</p>
 <table class="alerts">
-<tr><th>时间 Time</th><th>类型 Kind</th><th>号 / 窗口 Ticket / window</th><th>内容 What</th></tr>
+<tr><th>时间 Time</th><th>类型 Kind</th><th>号 / 办件 / 窗口 Ticket / case / window</th><th>内容 What</th></tr>
 {alert_rows or '<tr><td colspan="4">今日无督办提醒 No alerts today</td></tr>'}
 </table>
 {more}
@@ -523,8 +543,9 @@ def run(argv: list[str] | None = None, *, now: datetime | None = None) -> int:
         last = store.last_day()
     finally:
         store.close()
-    if not rep.tickets:     # an all-zero report would read as "a day without citizens"
-        print(f"onewindow report: no data for this day: hall {cfg.hall.id} issued no tickets on {day} "
+    if not rep.tickets and not (rep.cases and rep.cases.active):   # all zeros would read as a day without citizens
+        print(f"onewindow report: no data for this day: hall {cfg.hall.id} issued no tickets and recorded no cases "
+              f"on {day} "
               f"(record {db}; last business day recorded: {last or 'none'}); no report written", file=sys.stderr)
         return 1
     args.out.mkdir(parents=True, exist_ok=True)
@@ -540,5 +561,7 @@ def run(argv: list[str] | None = None, *, now: datetime | None = None) -> int:
                    "avg_wait_s": None if h.avg_wait_s is None else round(h.avg_wait_s, 1),
                    "p90_wait_s": h.p90_wait_s, "satisfaction_rate": None if h.satisfaction_rate is None
                    else round(h.satisfaction_rate, 4)},
+        **({"cases": report_cases.totals(rep.cases)} if rep.has_cases and rep.cases else {}),
     }, ensure_ascii=False), flush=True)
     return 0
+
