@@ -117,9 +117,9 @@ class CaseDesk:
         return chosen
 
     def _accept(self, client: str, a: contract.CaseAccept, now: datetime, engine: Engine) -> Outcome:
+        phone = self._phone(a.phone, a.sms)          # the request's own faults before the hall's state
         ticket = self._ticket_at(engine, a.window, a.ticket_id, required=True)
         service = self._service_at(a.window, a.service, ticket)
-        phone = self._phone(a.phone, a.sms)
         actor = self._actor(client, a.actor)
         return self._outcome(self.book.accept(
             now, engine.day or now.date(), service, a.window, ticket_id=ticket.id,
@@ -127,9 +127,9 @@ class CaseDesk:
             staff=a.actor, missing=a.missing, note=a.note), engine, now)
 
     def _refuse(self, client: str, a: contract.CaseRefuse, now: datetime, engine: Engine) -> Outcome:
+        phone = self._phone(a.phone, a.sms)
         ticket = self._ticket_at(engine, a.window, a.ticket_id, required=False)
         service = self._service_at(a.window, a.service, ticket)
-        phone = self._phone(a.phone, a.sms)
         applicant = {"name": a.applicant.name, "id_number": a.applicant.id_number} if a.applicant else None
         return self._outcome(self.book.refuse(
             now, engine.day or now.date(), service, a.window, a.kind, ticket_id=ticket.id if ticket else None,

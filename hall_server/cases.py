@@ -189,7 +189,7 @@ class CaseBook:
         self.yellow_days = yellow_days
         self._load = loader or (lambda number: None)
         self._load_token = token_loader or (lambda token: None)
-        self.new_token = new_token or (lambda: secrets.token_urlsafe(24))
+        self.new_token = new_token or (lambda: secrets.token_urlsafe(16))     # 128 bits; short enough for an SMS link
         self.new_code = new_code or (lambda: f"{secrets.randbelow(1_000_000):06d}")
         self.cases: dict[str, Case] = {}           # by number
         self.by_token: dict[str, str] = {}

@@ -404,7 +404,7 @@ def sms_problems(cfg: HallConfig) -> list[str]:
                "hall": cfg.hall.name,
                "number": f"{cfg.cases.number_prefix}-20261130-0007",
                "due_date": "12月31日",
-               "link": cfg.case_url().replace("{token}", "x" * 32)}
+               "link": cfg.case_url().replace("{token}", "x" * 22)}     # the case token: 22 characters
     return overflow_problems(cfg.sms, longest)
 
 

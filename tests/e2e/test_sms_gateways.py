@@ -9,10 +9,8 @@ import re
 import signal
 import sqlite3
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,62 +21,12 @@ from hall_server.sms.gateways import (SIGNATURE_HEADER, DirGateway, GammuFilesGa
                                       GatewayError, HttpGateway, gateway_from)
 from hall_server.sms.sender import SmsSender
 from hall_server.sms.settings import SmsSettings
+from tests.support.sms_platform import Platform, wait_for
 from tests.support.tools import require_tool
 
 SECRET = b"s3cret-for-the-platform-0123456789"
 PHONE = "13812345678"
 TEXT = "【大安政务】您的办件DA-20261130-0007已受理，查询码123456。𠀀"
-
-
-def wait_for(predicate, timeout: float = 15.0, step: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"not within {timeout} s")
-
-
-# ---------------------------------------------------------------- http
-
-class Platform:
-    """A local SMS platform: answers each POST with the next status of `script` (then 200), records requests."""
-
-    def __init__(self, port: int = 0) -> None:
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        self.script: list[int] = []
-        self.accepted: list[str] = []
-        platform = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                platform.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                status = platform.script.pop(0) if platform.script else 200
-                if 200 <= status < 300:
-                    platform.accepted.append(json.loads(body)["id"])
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/send"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
 
 
 @pytest.fixture
