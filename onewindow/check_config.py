@@ -39,6 +39,11 @@ def _hall_summary(cfg: Any) -> str:
 def _hall_password_file(cfg: Any, path: Path) -> tuple[list[str], str]:
     for warning in cfg.broker.warnings():       # e.g. allow_anonymous beyond loopback: valid, but said
         print(f"{path}: warning: {warning}", file=sys.stderr)
+    # deadlines, issuing and booking days need next year's holidays (chinese-calendar knows only up to its release)
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    for warning in cfg.hall_calendar.warnings(datetime.now(ZoneInfo(cfg.hall.timezone)).date()):
+        print(f"{path}: warning: {warning}", file=sys.stderr)
     if not cfg.broker.password_file:
         return [], ""
     from hall_server.main import broker_logins
