@@ -30,6 +30,16 @@ BROKEN: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
                 [r"^keypads\[[\w-]+\]\.addr: .*greater than or equal to 1", r"^buses\.line1\.kind: .*'rs485'"]),
     "panel": ([('window = "w15"', 'window = "w 15"'), ('language = "zh"', 'language = "fr"')],
               [r"^window: ", r"^language: .*'fr'"]),
+    # an SMS template that needs a second segment with this hall's longest values (its longest service name, case
+    # numbers, the rating link), the carrier signature included; a gateway of no known form
+    "hall sms": ([("[appointments]\n", '[sms]\ngateway = "ftp://sms.example"\nsignature = "【大安政务】"\n'
+                  '[sms.templates]\ncase_accepted = "您在大安区政务服务中心申请的{service}已受理，办件编号{number}，'
+                  '查询码{query_code}。"\n\n[appointments]\n')],
+                 [r"^sms\.gateway: "]),
+    "hall sms length": ([("[appointments]\n", '[sms]\ngateway = "http://sms.example/api"\nsignature = "【大安政务】"'
+                          '\n[sms.templates]\ncase_accepted = "您在大安区政务服务中心申请的{service}已受理，办件编号'
+                          '{number}，查询码{query_code}。"\n\n[appointments]\n')],
+                        [r"^sms\.templates\.case_accepted: \d+ UCS-2 units with the longest values \(limit 70"]),
     # cross-references between the sections of one file
     "devices references": ([('bus = "keypads"\naddr = 1', 'bus = "keypad"\naddr = 1'), ("addr = 12", "addr = 11")],
                            [r"^keypads\[[\w-]+\]\.bus: no bus 'keypad'", r"^evaluators\[[\w-]+\]\.addr: 11 on bus 'line1' "
