@@ -162,6 +162,8 @@ class CatalogService(Part):
     id_required: bool = False
     bookable: bool = False
     daily_quota: int | None = None
+    initials: str = Field("", description="pinyin initials of the Chinese name, upper case (城镇职工… → CZZG…), "
+                                          "for search on kiosks and phones")
 
     def title(self, lang: Lang) -> str:
         return (self.name_en or self.name) if lang == "en" else self.name

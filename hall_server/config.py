@@ -330,7 +330,8 @@ class HallConfig(ConfigModel):
             services=[bus.CatalogService(
                 id=s.id, zone=s.zone, prefix=s.prefix, name=s.name, name_en=s.name_en, department=s.department,
                 promised_days=s.promised_days, legal_days=s.legal_days, limit_unit=s.limit_unit,
-                id_required=s.id_required, bookable=s.appointment, daily_quota=s.daily_quota) for s in self.services],
+                id_required=s.id_required, bookable=s.appointment, daily_quota=s.daily_quota,
+                initials=pinyin_initials(s.name)) for s in self.services],
             windows=[bus.CatalogWindow(**w.model_dump()) for w in self.windows],
             departments=[bus.Department(**d.model_dump()) for d in self.departments],
             priority=bus.PriorityRules(**self.priority.model_dump()))
@@ -344,6 +345,12 @@ class HallConfig(ConfigModel):
                           legal_days=s.legal_days, limit_unit=s.limit_unit, fees=s.fees, fees_en=s.fees_en,
                           forms=[bus.Form(**f.model_dump()) for f in s.forms])
                 for s in self.services]
+
+
+def pinyin_initials(name: str) -> str:
+    """城镇职工养老保险参保登记 → CZZGYLBXCBDJ (letters and digits of the name kept as they are)."""
+    from pypinyin import Style, lazy_pinyin
+    return "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default")).upper()
 
 
 def _unique(what: str, ids: list[Any], problems: list[str]) -> set[str]:
