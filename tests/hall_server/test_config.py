@@ -240,3 +240,12 @@ def test_rows_are_named_by_their_id_and_by_index_where_they_have_none() -> None:
                         "as an integer (got 'many')",
                         "services[2].daily_quota: Input should be a valid integer, unable to parse string "
                         "as an integer (got 'lots')"]
+
+
+def test_catalog_services_carry_their_pinyin_initials() -> None:
+    from hall_server.config import load_hall_config, pinyin_initials
+    cfg = load_hall_config(Path(__file__).resolve().parents[2] / "config" / "hall.toml")
+    initials = {s.id: s.initials for s in cfg.public_catalog("2026-11-30").services}
+    assert initials["ss_enroll"] == "CZZGYLBXCBDJ"              # 城镇职工养老保险参保登记
+    assert pinyin_initials("CA数字证书办理") == "CASZZSBL"
+    assert all(v and v.isascii() and v.isupper() for v in initials.values())
