@@ -20,7 +20,7 @@ from hall_bus.payloads import Guide, PayloadError, ServerState
 from hall_bus.gui_thread import Mailbox
 from kiosk.config import KioskConfig
 from kiosk.model import (
-    Catalog, CodeQuery, Connectivity, DeviceHealth, Health, Holder, IssueOutcome, Service, Ticket, ZoneLoad,
+    CasePublic, CaseQuery, Catalog, CodeQuery, Connectivity, DeviceHealth, Health, Holder, IssueOutcome, Service, Ticket, ZoneLoad,
 )
 
 log = logging.getLogger("onewindow.kiosk")
@@ -88,6 +88,7 @@ class KioskBridge(QObject):
     issueProgress = Signal(str, float)       # stage (request, print, done), fraction 0..1
     issueFinished = Signal(object)           # IssueOutcome
     lookupFinished = Signal(object)          # IssueOutcome (kind found / refused / unreachable)
+    caseFinished = Signal(object)            # IssueOutcome (found with .case / refused / unreachable)
     checklistFinished = Signal(bool, str)    # ok, printer code when not printed
     evaluationFinished = Signal(object)      # IssueOutcome (kind evaluated / refused / unreachable)
     printedBytes = Signal(float)             # monotonic time the last ticket byte went to the transport
@@ -456,6 +457,24 @@ class KioskBridge(QObject):
                 found = IssueOutcome("refused", code="bad_reply", message=str(exc),
                                      message_zh="服务器答复无法识别，请联系工作人员")
         self._emit(self.lookupFinished, failed or found)
+
+    def case_lookup(self, query: CaseQuery) -> None:
+        """case.get by number + query code (PROTOCOL part 2): the public view, or unknown_case for a wrong number
+        and a wrong code alike."""
+        self._bus_worker.submit(self._case_job, query.as_args())
+
+    def _case_job(self, args: dict[str, Any]) -> None:
+        data, failed = self._ask(Op.CASE_GET, args)
+        if failed is None:
+            try:
+                found = IssueOutcome("found", case=CasePublic.parse(data))
+            except PayloadError as exc:
+                log.error("case.get reply cannot be read: %s", exc)
+                found = IssueOutcome("refused", code="bad_reply", message=str(exc),
+                                     message_zh="服务器答复无法识别，请联系工作人员")
+        outcome = failed or found
+        emit_log("case_lookup", outcome=outcome.kind, code=outcome.code)     # never the number or the query code
+        self._emit(self.caseFinished, outcome)
 
     def evaluate(self, ticket_id: str, grade: int) -> None:
         """好差评 from the kiosk (PROTOCOL.md: kiosks may call evaluation.submit), for a finished ticket."""

@@ -70,6 +70,9 @@ class KioskConfig(ConfigModel):
     idcard: IdCardConfig = IdCardConfig()
     scanner: DeviceConfig = DeviceConfig()
     announcer: AnnouncerConfig = AnnouncerConfig()
+    case_prefix: str = Field("DA", pattern=r"^[A-Z]{1,6}$",
+                             description="the hall's case-number prefix (hall.toml [cases] number_prefix): the case "
+                                         "query starts with it, so a citizen types only the sequence and the code")
 
     status_url: str | None = Field(None, exclude=True, description="moved to hall.toml: refused with a hint")
 

@@ -10,7 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hall_bus.hall import age_on
-from kiosk.model import Catalog, Connectivity, DeviceHealth, Health, Holder, IssueOutcome, ZoneLoad
+from kiosk.model import (
+    CASE_FIELD_LEN, CASE_FIELDS, Catalog, Connectivity, DeviceHealth, Health, Holder, IssueOutcome, ZoneLoad, case_day,
+)
 
 ELDERLY_SCALE = 1.25
 CONNECT_GRACE_S = 6.0      # "connecting" rather than "unreachable" just after start
@@ -26,6 +28,7 @@ class Journey:
     idle_timeout_s_normal: float = 45.0
     idle_timeout_s_elderly: float = 90.0
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    case_prefix_default: str = "DA"         # kiosk.toml case_prefix: the hall's case numbers start with it
 
     # the hall and the terminal, as last reported by the bridge
     catalog: Catalog | None = None
@@ -63,12 +66,27 @@ class Journey:
     eval_busy: bool = False                 # a grade for the looked-up ticket is on its way
     eval_error: str = ""
 
+    # the status screen also answers a case (办件) number + query code: the number in its three parts, the prefix
+    # and the day filled in (the hall's prefix, today), so a citizen types only the sequence and the code
+    status_mode: str = "ticket"             # ticket or case
+    case_prefix: str = ""
+    case_day: str = ""                      # YYYYMMDD
+    case_seq: str = ""
+    case_code: str = ""
+    case_field: str = "seq"                 # the part the keypad types into
+    case_fresh: bool = False                # the part was just chosen: the first key replaces what it holds
+    case_busy: bool = False
+    case_error: str = ""                    # i18n key of what is wrong (typed parts, not found), or the server's text
+    case_error_text: str = ""
+    case_found: IssueOutcome | None = None
+
     # idle return: when the running idle timer fires (clock time), None when it is stopped
     idle_deadline: float | None = None
 
     def __post_init__(self) -> None:
         self.lang = self.lang or self.default_lang
         self.started = self.started or self.clock()
+        self.clear_case()
 
     # ------------------------------------------------------------ derived
     @property
@@ -146,6 +164,7 @@ class Journey:
         self.clear_code()
         self.checklist_msg = None
         self.id_error = False
+        self.status_mode = "ticket"
         return elderly_was and not self.elderly
 
     def clear_code(self) -> None:
@@ -153,6 +172,60 @@ class Journey:
         self.code_text, self.code_error, self.code_busy = "", "", False
         self.lookup = None
         self.eval_busy, self.eval_error = False, ""
+        self.clear_case()
+
+    def clear_case(self) -> None:
+        """A fresh case query: the hall's prefix and today's date filled in, the sequence and code empty."""
+        self.case_prefix = self.case_prefix_default
+        self.case_day = case_day(self.catalog.business_day if self.catalog else "")
+        self.case_seq = self.case_code = ""
+        self.case_field, self.case_fresh = "seq", False
+        self.case_busy, self.case_error, self.case_error_text = False, "", ""
+        self.case_found = None
+
+    def case_part(self, name: str) -> str:
+        return getattr(self, f"case_{name}")
+
+    def choose_case_field(self, name: str) -> None:
+        if name in CASE_FIELDS:
+            self.case_field = name
+            self.case_fresh = bool(self.case_part(name))
+            self.case_error = self.case_error_text = ""
+
+    def type_case_key(self, key: str) -> bool:
+        """A key for the case query; True for OK. Letters go only into the prefix, digits only into the others;
+        a full sequence moves on to the code, a full date to the sequence."""
+        name = self.case_field
+        value = self.case_part(name)
+        if key == "OK":
+            return True
+        self.case_error = self.case_error_text = ""
+        if key == "DEL":
+            value = value[:-1]
+        elif key == "CLR":
+            value = ""
+        elif len(key) == 1 and (key.isascii() and (key.isalpha() if name == "prefix" else key.isdigit())):
+            if self.case_fresh:
+                value = ""
+            if len(value) >= CASE_FIELD_LEN[name]:
+                return False         # full: extra keys do nothing
+            value += key.upper()
+            if len(value) == CASE_FIELD_LEN[name] and name in ("day", "seq"):
+                setattr(self, f"case_{name}", value)
+                self.choose_case_field("seq" if name == "day" else "code")
+                return False
+        else:
+            self.case_error = "case_letters_only" if name == "prefix" else "case_digits_only"
+            return False
+        self.case_fresh = False
+        setattr(self, f"case_{name}", value)
+        return False
+
+    def fill_case_number(self, prefix: str, day: str, seq: str) -> None:
+        """A whole number (scanned, or typed with its prefix): its parts in place, the code next."""
+        self.case_prefix, self.case_day, self.case_seq = prefix, day, seq
+        self.case_field, self.case_fresh = "code", False
+        self.case_error = self.case_error_text = ""
 
     def type_key(self, key: str) -> bool:
         """A key of the on-screen keypad; True for OK (the code is to be submitted)."""

@@ -1,6 +1,7 @@
 """Plain values the kiosk bridge hands to its screens (no Qt): catalogue, zone load, tickets, device health."""
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -15,6 +16,7 @@ ZoneLoad = bus.ZoneState
 Zone = bus.CatalogZone
 Material = bus.Material
 Guide = bus.Guide
+CasePublic = bus.CasePublic
 
 
 class Service(bus.CatalogService):
@@ -163,9 +165,10 @@ class Connectivity:
 
 @dataclass(frozen=True)
 class IssueOutcome:
-    """The end of one ticket.issue / appointment.checkin attempt."""
-    kind: str                         # printed, unprinted, refused, unreachable, printer_blocked, evaluated
+    """The end of one ticket.issue / appointment.checkin attempt (or ticket / case lookup)."""
+    kind: str                         # printed, unprinted, refused, unreachable, printer_blocked, evaluated, found
     ticket: Ticket | None = None
+    case: CasePublic | None = None    # a case found by number + query code (public view)
     code: str = ""
     message: str = ""
     message_zh: str = ""
@@ -203,3 +206,56 @@ def minutes(est_wait_s: int | None) -> int | None:
     if est_wait_s is None:
         return None
     return max(1, round(est_wait_s / 60)) if est_wait_s > 0 else 0
+
+
+# ------------------------------------------------------------------ case (办件) queries
+CASE_PREFIX = re.compile(r"[A-Z]{1,6}")
+_CASE_NUMBER = re.compile(bus.CASE_NUMBER_PATTERN.strip("^$"))
+_CASE_LOOSE = re.compile(r"([A-Za-z]{1,6})[-\s]*(\d{8})[-\s]*(\d{1,4})")
+CASE_FIELDS = ("prefix", "day", "seq", "code")
+CASE_FIELD_LEN = {"prefix": 6, "day": 8, "seq": 4, "code": 6}
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    """A case number and its 6-digit query code, checked on the kiosk before anything is sent."""
+    number: str
+    query_code: str
+
+    def as_args(self) -> dict[str, str]:
+        return {"number": self.number, "query_code": self.query_code}
+
+
+def case_query(prefix: str, day: str, seq: str, code: str) -> CaseQuery | tuple[str, str]:
+    """The parts as typed (prefix letters, business day YYYYMMDD, daily sequence, query code) as a query, or
+    (field, i18n key) naming the first part that cannot be right. A short sequence is zero-padded (7 = 0007)."""
+    prefix, day, seq, code = (p.strip().upper() for p in (prefix, day, seq, code))
+    if not CASE_PREFIX.fullmatch(prefix):
+        return "prefix", "case_bad_prefix"
+    try:
+        if not re.fullmatch(r"\d{8}", day):
+            raise ValueError(day)
+        _dt.date(int(day[:4]), int(day[4:6]), int(day[6:]))
+    except ValueError:
+        return "day", "case_bad_day"
+    if not re.fullmatch(r"\d{1,4}", seq) or int(seq) == 0:
+        return "seq", "case_bad_seq"
+    if not re.fullmatch(r"\d{6}", code):
+        return "code", "case_bad_code"
+    number = f"{prefix}-{day}-{int(seq):04d}"
+    assert _CASE_NUMBER.fullmatch(number)
+    return CaseQuery(number, code)
+
+
+def split_case_number(text: str) -> tuple[str, str, str] | None:
+    """A whole case number as scanned or typed (DA-20261130-0007, also without the dashes): its three parts."""
+    m = _CASE_LOOSE.fullmatch(text.strip())
+    return (m.group(1).upper(), m.group(2), m.group(3)) if m else None
+
+
+def case_day(business_day: str | None, today: _dt.date | None = None) -> str:
+    """The date part a case number most likely has when nothing is typed: the hall's business day, else today."""
+    digits = (business_day or "").replace("-", "")
+    if re.fullmatch(r"\d{8}", digits):
+        return digits
+    return (today or _dt.date.today()).strftime("%Y%m%d")

@@ -6,15 +6,15 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
-    QGridLayout, QLineEdit, QProgressBar, QScrollArea, QScroller, QSizePolicy, QVBoxLayout, QWidget,
+    QGridLayout, QHBoxLayout, QLineEdit, QPushButton, QProgressBar, QScrollArea, QScroller, QSizePolicy, QVBoxLayout, QWidget,
 )
 
 from kiosk import theme
 from kiosk.i18n import error_text, t
 from kiosk.journey import Journey
-from kiosk.model import Service, Ticket, ZoneLoad, minutes
+from kiosk.model import CasePublic, Service, Ticket, ZoneLoad, minutes
 from kiosk.widgets import (
-    Badge, Keypad, StatusIcon, ZoneTile, text_height, TicketOut, button, clear_layout, frame, hbox, label, sep, vbox,
+    Badge, CasePad, Keypad, StatusIcon, ZoneTile, text_height, TicketOut, button, clear_layout, frame, hbox, label, sep, vbox,
 )
 
 AC = Qt.AlignmentFlag.AlignCenter
@@ -566,7 +566,7 @@ class CodeScreen(Screen):
     def build(self) -> None:
         j = self.journey
         appt = self.mode == "appointment"
-        self.body.addWidget(label(self.tr("appt_title" if appt else "status_title"), "h1"))
+        self.body.addLayout(self._title_row(self.tr("appt_title" if appt else "status_title")))
         if not appt and j.lookup is not None and j.lookup.kind == "found":
             self._result()
             return
@@ -623,6 +623,21 @@ class CodeScreen(Screen):
         self.body.addStretch(1)
         self.body.addWidget(button(self.tr("query_again"), "primary", self.go("status"), name="query-again"))
 
+    def _title_row(self, title: str) -> QHBoxLayout:
+        """The screen's title; on the status screen with the two tabs: a queue ticket, or a case (办件)."""
+        row = hbox(spacing=self.s(16))
+        row.addWidget(label(title, "h1" if not (self.journey.elderly and self.lang == "en") else "h2",
+                            name="screen-title"), 1)
+        if self.mode == "status":
+            for mode in ("ticket", "case"):
+                on = self.journey.status_mode == mode
+                tab = button(self.tr(f"tab_{mode}"), "primary" if on else None, self.go("status_mode", mode),
+                             name=f"tab-{mode}")
+                tab.setStyleSheet(f"font-size: {self.s(32)}px; min-height: {self.s(76)}px; "
+                                  f"padding: 0 {self.s(24)}px;")
+                row.addWidget(tab, 0, Qt.AlignmentFlag.AlignVCenter)
+        return row
+
 
     def _evaluation(self, card: QVBoxLayout, tk: Ticket) -> None:
         """好差评 for a finished ticket: five large grades, once; the server refuses a second rating."""
@@ -658,8 +673,193 @@ class AppointmentScreen(CodeScreen):
 
 
 class StatusScreen(CodeScreen):
+    """A queue ticket by its number, verify code or QR (CodeScreen), or a case (办件) by its number and query code."""
     name = "status"
     mode = "status"
+
+    def build(self) -> None:
+        if self.journey.status_mode != "case":
+            super().build()
+            return
+        j = self.journey
+        self.body.addLayout(self._title_row(self.tr("case_title")))
+        if j.case_found is not None and j.case_found.case is not None:
+            self._case_result(j.case_found.case)
+        else:
+            self._case_entry()
+
+    # ---------------------------------------------------------------- entry: number in three parts + query code
+    def _field(self, name: str, placeholder: str) -> QPushButton:
+        j = self.journey
+        value = j.case_part(name)
+        shown_text = value or placeholder
+        if value and name in ("seq", "code"):       # how many digits are still to come
+            shown_text = value + "·" * (len(placeholder) - len(value))
+        b = button(shown_text, "fieldOn" if j.case_field == name else "field",
+                   self.go("case_field", name), name=f"case-{name}")
+        b.setProperty("empty", "true" if not value else "false")
+        b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        return b
+
+    def _part(self, name: str, placeholder: str, caption: str) -> QVBoxLayout:
+        return vbox(self._field(name, placeholder), label(caption, "muted", align=AC, wrap=False),
+                    spacing=self.s(4))
+
+    def _case_entry(self) -> None:
+        j = self.journey
+        def dash() -> QWidget:
+            d = label("–", "h2", wrap=False, align=AC)
+            d.setFixedHeight(self.s(88))         # centred on the boxes, not on their captions
+            return d
+
+        number = hbox(spacing=self.s(10))
+        number.addLayout(self._part("prefix", "A", self.tr("case_part_prefix")), 3)
+        number.addWidget(dash(), 0, Qt.AlignmentFlag.AlignTop)
+        number.addLayout(self._part("day", "YYYYMMDD", self.tr("case_part_day")), 6)
+        number.addWidget(dash(), 0, Qt.AlignmentFlag.AlignTop)
+        number.addLayout(self._part("seq", "····", self.tr("case_part_seq")), 4)
+        code = hbox(spacing=self.s(10))
+        code.addLayout(self._part("code", "······", self.tr("case_part_code")), 1)
+        fields = vbox(label(self.tr("case_number"), "h3"), number, spacing=self.s(8))
+        if not j.elderly:
+            fields.addWidget(label(self.tr("case_tap_hint"), "muted"))
+        fields.addSpacing(self.s(8))
+        fields.addWidget(label(self.tr("case_code"), "h3"))
+        fields.addLayout(code)
+        msg = None
+        if j.case_busy:
+            msg = label(self.tr("case_checking"), "chip", name="case-busy")
+        elif j.case_error or j.case_error_text:
+            text = j.case_error_text or self.tr(j.case_error)
+            msg = frame("warn", hbox(label(text, "body", name="case-error"), margins=(24, 14, 24, 14)))
+        kind = "letters" if j.case_field == "prefix" else "digits"
+        pad = CasePad(kind, self.lang, self.s((100 if kind == "digits" else 96) if self.portrait else 84))
+        pad.key.connect(lambda key: self.intent.emit("case_key", key))
+        if self.portrait:
+            if not j.elderly:
+                self.body.addWidget(label(self.tr("case_body"), "body"))
+            self.body.addLayout(fields)
+            if msg:
+                self.body.addWidget(msg)
+            self.body.addStretch(1)
+            self.body.addWidget(pad)
+        else:
+            left = vbox(label(self.tr("case_body"), "body") if not j.elderly else None, fields, msg, 0,
+                        spacing=self.s(16))
+            row = hbox(spacing=self.s(40))
+            row.addLayout(left, 3)
+            row.addLayout(vbox(0, pad), 2)
+            self.body.addLayout(row, 1)
+
+    # ---------------------------------------------------------------- result: the public view of the case
+    def _case_result(self, case: CasePublic) -> None:
+        pad = self.s(24 if self.portrait else 14)
+        card = vbox(spacing=self.s(12 if self.portrait else 6), margins=(self.s(32), pad, self.s(32), pad))
+        number = label(case.number, "caseNumber", wrap=False, name="case-number")
+        if not self.portrait:
+            number.setStyleSheet(f"font-size: {self.s(56)}px;")
+        card.addWidget(number)
+        card.addWidget(label(self._service_title(case), "h3", name="case-service"))
+        state = hbox(spacing=self.s(20))
+        status = label(self.tr(f"case_status_{case.status}"), "h3", wrap=False, name="case-status")
+        fg, bg = self._status_colours(case)
+        status.setStyleSheet(f"color: {fg}; background: {bg}; border-radius: {self.s(12)}px; "
+                             f"padding: {self.s(6)}px {self.s(18)}px;")
+        state.addWidget(status)
+        if case.result:
+            state.addWidget(label(self.tr(f"case_result_{case.result}"), "h3", name="case-result"), 1)
+        else:
+            state.addStretch(1)
+        card.addLayout(state)
+        if case.status in _OPEN_CASE and case.due_date:
+            card.addWidget(label(self.tr("case_due", date=case.due_date), "body", name="case-due"))
+        if case.status in _OPEN_CASE and case.days_left is not None:
+            card.addWidget(label(self._days_left(case), "overdue" if case.days_left < 0 else "big",
+                                 name="case-days-left"))
+        details: list[QWidget | QVBoxLayout] = []
+        if case.clock == "stopped":
+            details.append(frame("warn", hbox(label(self.tr("case_clock_stopped"), "body", name="case-clock"),
+                                              margins=(20, 12, 20, 12))))
+        if case.missing:
+            key = case.status if case.status in ("needs_materials", "incomplete") else "other"
+            items = vbox(label(self.tr(f"case_missing_{key}"), "h3"), spacing=self.s(8))
+            for i, m in enumerate(case.missing, 1):
+                items.addWidget(label(f"{i}. {m}", "body", name=f"case-missing-{i}"))
+            details.append(items)
+        again = button(self.tr("case_again"), "primary", self.go("status", "case"), name="case-again")
+        if self.portrait:      # everything in the card; the history scrolls under it
+            for d in details:
+                if isinstance(d, QVBoxLayout):
+                    card.addLayout(d)
+                else:
+                    card.addWidget(d)
+            self.body.addWidget(frame("card", card))
+            self.body.addWidget(self._history(case, []), 1)
+        else:                  # height is scarce: the card on the left, the rest scrolls on the right
+            again.setStyleSheet(f"min-height: {self.s(88)}px; font-size: {self.s(36)}px;")
+            row = hbox(spacing=self.s(32))
+            row.addLayout(vbox(frame("card", card), 0, again, spacing=self.s(16)), 1)
+            row.addWidget(self._history(case, details), 1)
+            self.body.addLayout(row, 1)
+            return
+        self.body.addWidget(again)
+
+    def _history(self, case: CasePublic, before: list[QWidget | QVBoxLayout]) -> QWidget:
+        """Status and time of every change, oldest first, in a list that scrolls when it is long (after `before`:
+        what landscape has no room for in the card)."""
+        content = QWidget()
+        lay = vbox(*before, label(self.tr("case_history"), "h3"), spacing=self.s(10), margins=(0, 0, self.s(16), 0))
+        for i, step in enumerate(case.history):
+            line = hbox(spacing=self.s(16))
+            words = self.tr(f"case_status_{step.status}")
+            if step.change in ("resumed", "extend"):
+                words += f" · {self.tr(f'case_change_{step.change}')}"
+            line.addWidget(label(_when(step.ts), "muted", wrap=False), 0, Qt.AlignmentFlag.AlignTop)
+            line.addWidget(label(words, "body", name=f"case-step-{i}"), 1)
+            lay.addLayout(line)
+        lay.addStretch(1)
+        content.setLayout(lay)
+        scroll = QScrollArea()
+        scroll.setObjectName("case-history")
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(content)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        QScroller.grabGesture(scroll.viewport(), QScroller.ScrollerGestureType.LeftMouseButtonGesture)
+        scroll.viewport().installEventFilter(self)
+        return scroll
+
+    def _service_title(self, case: CasePublic) -> str:
+        if self.lang == "en" and case.service_name_en:
+            return case.service_name_en
+        if case.service_name and self.lang != "en":
+            return case.service_name
+        svc = self.journey.catalog.service(case.service) if self.journey.catalog else None
+        return svc.title(self.lang) if svc else (case.service_name or case.service)
+
+    @staticmethod
+    def _status_colours(case: CasePublic) -> tuple[str, str]:
+        """Green for finished well, blue while it runs, amber where the citizen has to act or it ended otherwise."""
+        if case.status == "delivered" or (case.status == "done" and case.result != "rejected"):
+            return theme.OK, "#E2F2E6"
+        if case.status in ("accepted", "in_progress"):
+            return theme.PRIMARY_DARK, "#E3ECF7"
+        return theme.WARN, theme.WARN_BG
+
+    def _days_left(self, case: CasePublic) -> str:
+        n = case.days_left or 0
+        natural = "_natural" if case.limit_unit == "natural_days" else ""
+        if n == 0:
+            return self.tr("case_due_today")
+        key = ("case_days_left" if n > 0 else "case_overdue") + natural
+        return self.tr(key + "_one") if abs(n) == 1 else self.tr(key, n=abs(n))
+
+
+_OPEN_CASE = frozenset({"accepted", "in_progress", "needs_materials", "suspended"})
+
+
+def _when(ts: str) -> str:
+    """An ISO timestamp as the hall's wall clock shows it: 2026-11-30 09:41."""
+    return ts[:16].replace("T", " ") if len(ts) >= 16 and ts[10] == "T" else ts
 
 
 # ------------------------------------------------------------------ faults and refusals

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from kiosk.bridge import KioskBridge
 from kiosk.config import KioskConfig
 from kiosk.model import (
-    Catalog, Connectivity, DeviceHealth, Guide, Health, Holder, IssueOutcome, Ticket, ZoneLoad,
+    CasePublic, Catalog, Connectivity, DeviceHealth, Guide, Health, Holder, IssueOutcome, Ticket, ZoneLoad,
 )
 from kiosk.sample import SAMPLE_LOADS, sample_catalog, sample_guides
 
@@ -82,6 +82,19 @@ def sample_ticket(catalog: Catalog, **over: Any) -> Ticket:
                 issued_at="2026-11-27T09:41:00+08:00")
     base.update(over)
     return Ticket(**base)
+
+
+def sample_case(catalog: Catalog, **over: Any) -> CasePublic:
+    """A case's public view as `case.get` gives it to a kiosk (number + query code)."""
+    svc = catalog.service("ss_pension") or catalog.services[0]
+    base: dict[str, Any] = dict(
+        number="DA-20261125-0007", service=svc.id, service_name=svc.name, service_name_en=svc.name_en,
+        department="rsj", status="in_progress", accepted_at="2026-11-25T10:12:00+08:00", promised_days=5,
+        legal_days=20, due_date="2026-12-02", legal_due_date="2026-12-23", days_left=3, clock="running",
+        history=[{"status": "accepted", "change": "", "ts": "2026-11-25T10:12:00+08:00"},
+                 {"status": "in_progress", "change": "in_progress", "ts": "2026-11-26T09:03:00+08:00"}])
+    base.update(over)
+    return CasePublic.parse(base)
 
 
 def overlapping_labels(win: QWidget) -> list[str]:
@@ -196,6 +209,33 @@ def render_all(config: KioskConfig, out: Path, family: str) -> int:
             finished = sample_ticket(catalog, state="done", ahead=0, window="w15", window_name="15号窗口",
                                      window_name_en="Window 15")
             shot("status-evaluate", show("status", lookup=IssueOutcome("found", ticket=finished)))
+            case_entry = dict(status_mode="case", case_seq="0007", case_code="1234", case_field="code")
+            shot("case-entry", show("status", **case_entry))
+            shot("case-prefix", show("status", status_mode="case", case_field="prefix", case_fresh=True))
+            shot("case-not-found", show("status", **{**case_entry, "case_code": "123456",
+                                                     "case_error": "case_not_found"}))
+            shot("case-result", show("status", status_mode="case",
+                                     case_found=IssueOutcome("found", case=sample_case(catalog))))
+            waiting = sample_case(catalog, status="needs_materials", clock="stopped", days_left=-2, missing=[
+                "户口簿（原件）", "近期一寸免冠照片 2 张"], history=[
+                {"status": "accepted", "ts": "2026-11-16T10:12:00+08:00"},
+                {"status": "in_progress", "change": "in_progress", "ts": "2026-11-17T09:03:00+08:00"},
+                {"status": "needs_materials", "change": "needs_materials", "ts": "2026-11-24T15:40:00+08:00"}])
+            shot("case-result-materials", show("status", status_mode="case",
+                                               case_found=IssueOutcome("found", case=waiting)))
+            done = sample_case(catalog, status="done", result="approved", days_left=None, history=[
+                {"status": "accepted", "ts": "2026-11-16T10:12:00+08:00"},
+                {"status": "in_progress", "change": "in_progress", "ts": "2026-11-17T09:03:00+08:00"},
+                {"status": "suspended", "change": "suspended", "ts": "2026-11-18T11:20:00+08:00"},
+                {"status": "in_progress", "change": "resumed", "ts": "2026-11-20T08:45:00+08:00"},
+                {"status": "in_progress", "change": "extend", "ts": "2026-11-21T16:02:00+08:00"},
+                {"status": "needs_materials", "change": "needs_materials", "ts": "2026-11-24T15:40:00+08:00"},
+                {"status": "in_progress", "change": "resumed", "ts": "2026-11-25T09:12:00+08:00"},
+                {"status": "done", "change": "done", "ts": "2026-11-27T14:30:00+08:00"}])
+            shot("case-result-done", show("status", status_mode="case", case_found=IssueOutcome("found", case=done)))
+            shot("elderly-case-entry", show("status", elderly=True, **case_entry))
+            shot("elderly-case-result", show("status", elderly=True, status_mode="case",
+                                             case_found=IssueOutcome("found", case=waiting)))
             shot("id-greeting", show("home", holder=holder))
             if id_svc:
                 shot("confirm-id", show("confirm", holder=holder, service_id=id_svc.id))

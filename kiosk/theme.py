@@ -116,6 +116,12 @@ QFrame[cls="sep"] {{ background: {LINE}; border: none; max-height: 2px; min-heig
 
 QLineEdit {{ font-size: {p(48)}; font-weight: 700; padding: {p(10)} {p(20)}; border: 3px solid {PRIMARY};
             border-radius: {p(16)}; background: white; min-height: {p(90)}; letter-spacing: 4px; }}
+QPushButton[cls="field"], QPushButton[cls="fieldOn"] {{ font-size: {p(48)}; font-weight: 700; background: white;
+              border: 3px solid {LINE}; border-radius: {p(16)}; min-height: {p(88)}; padding: 0 {p(16)}; color: {TEXT}; }}
+QPushButton[cls="fieldOn"] {{ border: {p(5)} solid {PRIMARY}; background: #F3F8FF; }}
+QPushButton[cls="field"][empty="true"], QPushButton[cls="fieldOn"][empty="true"] {{ color: #8592A3; }}
+QLabel[cls="caseNumber"] {{ font-size: {p(66)}; font-weight: 800; color: {PRIMARY}; }}
+QLabel[cls="overdue"] {{ font-size: {p(44)}; font-weight: 700; color: {DANGER}; }}
 QProgressBar {{ border: none; border-radius: {p(16)}; background: #D5DEEA; min-height: {p(32)}; max-height: {p(32)};
                text-align: center; font-size: {p(24)}; color: transparent; }}
 QProgressBar::chunk {{ border-radius: {p(16)}; background: {PRIMARY}; }}

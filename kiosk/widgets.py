@@ -333,3 +333,43 @@ class Keypad(QWidget):
         dash.setMinimumHeight(key_px)
         dash.clicked.connect(lambda: self.key.emit("-"))
         grid.addWidget(dash, 3, 17, 1, 2)
+
+
+class CasePad(QWidget):
+    """A large keypad for the case query: digits (3 across, like a phone) or letters (A–Z in order, 7 across),
+    with delete, clear and OK. Fewer, bigger keys than the full keyboard: easier to hit on a touch screen."""
+    key = Signal(str)        # a character, or "DEL" / "CLR" / "OK"
+
+    def __init__(self, kind: str, lang: str, key_px: int) -> None:
+        super().__init__()
+        self.setObjectName(f"case-pad-{kind}")
+        grid = QGridLayout(self)
+        grid.setSpacing(10)
+        grid.setContentsMargins(0, 0, 0, 0)
+        if kind == "letters":
+            cols, chars = 7, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        else:
+            cols, chars = 3, "123456789"
+        for i, ch in enumerate(chars):
+            grid.addWidget(self._key(ch, ch, key_px), i // cols, i % cols)
+        row = (len(chars) + cols - 1) // cols
+        if kind == "letters":      # V..Z leave two places on the last row: delete and clear
+            for col, code in ((5, "DEL"), (6, "CLR")):      # one narrow place each: smaller words
+                b = self._key(code, t("delete" if code == "DEL" else "clear", lang), key_px)
+                b.setStyleSheet(f"min-width: 0px; min-height: {key_px}px; font-size: {max(20, key_px * 3 // 10)}px;")
+                grid.addWidget(b, row - 1, col)
+            grid.addWidget(self._key("OK", t("submit", lang), key_px, "primary"), row, 0, 1, cols)
+        else:
+            grid.addWidget(self._key("DEL", t("delete", lang), key_px), row, 0)
+            grid.addWidget(self._key("0", "0", key_px), row, 1)
+            grid.addWidget(self._key("CLR", t("clear", lang), key_px), row, 2)
+            grid.addWidget(self._key("OK", t("submit", lang), key_px, "primary"), row + 1, 0, 1, cols)
+
+    def _key(self, code: str, text: str, key_px: int, cls: str = "key") -> QPushButton:
+        b = button(text, cls, name=f"key-{code}")
+        b.setMinimumHeight(key_px)
+        # the pad's size decides, not the full keyboard's key size (nor the primary button's height)
+        b.setStyleSheet(f"min-width: 0px; min-height: {key_px}px;")
+        b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        b.clicked.connect(lambda _=False, code=code: self.key.emit(code))
+        return b

@@ -15,7 +15,10 @@ from kiosk.bridge import KioskBridge, emit_log
 from kiosk.config import KioskConfig
 from kiosk.i18n import error_text, printer_problem, t
 from kiosk.journey import Journey
-from kiosk.model import Catalog, CodeQuery, Connectivity, DeviceHealth, Holder, IssueOutcome, ZoneLoad, classify_code
+from kiosk.model import (
+    CaseQuery, Catalog, CodeQuery, Connectivity, DeviceHealth, Holder, IssueOutcome, ZoneLoad, case_query,
+    classify_code, split_case_number,
+)
 from kiosk.screens import (
     AppointmentScreen, ConfirmScreen, FaultScreen, GuideScreen, HomeScreen, MessageScreen, PrintingScreen,
     Screen, StatusScreen, TicketScreen, ZoneScreen,
@@ -38,7 +41,8 @@ class KioskWindow(QWidget):
         self.setWindowTitle("OneWindow 一窗 kiosk")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.journey = Journey(config.language, config.idle_timeout_s, config.elderly_timeout_s,
-                               catalog=bridge.catalog, loads=dict(bridge.zone_loads), conn=bridge.connectivity)
+                               catalog=bridge.catalog, loads=dict(bridge.zone_loads), conn=bridge.connectivity,
+                               case_prefix_default=config.case_prefix)
         self._scan_buf = ""
         self._scan_last = 0.0
         self._home_ready_logged = False
@@ -88,6 +92,7 @@ class KioskWindow(QWidget):
         bridge.issueFinished.connect(self.on_issue_finished)
         bridge.lateTicket.connect(self.on_late_ticket)
         bridge.lookupFinished.connect(self.on_lookup)
+        bridge.caseFinished.connect(self.on_case)
         bridge.evaluationFinished.connect(self.on_evaluation)
         bridge.checklistFinished.connect(self.on_checklist)
         self.apply_style()
@@ -199,6 +204,12 @@ class KioskWindow(QWidget):
         if j.current == "printing":
             return
         self.restart_idle()
+        if j.current == "status" and j.status_mode == "case":
+            parts = split_case_number(code)
+            if parts is not None:
+                j.fill_case_number(*parts)
+                self.refresh()
+                return
         q = classify_code(code, for_status=j.current == "status")
         if q.kind in ("token", "verify", "number"):
             self.start_lookup(q)
@@ -286,12 +297,49 @@ class KioskWindow(QWidget):
         self.journey.clear_code()
         self.show_screen("appointment")
 
-    def do_status(self, _arg: Any) -> None:
-        self.journey.clear_code()
-        if self.journey.current == "status":
+    def do_status(self, mode: Any) -> None:
+        """The status screen; `mode` "case" opens (or stays on) the case tab, None starts on the ticket tab."""
+        j = self.journey
+        j.clear_code()
+        j.status_mode = "case" if mode == "case" else "ticket"
+        if j.current == "status":
             self.refresh()
         else:
             self.show_screen("status")
+
+    def do_status_mode(self, mode: str) -> None:
+        j = self.journey
+        if mode in ("ticket", "case") and mode != j.status_mode:
+            j.clear_code()
+            j.status_mode = mode
+            self.refresh()
+
+    def do_case_field(self, name: str) -> None:
+        self.journey.choose_case_field(name)
+        self.refresh()
+
+    def do_case_key(self, key: str) -> None:
+        if self.journey.type_case_key(key):
+            self.submit_case()
+        else:
+            self.refresh()
+
+    def submit_case(self) -> None:
+        """Check the typed parts here; only a well-formed number with a 6-digit code goes to the server."""
+        j = self.journey
+        if j.case_busy:
+            return
+        q = case_query(j.case_prefix, j.case_day, j.case_seq, j.case_code)
+        if not isinstance(q, CaseQuery):
+            field, key = q
+            j.case_field, j.case_fresh = field, False
+            j.case_error, j.case_error_text = key, ""
+            self.refresh()
+            return
+        j.case_busy, j.case_error, j.case_error_text = True, "", ""
+        j.case_found = None
+        self.refresh()
+        self.bridge.case_lookup(q)
 
     def do_key(self, key: str) -> None:
         if self.journey.type_key(key):
@@ -458,6 +506,26 @@ class KioskWindow(QWidget):
         else:
             j.lookup = None
             j.code_error = self._refusal_text(outcome)
+        if j.current == "status":
+            self.refresh()
+
+    def on_case(self, outcome: IssueOutcome) -> None:
+        j = self.journey
+        if not j.case_busy:          # the citizen left (home, idle, another tab) before the answer came
+            return
+        j.case_busy = False
+        if outcome.kind == "found" and outcome.case is not None:
+            j.case_found = outcome
+            j.case_code = ""         # the code is not kept on screen once it has done its job
+        elif outcome.kind == "unreachable":
+            j.forced_unreachable = True
+            j.history.clear()
+            self.show_screen("fault", push=False)
+            return
+        elif outcome.code == "unknown_case":
+            j.case_error = "case_not_found"      # one message: never which of number and code was wrong
+        else:
+            j.case_error, j.case_error_text = "", self._refusal_text(outcome)
         if j.current == "status":
             self.refresh()
 
