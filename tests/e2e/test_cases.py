@@ -16,16 +16,16 @@ import pytest
 from hall_bus import BusClient, RequestError
 from hall_bus.contract import Op
 from tests.support.hall import HALL_CONFIG, RunningHall, start_hall
-from tests.support.sms_platform import Platform, wait_for
+from tests.support.sms_platform import Platform, Smsd, wait_for
 
 APPLICANT = {"name": "欧阳秀英", "id_number": "510304194810150028"}     # born 1948 in a district created in 1983
 PHONE = "13912345678"
 
 
-def hall_config(tmp_path: Path, platform: Platform, alert_after_s: int = 600) -> Path:
+def hall_config(tmp_path: Path, platform: Platform | None, alert_after_s: int = 600, gateway: str = "") -> Path:
     text = HALL_CONFIG.read_text(encoding="utf-8")
-    text += (f'\n[sms]\ngateway = "{platform.url}"\nsignature = "【大安政务】"\nalert_after_s = {alert_after_s}\n'
-             f'retry_max_s = 2\n')
+    text += (f'\n[sms]\ngateway = "{gateway or platform.url}"\nsignature = "【大安政务】"\n'
+             f'alert_after_s = {alert_after_s}\nretry_max_s = 2\n')
     path = tmp_path / "hall.toml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -196,3 +196,26 @@ def test_sms_exactly_once_across_a_kill_9_and_an_outage(tmp_path, platform) -> N
     finally:
         hall.stop()
     assert len(platform.accepted) == 6
+
+
+def test_a_case_accepted_at_a_window_reaches_gammu_smsd(tmp_path) -> None:
+    """Through the GSM modem's daemon (gammu-smsd, Gammu's dummy phone): the 办件确认 in Chinese, UCS-2, once."""
+    gammu = tmp_path / "gammu"
+    gammu.mkdir()
+    smsd = Smsd(gammu)
+    hall = start_hall(tmp_path, config=hall_config(tmp_path, None, gateway=f"gammu-smsd://{smsd.rc}"))
+    kiosk, panel = hall.client("kiosk-k1"), hall.client("panel-w1")
+    try:
+        panel.request(Op.WINDOW_OPEN, {"window": "w1"}, timeout=5)
+        case = accept_one(hall, kiosk, panel)
+        sent = wait_for(lambda: list((gammu / "sent").glob(f"OUT*_{PHONE}_S*.txt")), timeout=15)
+        text = sent[0].read_bytes()[2:].decode("utf-16-le")
+        assert text.startswith("【大安政务】") and case["number"] in text and case["query_code"] in text
+        wait_for(lambda: "SMS sent on device" in smsd.log_text(), timeout=10)
+        assert re.search(r'Found 1 sms to "%s" with text ".*" cod 1 ' % PHONE, smsd.log_text())
+    finally:
+        kiosk.stop()
+        panel.stop()
+        hall.stop()
+        smsd.stop()
+    assert len(list((gammu / "sent").iterdir())) == 1 and smsd.proc.returncode == 0

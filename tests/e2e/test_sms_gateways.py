@@ -21,7 +21,7 @@ from hall_server.sms.gateways import (SIGNATURE_HEADER, DirGateway, GammuFilesGa
                                       GatewayError, HttpGateway, gateway_from)
 from hall_server.sms.sender import SmsSender
 from hall_server.sms.settings import SmsSettings
-from tests.support.sms_platform import Platform, wait_for
+from tests.support.sms_platform import Platform, Smsd, wait_for, write_rc
 from tests.support.tools import require_tool
 
 SECRET = b"s3cret-for-the-platform-0123456789"
@@ -144,44 +144,6 @@ def test_dir_gateway_is_idempotent(tmp_path):
 
 
 # ---------------------------------------------------------------- gammu-smsd
-
-def write_rc(tmp_path: Path, **smsd: str) -> Path:
-    for d in ("phone", "inbox", "outbox", "sent", "error"):
-        (tmp_path / d).mkdir(exist_ok=True)
-    options = {"service": "files", "inboxpath": f"{tmp_path}/inbox/", "outboxpath": f"{tmp_path}/outbox/",
-               "sentsmspath": f"{tmp_path}/sent/", "errorsmspath": f"{tmp_path}/error/", "inboxformat": "unicode",
-               "transmitformat": "unicode", "loopsleep": "1", "receivefrequency": "1", "commtimeout": "1",
-               "logfile": f"{tmp_path}/smsd.log", "debuglevel": "1", **smsd}
-    rc = tmp_path / "gammu-smsdrc"
-    rc.write_text("[gammu]\nmodel = dummy\nconnection = none\n"
-                  f"device = {tmp_path}/phone\n\n[smsd]\n"
-                  + "".join(f"{k} = {v}\n" for k, v in options.items() if v is not None), encoding="utf-8")
-    return rc
-
-
-class Smsd:
-    def __init__(self, tmp_path: Path) -> None:
-        self.exe = require_tool("gammu-smsd", package="gammu-smsd")
-        self.dir = tmp_path
-        self.rc = write_rc(tmp_path)
-        self.log = tmp_path / "smsd.log"
-        with open(tmp_path / "smsd.stderr", "wb") as err:
-            self.proc = subprocess.Popen([self.exe, "-c", str(self.rc)], stdout=subprocess.DEVNULL, stderr=err,
-                                         cwd=tmp_path)
-        wait_for(lambda: self.log.exists() and "Starting phone communication" in self.log_text(), 10)
-
-    def log_text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
 
 @pytest.fixture
 def gammu_dir(tmp_path) -> Path:

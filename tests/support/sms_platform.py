@@ -1,11 +1,17 @@
 """A local SMS platform (the provincial SMS gateway's HTTP API, PROTOCOL part 2: POST {"id","to","text"}) for the
-end-to-end tests: records every request, answers 2xx, or the statuses a test scripts, or 503 while it is down."""
+end-to-end tests: records every request, answers 2xx, or the statuses a test scripts, or 503 while it is down; and
+the real gammu-smsd daemon on Gammu's dummy phone (FACTS-ROUND2.md), no modem needed."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from tests.support.tools import require_tool
 
 
 def wait_for(predicate, timeout: float = 15.0, step: float = 0.1):
@@ -56,3 +62,41 @@ class Platform:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
+
+
+def write_rc(tmp_path: Path, **smsd: str) -> Path:
+    for d in ("phone", "inbox", "outbox", "sent", "error"):
+        (tmp_path / d).mkdir(exist_ok=True)
+    options = {"service": "files", "inboxpath": f"{tmp_path}/inbox/", "outboxpath": f"{tmp_path}/outbox/",
+               "sentsmspath": f"{tmp_path}/sent/", "errorsmspath": f"{tmp_path}/error/", "inboxformat": "unicode",
+               "transmitformat": "unicode", "loopsleep": "1", "receivefrequency": "1", "commtimeout": "1",
+               "logfile": f"{tmp_path}/smsd.log", "debuglevel": "1", **smsd}
+    rc = tmp_path / "gammu-smsdrc"
+    rc.write_text("[gammu]\nmodel = dummy\nconnection = none\n"
+                  f"device = {tmp_path}/phone\n\n[smsd]\n"
+                  + "".join(f"{k} = {v}\n" for k, v in options.items() if v is not None), encoding="utf-8")
+    return rc
+
+
+class Smsd:
+    def __init__(self, tmp_path: Path) -> None:
+        self.exe = require_tool("gammu-smsd", package="gammu-smsd")
+        self.dir = tmp_path
+        self.rc = write_rc(tmp_path)
+        self.log = tmp_path / "smsd.log"
+        with open(tmp_path / "smsd.stderr", "wb") as err:
+            self.proc = subprocess.Popen([self.exe, "-c", str(self.rc)], stdout=subprocess.DEVNULL, stderr=err,
+                                         cwd=tmp_path)
+        wait_for(lambda: self.log.exists() and "Starting phone communication" in self.log_text(), 10)
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
