@@ -42,6 +42,12 @@ class ErrorCode(StrEnum):
     STORAGE_FULL = "storage_full"
     UNKNOWN_CASE = "unknown_case"
     BAD_PHONE = "bad_phone"
+    HOLDER_CAP = "holder_cap"
+    SLOT_FULL = "slot_full"
+    TOO_EARLY = "too_early"
+    TOO_LATE = "too_late"
+    UNKNOWN_APPOINTMENT = "unknown_appointment"
+    ALREADY_RATED = "already_rated"
 
 
 # Default Chinese text for each code; handlers may give a more specific one.
@@ -63,6 +69,12 @@ ERROR_ZH: dict[ErrorCode, str] = {
     ErrorCode.STORAGE_FULL: "服务器存储空间已满，暂时无法办理，请联系工作人员",
     ErrorCode.UNKNOWN_CASE: "没有找到这个办件，请核对办件编号和查询码",
     ErrorCode.BAD_PHONE: "手机号码不正确",
+    ErrorCode.HOLDER_CAP: "您今天的取号或预约次数已达上限",
+    ErrorCode.SLOT_FULL: "这个时段已约满，请选择其他时段",
+    ErrorCode.TOO_EARLY: "还没到预约时段，请稍后再签到",
+    ErrorCode.TOO_LATE: "预约时段已过，请现场取号",
+    ErrorCode.UNKNOWN_APPOINTMENT: "没有找到这个预约，请核对后重试",
+    ErrorCode.ALREADY_RATED: "您已经评价过了，感谢您的评价",
 }
 
 
@@ -86,6 +98,9 @@ class Op(StrEnum):
     TICKET_GET = "ticket.get"
     TICKET_CANCEL = "ticket.cancel"
     APPOINTMENT_CHECKIN = "appointment.checkin"
+    APPOINTMENT_SLOTS = "appointment.slots"
+    APPOINTMENT_BOOK = "appointment.book"
+    APPOINTMENT_CANCEL = "appointment.cancel"
     WINDOW_OPEN = "window.open"
     WINDOW_CLOSE = "window.close"
     WINDOW_CALL_NEXT = "window.call_next"
@@ -180,6 +195,32 @@ KIOSK_CANCEL_REASON = "unclaimed"
 
 class AppointmentCheckin(Args):
     code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{4,32}$")]
+
+
+ClockTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
+class AppointmentSlots(Args):
+    service: Ident
+    date: Day
+
+
+class AppointmentBook(Args):
+    """A booking (预约) under a real name: the web node sends only the HMAC reference and the masked name."""
+    service: Ident
+    date: Day
+    start: ClockTime
+    holder: Holder
+    phone: Annotated[str, _short(24)] | None = None
+    sms: bool = False
+
+
+class AppointmentCancel(_OneOf):
+    """By code and the last four digits of the booking's phone, or the holder's reference."""
+    _one_of = ("phone_last4", "holder_ref")
+    code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{4,32}$")]
+    phone_last4: Annotated[str, StringConstraints(pattern=r"^\d{4}$")] | None = None
+    holder_ref: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_=+/-]{8,128}$")] | None = None
 
 
 class WindowArgs(Args):
@@ -319,6 +360,9 @@ OPS: dict[Op, type[Args]] = {
     Op.TICKET_GET: TicketGet,
     Op.TICKET_CANCEL: TicketCancel,
     Op.APPOINTMENT_CHECKIN: AppointmentCheckin,
+    Op.APPOINTMENT_SLOTS: AppointmentSlots,
+    Op.APPOINTMENT_BOOK: AppointmentBook,
+    Op.APPOINTMENT_CANCEL: AppointmentCancel,
     Op.WINDOW_OPEN: WindowOpenClose,
     Op.WINDOW_CLOSE: WindowOpenClose,
     Op.WINDOW_CALL_NEXT: WindowArgs,
@@ -383,7 +427,9 @@ _ROLE_OPS: dict[Role, frozenset[Op]] = {
                                Op.CASE_GET, Op.CASE_LIST},
     Role.DEVICES: _WINDOW_OPS | {Op.TICKET_GET, Op.EVALUATION_SUBMIT},
     Role.DISPLAY: frozenset(),
-    Role.WEB: frozenset({Op.CASE_GET}),
+    # ticket.get by token only (checked below); evaluation.submit by a ticket token or a case token
+    Role.WEB: frozenset({Op.TICKET_GET, Op.APPOINTMENT_SLOTS, Op.APPOINTMENT_BOOK, Op.APPOINTMENT_CANCEL, Op.CASE_GET,
+                         Op.EVALUATION_SUBMIT}),
     Role.CONSOLE: frozenset({Op.CASE_GET, Op.CASE_LIST}),
     # a department's approval system: the cases of its own services (the engine checks)
     Role.DEPT: frozenset({Op.CASE_GET, Op.CASE_LIST, Op.CASE_UPDATE}),
@@ -417,6 +463,10 @@ def may_call(client_id: str, op: str, args: Args | dict[str, Any],
     if op == Op.TICKET_CANCEL and role is Role.KIOSK:
         reason = args.reason if isinstance(args, TicketCancel) else args.get("reason")
         return reason == KIOSK_CANCEL_REASON
+    if role is Role.WEB and op in (Op.TICKET_GET, Op.EVALUATION_SUBMIT):      # tokens only: a verify code is guessable
+        if isinstance(args, (TicketGet, EvaluationSubmit)):
+            return args.token is not None
+        return args.get("token") is not None and not any(args.get(k) for k in ("ticket_id", "number", "verify"))
     if op == Op.CASE_GET and role in (Role.KIOSK, Role.WEB):       # never by number alone: that is enumeration
         number, code = ((args.number, args.query_code) if isinstance(args, CaseGet)
                         else (args.get("number"), args.get("query_code")))

@@ -447,6 +447,31 @@ class CaseListing(Part):
     cases: tuple[CaseFull, ...] = ()
 
 
+# ---------------------------------------------------------------- appointments (预约, PROTOCOL part 2)
+class Slot(Part):
+    start: str
+    end: str
+    seats: int
+    left: int
+
+
+class SlotsDay(Part):
+    """The data of `appointment.slots`: empty on a closed day, with `closed_reason`."""
+    date: Day
+    service: str
+    slots: tuple[Slot, ...] = ()
+    closed_reason: str | None = omitted("why no slots: a statutory holiday, the hall closed, beyond days_ahead ...")
+
+
+class Booking(Part):
+    """The data of `appointment.book`."""
+    code: str
+    service: str
+    date: Day
+    start: str
+    end: str
+
+
 class ReplyError(Part):
     code: str
     message: str
