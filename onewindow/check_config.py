@@ -76,6 +76,11 @@ def _panel_summary(cfg: Any) -> str:
     return f"panel of window {cfg.window} (client {cfg.client_id}) of hall {cfg.hall}, {devices or 'no devices'}"
 
 
+def _web_summary(cfg: Any) -> str:
+    return (f"web node {cfg.id} (client {cfg.client_id}) of hall {cfg.hall}, listening on {cfg.listen}, "
+            f"{len(cfg.forms)} forms, booking {cfg.booking.days_ahead} days ahead")
+
+
 # kind -> how to load and recognise it. A role with a config file of its own adds its line here.
 KINDS: dict[str, ConfigKind] = {k.name: k for k in (
     ConfigKind("hall", "the hall server's file (zones, services, windows)", "hall_server.config:load_hall_config",
@@ -96,6 +101,11 @@ KINDS: dict[str, ConfigKind] = {k.name: k for k in (
                _devices_summary),
     ConfigKind("panel", "one window's staff panel (its receipt printer, ID-card reader)", "window_panel.config:load",
                frozenset({"window", "printer", "idcard"}), _panel_summary),
+    ConfigKind("web", "a citizen web node (listen address, secrets by env:NAME, rate limits, forms)",
+               "citizen_web.config:load",
+               frozenset({"listen", "csrf_secret", "trusted_proxies", "booking", "limits", "forms", "forms_dir",
+                          "max_body_bytes"}),
+               _web_summary),
 )}
 
 

@@ -15,7 +15,8 @@ from tests.support.hall import ROOT
 
 CONFIG = ROOT / "config"
 SHIPPED = {"hall": CONFIG / "hall.toml", "kiosk": CONFIG / "kiosk.toml", "display": CONFIG / "display.toml",
-           "devices": CONFIG / "devices.toml", "panel": CONFIG / "panel.toml"}
+           "devices": CONFIG / "devices.toml", "panel": CONFIG / "panel.toml",
+           "web": CONFIG / "web.toml"}
 
 # kind -> (replacements that break the shipped file, a pattern per problem the admin must see)
 BROKEN: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
@@ -30,6 +31,10 @@ BROKEN: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
                 [r"^keypads\[[\w-]+\]\.addr: .*greater than or equal to 1", r"^buses\.line1\.kind: .*'rs485'"]),
     "panel": ([('window = "w15"', 'window = "w 15"'), ('language = "zh"', 'language = "fr"')],
               [r"^window: ", r"^language: .*'fr'"]),
+    # a literal key in a public node's file, and a bad listen address
+    "web": ([('hmac_key = "env:ONEWINDOW_ID_HMAC_KEY"', 'hmac_key = "s3cret-in-the-file"'),
+             ('listen = "127.0.0.1:8080"', 'listen = "127.0.0.1:80800"')],
+            [r"^listen: .*80800", r"^hmac_key: .*env:NAME"]),
     # an SMS template that needs a second segment with this hall's longest values (its longest service name, case
     # numbers, the rating link), the carrier signature included; a gateway of no known form
     "hall sms": ([("[appointments]\n", '[sms]\ngateway = "ftp://sms.example"\nsignature = "【大安政务】"\n'
