@@ -19,6 +19,7 @@ from hall_server.sms.settings import SmsSettings
 # Ident: ids of zones, services and windows, as the bus declares them (hall_bus.payloads)
 Prefix = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+BOOKING_CODE_LENGTH = 10    # appointment codes (hall_server.booking): 10 of 32 characters, 50 bits
 ClockTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 
 __all__ = ["HallConfig", "load_hall_config", "ConfigError"]
@@ -247,6 +248,59 @@ class Appointments(ConfigModel):
     file: str | None = Field(None, description="CSV of code,service,date,start,end (relative to the config file)")
 
 
+class BookingRules(ConfigModel):
+    """What may differ per service or zone (`[booking]` itself, or one `[[booking.overrides]]`)."""
+    slot_minutes: int = Field(30, ge=5, le=240, description="length of one booking slot (时段), minutes")
+    seats: int | None = Field(None, ge=0, le=999, description="bookings per slot; default: floor(daily_quota x share) "
+                                                              "spread evenly over the day's slots (the remainder "
+                                                              "to the earliest ones)")
+    share: float = Field(0.3, ge=0, le=1, description="the part of a service's daily_quota kept for bookings")
+    days_ahead: int = Field(7, ge=0, le=90, description="how many days ahead a slot may be booked (0: today only)")
+    grace_before_min: int = Field(30, ge=0, le=240, description="earliest check-in, minutes before the slot starts")
+    grace_after_min: int = Field(15, ge=0, le=240, description="latest check-in, minutes after the slot ENDS")
+
+
+class BookingOverride(ConfigModel):
+    """`[[booking.overrides]]`: other rules for some services or zones (a service's own beats its zone's; later
+    entries beat earlier ones of the same kind). Only the keys given change."""
+    services: list[Ident] = []
+    zones: list[Ident] = []
+    slot_minutes: int | None = Field(None, ge=5, le=240)
+    seats: int | None = Field(None, ge=0, le=999)
+    share: float | None = Field(None, ge=0, le=1)
+    days_ahead: int | None = Field(None, ge=0, le=90)
+    grace_before_min: int | None = Field(None, ge=0, le=240)
+    grace_after_min: int | None = Field(None, ge=0, le=240)
+
+    @model_validator(mode="after")
+    def _targets(self) -> "BookingOverride":
+        if not self.services and not self.zones:
+            raise ValueError("name the services or zones it applies to (services = [...] or zones = [...])")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump(exclude={"services", "zones"}).items() if v is not None}
+
+
+class Booking(BookingRules):
+    """`[booking]`: online booking (预约) — slots, seats, check-in grace, and the no-show rule."""
+    no_show_limit: int = Field(3, ge=1, le=100, description="missed bookings (no check-in) within block_days that "
+                                                             "block the holder from booking")
+    block_days: int = Field(30, ge=1, le=365, description="how long a missed booking counts (days)")
+    max_per_holder: int = Field(3, ge=1, le=50, description="live (not yet due) bookings one holder may have at once")
+    overrides: list[BookingOverride] = []
+
+    def rules_for(self, service: str, zone: str) -> BookingRules:
+        values = self.model_dump(include=set(BookingRules.model_fields))
+        for o in self.overrides:
+            if zone in o.zones:
+                values.update(o.changes())
+        for o in self.overrides:
+            if service in o.services:
+                values.update(o.changes())
+        return BookingRules.model_validate(values)
+
+
 class DeviceController(ConfigModel):
     """A hall device controller (`onewindow devices`, client id devices-<id>) and the windows it may act for."""
     id: Ident
@@ -262,6 +316,7 @@ class HallConfig(ConfigModel):
     store: StoreSettings = StoreSettings()
     broker: Broker = Broker()
     appointments: Appointments = Appointments()
+    booking: Booking = Booking()
     cases: CasesSettings = CasesSettings()
     calendar: CalendarSettings = CalendarSettings()
     sms: SmsSettings | None = None
@@ -293,6 +348,11 @@ class HallConfig(ConfigModel):
         return {z.id: z for z in self.zones}
 
     @cached_property
+    def service_initials(self) -> dict[str, str]:
+        """Pinyin initials of each service's name (computed once: pypinyin loads its dictionary on first use)."""
+        return {s.id: pinyin_initials(s.name) for s in self.services}
+
+    @cached_property
     def hall_calendar(self) -> HallCalendar:
         """The one hall calendar (statutory days, then [calendar], then Monday-Friday), built once per config."""
         return HallCalendar(self.calendar, closed_days=self.issuing.closed_days, extra_days=self.issuing.extra_days)
@@ -304,6 +364,14 @@ class HallConfig(ConfigModel):
     def department_name(self, dept: str, lang: str = "zh") -> str:
         d = self.departments_by_id.get(dept)
         return dept if d is None else (d.name_en or d.name) if lang == "en" else d.name
+
+    @cached_property
+    def _booking_rules(self) -> dict[str, BookingRules]:
+        return {s.id: self.booking.rules_for(s.id, s.zone) for s in self.services}
+
+    def booking_rules(self, service: str) -> BookingRules:
+        """The booking rules of one service (its zone's and its own overrides applied), built once per config."""
+        return self._booking_rules[service]
 
     def case_url(self) -> str:
         return self.cases.case_url or self.hall.status_url.replace("/t/{token}", "/c/{token}")
@@ -331,7 +399,7 @@ class HallConfig(ConfigModel):
                 id=s.id, zone=s.zone, prefix=s.prefix, name=s.name, name_en=s.name_en, department=s.department,
                 promised_days=s.promised_days, legal_days=s.legal_days, limit_unit=s.limit_unit,
                 id_required=s.id_required, bookable=s.appointment, daily_quota=s.daily_quota,
-                initials=pinyin_initials(s.name)) for s in self.services],
+                initials=self.service_initials[s.id]) for s in self.services],
             windows=[bus.CatalogWindow(**w.model_dump()) for w in self.windows],
             departments=[bus.Department(**d.model_dump()) for d in self.departments],
             priority=bus.PriorityRules(**self.priority.model_dump()))
@@ -394,6 +462,14 @@ def cross_references(data: dict[str, Any]) -> list[str]:
     for i, x in enumerate(services):
         if isinstance(x.get("id"), str) and x["id"] not in served:
             problems.append(f"{key_path(('services', i), data)}: no window serves {x['id']!r}")
+    booking = data.get("booking")
+    overrides = booking.get("overrides") if isinstance(booking, dict) else None
+    for i, o in enumerate(overrides if isinstance(overrides, list) else []):
+        for key, known in (("services", svc_ids), ("zones", zone_ids)):
+            names = o.get(key) if isinstance(o, dict) else None
+            for j, x in enumerate(names if isinstance(names, list) else []):
+                if isinstance(x, str) and x not in known:
+                    problems.append(f"booking.overrides[{i}].{key}[{j}]: no {key[:-1]} {x!r}")
     for i, c in enumerate(items("device_controllers")):
         for j, wid in enumerate(c.get("windows") if isinstance(c.get("windows"), list) else []):
             if wid != "*" and wid not in win_ids:
@@ -411,7 +487,8 @@ def sms_problems(cfg: HallConfig) -> list[str]:
                "hall": cfg.hall.name,
                "number": f"{cfg.cases.number_prefix}-20261130-0007",
                "due_date": "12月31日",
-               "link": cfg.case_url().replace("{token}", "x" * 22)}     # the case token: 22 characters
+               "link": cfg.case_url().replace("{token}", "x" * 22),     # the case token: 22 characters
+               "code": "X" * BOOKING_CODE_LENGTH, "date": "12月31日", "start": "09:00"}
     return overflow_problems(cfg.sms, longest)
 
 

@@ -160,18 +160,28 @@ def with_sms_folder(cfg: HallConfig, folder: Path) -> HallConfig:
     return cfg.model_copy(update={"sms": SmsSettings.model_validate(base)})
 
 
-def reload_config(path: str, service: "HallService") -> None:
-    """SIGHUP: re-read the hall config; a broken or structurally different file leaves the running one in place."""
+def reload_config(path: str, service: "HallService", appointments: str | None = None) -> None:
+    """SIGHUP: re-read the hall config; a broken or structurally different file leaves the running one in place.
+    The booking platform's file (`--appointments`, else `[appointments] file` of the config in force) is read
+    again either way: new bookings are added, known ones keep their check-in."""
     try:
         new = load_hall_config(path)
     except ConfigError as err:
         log.error("config reload refused, keeping the running configuration; %s", err)
+        _reimport(service.config, path, service, appointments)
         return
     why = service.reload(new)
+    _reimport(new if why is None else service.config, path, service, appointments)
     if why:
         log.warning("config reload refused, keeping the running configuration: %s", why)
     else:
         log.info("config reload accepted from %s", path)
+
+
+def _reimport(cfg: HallConfig, path: str, service: "HallService", override: str | None) -> None:
+    file = appointments_path(cfg, Path(path), override)
+    if file is not None:
+        service.import_appointments(load_appointments(cfg, file))
 
 
 def run(argv: list[str]) -> int:
@@ -272,8 +282,8 @@ def run(argv: list[str]) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     if hasattr(signal, "SIGHUP"):
-        signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=reload_config, args=(args.config, service),
-                                                                  daemon=True).start())
+        signal.signal(signal.SIGHUP, lambda *_: threading.Thread(
+            target=reload_config, args=(args.config, service, args.appointments), daemon=True).start())
     beat_s = float(os.environ.get("ONEWINDOW_HEARTBEAT_S", "2"))     # tests shorten it
     heartbeat = Heartbeat(service.bus, cfg.hall.id, alert_topic=service.topics.event_alert, on_fatal=give_up,
                           clock=service._clock, interval=beat_s, timeout=3 * beat_s)
@@ -282,6 +292,7 @@ def run(argv: list[str]) -> int:
               file=sys.stderr)
         while not stop.is_set() and not service.bus.subscribed.wait(1.0):
             pass
+    service.published.wait(15)      # "ready" means a display that starts now finds the hall's retained state
     # Everything loaded so far (config, today's queue) lives all day: keep it out of the collector's scans,
     # so a collection never stalls a request for long.
     gc.collect()

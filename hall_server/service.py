@@ -21,6 +21,7 @@ from hall_bus.contract import (
 )
 from hall_bus.topics import Topics
 from hall_server import __version__
+from hall_server.booking_desk import BookingDesk
 from hall_server.case_desk import CaseDesk
 from hall_server.config import HallConfig
 from hall_server.crypto import Sealer, load_or_create_key
@@ -34,6 +35,7 @@ BATCH_MAX = 256          # requests committed together (group commit: one fsync 
 SERVER_CLIENT_ID = "onewindow-server"
 READERS = 2              # threads answering ticket.get of tickets not in today's queue
 CASE_OPS = frozenset({Op.CASE_ACCEPT, Op.CASE_REFUSE, Op.CASE_UPDATE, Op.CASE_GET, Op.CASE_LIST})
+BOOKING_OPS = frozenset({Op.APPOINTMENT_SLOTS, Op.APPOINTMENT_BOOK, Op.APPOINTMENT_CANCEL})
 
 
 def _encodable(s: str) -> bool:
@@ -90,6 +92,12 @@ class _Reload:
     config: HallConfig
 
 
+@dataclass
+class _Import:
+    """The booking platform's file, read again (SIGHUP): stored and added to the engine by the worker."""
+    appointments: list
+
+
 class HallService:
     """Wires Engine + Store to the bus."""
 
@@ -101,7 +109,7 @@ class HallService:
         self.engine = Engine(config)
         self.topics = Topics(config.hall.id)
         self._clock = clock or (lambda: datetime.now(self.engine.tz))
-        self._inbox: queue.Queue[_Request | _Tick | _Reload | None] = queue.Queue()
+        self._inbox: queue.Queue[_Request | _Tick | _Reload | _Raise | _Import | None] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._timer: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -123,7 +131,9 @@ class HallService:
         if store.sealer is None:      # the key for personal data at rest (cases, phones): env or a 600 key file
             store.sealer = Sealer(load_or_create_key(config.cases.key, store.path.parent, log))
         self.cases = CaseDesk(config, store)
+        self.booking = BookingDesk(config, store)
         self.sms_sender: Any = None               # hall_server.sms.sender.SmsSender, started with the service
+        self.published = threading.Event()        # every retained state message went out once (ready means served)
         self._restore()
         self._window_zones: dict[str, set[str]] = {}
         offline = bus.ServerState(state="offline", version=__version__, business_day=self._day_str()).wire()
@@ -167,7 +177,7 @@ class HallService:
             for wid in out.windows:
                 self.engine.windows[wid] = old_engine.windows[wid]
             self.store.commit(out, old_engine.windows, today)
-        self.store.prune(today)
+        self.store.prune(today, self.config.booking.block_days)
         self._answered = self.store.reply_keys()   # lookups hit the database only for real retries
         log.info("restored %s: %d tickets, %d calls", today, len(tickets), len(calls))
 
@@ -344,7 +354,12 @@ class HallService:
         self._inbox.put(_Reload(new))
         return None
 
-    def _process(self, batch: list[_Request | _Tick | _Reload | _Raise]) -> None:
+    def import_appointments(self, appointments: list) -> None:
+        """The booking platform's file (at start before the worker runs, or again on SIGHUP): stored, and today's
+        and later ones added to the engine, on the worker."""
+        self._inbox.put(_Import(list(appointments)))
+
+    def _process(self, batch: list[_Request | _Tick | _Reload | _Raise | _Import]) -> None:
         now = self._clock()
         committed: list[tuple[_Request, str, dict[str, Any], Outcome]] = []
         replies_now: list[tuple[str, dict[str, Any]]] = []     # (client, reply) needing no commit
@@ -376,9 +391,16 @@ class HallService:
                 self.config = item.config
                 self.engine.reconfigure(item.config)
                 self.cases.reconfigure(item.config)
+                self.booking.reconfigure(item.config)
                 self._window_zones.clear()
                 publish_all = True
                 log.info("configuration reloaded")
+                continue
+            if isinstance(item, _Import):
+                self.store.save_appointments(item.appointments)
+                day = self.engine.day
+                self.engine.add_appointments(a for a in item.appointments if day is None or a.day >= day)
+                log.info("appointments file: %d bookings read", len(item.appointments))
                 continue
             if isinstance(item, _Raise):
                 outcomes.append(Outcome(events=[self.engine._alert(now, item.kind, item.level, item.target,
@@ -408,7 +430,7 @@ class HallService:
             all_outcomes = outcomes + [o for _r, _id, _rep, o in committed]   # without the ones not stored
         # State first, then replies: a client that has its reply reads state that already includes it.
         if roll.rollover:              # a new business day: yesterday's holder data is no longer needed
-            self.store.prune(roll.rollover)
+            self.store.prune(roll.rollover, self.config.booking.block_days)
             self._answered = self.store.reply_keys()     # pruned together with the stored replies
         self._publish_changes(all_outcomes, publish_all)
         if self.sms_sender is not None and any(o.sms for o in all_outcomes):
@@ -635,7 +657,11 @@ class HallService:
             return e.checkin(now, a.code, open_all_day=self.open_all_day, issued_by=client)
         if op in CASE_OPS:
             return self.cases.handle(client, a, now, e)
+        if op in BOOKING_OPS:
+            return self.booking.handle(client, a, now, e)
         if isinstance(a, contract.EvaluationSubmit):
+            if a.token is not None and a.token not in e.by_token:
+                return self._rate_case(a, now)      # not today's ticket: a case token (办结评议), or unknown_ticket
             return e.evaluate(now, a.grade, a.comment, ticket_id=a.ticket_id, verify=a.verify, token=a.token)
         assert isinstance(a, contract.WindowArgs)
         w = a.window
@@ -658,6 +684,16 @@ class HallService:
         if isinstance(a, contract.WindowPause):
             return e.set_window(now, w, op.value.split(".")[1], reason=a.reason)
         raise BusError(ErrorCode.UNKNOWN_OP, f"unknown operation {op!r}")
+
+    def _rate_case(self, a: contract.EvaluationSubmit, now: datetime) -> Outcome:
+        """evaluation.submit with a case token: the case's one rating (一事一评). An unknown token is the same
+        unknown_ticket as before (the reply never says whether a case or a ticket was meant)."""
+        c = self.cases.book.find_token(a.token or "")
+        if c is None or c.erased:
+            raise HallError(ErrorCode.UNKNOWN_TICKET, "no ticket '(token)' today")
+        local = self.engine.local(now).replace(microsecond=0)
+        co = self.cases.book.rate(local, c, a.grade, a.comment, bad_grade=self.config.supervision.bad_grade)
+        return self.cases._outcome(co, self.engine, local)
 
     def _answer_past(self, client: str, rid: str, op: str, past: _PastLookup) -> None:
         """On a reader thread: the ticket from an earlier day, or the unknown_ticket error; never the worker's time."""
@@ -774,3 +810,4 @@ class HallService:
         self._publish_calls()
         self.bus.publish(t.state_server, bus.ServerState(state="online", version=__version__,
                                                          business_day=self._day_str()).wire(), retain=True)
+        self.published.set()
