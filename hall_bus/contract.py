@@ -48,6 +48,8 @@ class ErrorCode(StrEnum):
     TOO_LATE = "too_late"
     UNKNOWN_APPOINTMENT = "unknown_appointment"
     ALREADY_RATED = "already_rated"
+    NOT_SIGNED_IN = "not_signed_in"
+    BAD_LOGIN = "bad_login"
 
 
 # Default Chinese text for each code; handlers may give a more specific one.
@@ -75,6 +77,8 @@ ERROR_ZH: dict[ErrorCode, str] = {
     ErrorCode.TOO_LATE: "预约时段已过，请现场取号",
     ErrorCode.UNKNOWN_APPOINTMENT: "没有找到这个预约，请核对后重试",
     ErrorCode.ALREADY_RATED: "您已经评价过了，感谢您的评价",
+    ErrorCode.NOT_SIGNED_IN: "本窗口还没有工作人员签到，请先签到",
+    ErrorCode.BAD_LOGIN: "工号或密码不正确",
 }
 
 
@@ -101,6 +105,11 @@ class Op(StrEnum):
     APPOINTMENT_SLOTS = "appointment.slots"
     APPOINTMENT_BOOK = "appointment.book"
     APPOINTMENT_CANCEL = "appointment.cancel"
+    TICKET_REPRINT = "ticket.reprint"
+    ALERT_ACK = "alert.ack"
+    NOTICE_SET = "notice.set"
+    STAFF_SIGN_IN = "staff.sign_in"
+    STAFF_SIGN_OUT = "staff.sign_out"
     WINDOW_OPEN = "window.open"
     WINDOW_CLOSE = "window.close"
     WINDOW_CALL_NEXT = "window.call_next"
@@ -160,6 +169,29 @@ class TicketIssue(Args):
     channel: Channel
     holder: Holder | None = None
     lang: Literal["zh", "en"] | None = None
+    priority: bool | None = None             # the green channel (绿色通道): consoles, channel staff only
+    actor: Annotated[str, _short(64)] | None = None
+
+
+class TicketReprint(Args):
+    ticket_id: Ident
+    kiosk: Annotated[str, StringConstraints(pattern=r"^kiosk-[A-Za-z0-9_.:-]{1,58}$")]
+    actor: Annotated[str, _short(64)] | None = None
+
+
+class AlertAck(Args):
+    alert_id: Annotated[str, _short(160)]
+    actor: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class NoticeSet(Args):
+    """The hall display's ticker line; empty strings clear it."""
+    zh: Annotated[str, _short(200)]
+    en: Annotated[str, _short(300)] = ""
+    actor: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+StaffNumber = Annotated[str, StringConstraints(pattern=r"^\d{1,12}$")]
 
 
 class _OneOf(Args):
@@ -225,6 +257,15 @@ class AppointmentCancel(_OneOf):
 
 class WindowArgs(Args):
     window: Ident
+
+
+class StaffSignIn(WindowArgs):
+    staff: StaffNumber                  # numeric, so a keypad can enter it
+    pin: Annotated[str, StringConstraints(pattern=r"^\d{4,12}$")]
+
+
+class StaffSignOut(WindowArgs):
+    pass
 
 
 class WindowOpenClose(WindowArgs):
@@ -363,6 +404,11 @@ OPS: dict[Op, type[Args]] = {
     Op.APPOINTMENT_SLOTS: AppointmentSlots,
     Op.APPOINTMENT_BOOK: AppointmentBook,
     Op.APPOINTMENT_CANCEL: AppointmentCancel,
+    Op.TICKET_REPRINT: TicketReprint,
+    Op.ALERT_ACK: AlertAck,
+    Op.NOTICE_SET: NoticeSet,
+    Op.STAFF_SIGN_IN: StaffSignIn,
+    Op.STAFF_SIGN_OUT: StaffSignOut,
     Op.WINDOW_OPEN: WindowOpenClose,
     Op.WINDOW_CLOSE: WindowOpenClose,
     Op.WINDOW_CALL_NEXT: WindowArgs,
@@ -424,13 +470,16 @@ _ROLE_OPS: dict[Role, frozenset[Op]] = {
                            Op.EVALUATION_SUBMIT, Op.CASE_GET}),
     # case.*: for its own window's cases (the engine checks the case's window)
     Role.PANEL: _WINDOW_OPS | {Op.TICKET_GET, Op.EVALUATION_SUBMIT, Op.CASE_ACCEPT, Op.CASE_REFUSE, Op.CASE_UPDATE,
-                               Op.CASE_GET, Op.CASE_LIST},
-    Role.DEVICES: _WINDOW_OPS | {Op.TICKET_GET, Op.EVALUATION_SUBMIT},
+                               Op.CASE_GET, Op.CASE_LIST, Op.STAFF_SIGN_IN, Op.STAFF_SIGN_OUT},
+    Role.DEVICES: _WINDOW_OPS | {Op.TICKET_GET, Op.EVALUATION_SUBMIT, Op.STAFF_SIGN_IN, Op.STAFF_SIGN_OUT},
     Role.DISPLAY: frozenset(),
     # ticket.get by token only (checked below); evaluation.submit by a ticket token or a case token
     Role.WEB: frozenset({Op.TICKET_GET, Op.APPOINTMENT_SLOTS, Op.APPOINTMENT_BOOK, Op.APPOINTMENT_CANCEL, Op.CASE_GET,
                          Op.EVALUATION_SUBMIT}),
-    Role.CONSOLE: frozenset({Op.CASE_GET, Op.CASE_LIST}),
+    # window.pause/resume/close for any window; ticket.issue on channel staff only (checked below)
+    Role.CONSOLE: frozenset({Op.TICKET_GET, Op.TICKET_CANCEL, Op.TICKET_ISSUE, Op.TICKET_REPRINT, Op.WINDOW_PAUSE,
+                             Op.WINDOW_RESUME, Op.WINDOW_CLOSE, Op.ALERT_ACK, Op.NOTICE_SET, Op.CASE_GET,
+                             Op.CASE_LIST}),
     # a department's approval system: the cases of its own services (the engine checks)
     Role.DEPT: frozenset({Op.CASE_GET, Op.CASE_LIST, Op.CASE_UPDATE}),
     Role.SERVER: frozenset(),
@@ -463,6 +512,14 @@ def may_call(client_id: str, op: str, args: Args | dict[str, Any],
     if op == Op.TICKET_CANCEL and role is Role.KIOSK:
         reason = args.reason if isinstance(args, TicketCancel) else args.get("reason")
         return reason == KIOSK_CANCEL_REASON
+    if op == Op.TICKET_ISSUE:      # staff tickets (and the green channel) from consoles only; kiosks never
+        channel = args.channel if isinstance(args, TicketIssue) else args.get("channel")
+        priority = args.priority if isinstance(args, TicketIssue) else args.get("priority")
+        if role is Role.CONSOLE:
+            return channel == "staff"
+        return channel != "staff" and not priority
+    if role is Role.CONSOLE:       # any window; the console's own users' roles are the console's to enforce
+        return True
     if role is Role.WEB and op in (Op.TICKET_GET, Op.EVALUATION_SUBMIT):      # tokens only: a verify code is guessable
         if isinstance(args, (TicketGet, EvaluationSubmit)):
             return args.token is not None
@@ -471,7 +528,7 @@ def may_call(client_id: str, op: str, args: Args | dict[str, Any],
         number, code = ((args.number, args.query_code) if isinstance(args, CaseGet)
                         else (args.get("number"), args.get("query_code")))
         return number is None or code is not None
-    if Op(op).is_window_op or op in (Op.CASE_ACCEPT, Op.CASE_REFUSE):
+    if Op(op).is_window_op or op in (Op.CASE_ACCEPT, Op.CASE_REFUSE, Op.STAFF_SIGN_IN, Op.STAFF_SIGN_OUT):
         window = args.window if isinstance(args, WindowArgs) else args.get("window")
         if role is Role.PANEL:
             return client_id == f"panel-{window}"

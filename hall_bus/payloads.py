@@ -472,6 +472,41 @@ class Booking(Part):
     end: str
 
 
+# ---------------------------------------------------------------- console and staff (PROTOCOL part 2)
+class NoticeState(Message):
+    """`state/notice`: the hall display's extra ticker line (empty: none)."""
+    zh: str = ""
+    en: str = ""
+
+
+class StaffState(Message):
+    """`state/staff/{window}`: who is signed in at a window (masked name), or `staff: null`."""
+    staff: str | None = None
+    name: str | None = None
+    since: Timestamp | None = None
+
+
+class AuditEvent(Message):
+    """`event/audit`: a console, staff or department action."""
+    actor: str
+    client: str
+    op: str
+    target: str = ""
+    ts: Timestamp
+
+
+class ReprintEvent(Message):
+    """`event/reprint/{kiosk}`: print this ticket again at that kiosk."""
+    ticket: Ticket
+
+
+class SignedIn(Part):
+    """The data of `staff.sign_in`."""
+    staff: str
+    name: str
+    window: str
+
+
 class ReplyError(Part):
     code: str
     message: str

@@ -49,6 +49,14 @@ class Topics:
         return f"{self.base}/event/case"
 
     @property
+    def event_audit(self) -> str:
+        return f"{self.base}/event/audit"
+
+    def event_reprint(self, kiosk: str) -> str:
+        """A console's reprint of a ticket, for one kiosk (`event/reprint/kiosk-k1`)."""
+        return f"{self.base}/event/reprint/{kiosk}"
+
+    @property
     def events_all(self) -> str:
         return f"{self.base}/event/#"
 
@@ -70,6 +78,13 @@ class Topics:
     @property
     def state_alerts(self) -> str:
         return f"{self.base}/state/alerts"
+
+    @property
+    def state_notice(self) -> str:
+        return f"{self.base}/state/notice"
+
+    def state_staff(self, window: str) -> str:
+        return f"{self.base}/state/staff/{window}"
 
     def state_zone(self, zone: str) -> str:
         return f"{self.base}/state/zone/{zone}"

@@ -206,3 +206,24 @@ def test_ticket_cancel_args_and_who_may_call_it() -> None:
     assert not c.may_call("kiosk-k1", "ticket.cancel", {"number": "A001", "reason": "left"})
     assert not c.may_call("panel-w1", "ticket.cancel", a)
     assert not c.may_call("display-d1", "ticket.cancel", a)
+
+
+def test_part_two_roles() -> None:
+    """PROTOCOL part 2, Roles: what web-, console- and dept- clients may call, and the staff ops of windows."""
+    token = {"token": "t" * 22}
+    assert c.may_call("web-n1", "ticket.get", token) and not c.may_call("web-n1", "ticket.get", {"verify": "AB12"})
+    assert c.may_call("web-n1", "evaluation.submit", {**token, "grade": 5})
+    assert not c.may_call("web-n1", "evaluation.submit", {"ticket_id": "x", "grade": 5})
+    assert c.may_call("web-n1", "appointment.book", {}) and not c.may_call("web-n1", "window.call_next", {"window": "w1"})
+    assert not c.may_call("kiosk-k1", "case.get", {"number": "DA-20261130-0001"})
+    assert c.may_call("kiosk-k1", "case.get", {"number": "DA-20261130-0001", "query_code": "123456"})
+    assert c.may_call("console-office", "window.close", {"window": "w77"})
+    assert not c.may_call("console-office", "window.call_next", {"window": "w77"})
+    assert c.may_call("console-office", "ticket.issue", {"service": "s", "channel": "staff", "priority": True})
+    assert not c.may_call("console-office", "ticket.issue", {"service": "s", "channel": "walk_in"})
+    assert not c.may_call("kiosk-k1", "ticket.issue", {"service": "s", "channel": "staff"})
+    assert not c.may_call("kiosk-k1", "ticket.issue", {"service": "s", "channel": "walk_in", "priority": True})
+    assert c.may_call("panel-w15", "staff.sign_in", {"window": "w15"})
+    assert not c.may_call("panel-w15", "staff.sign_in", {"window": "w16"})
+    assert c.may_call("devices-hall", "staff.sign_in", {"window": "w2"}, {"devices-hall": {"w2"}}.get)
+    assert c.may_call("dept-hrss", "case.update", {}) and not c.may_call("dept-hrss", "ticket.get", {})
