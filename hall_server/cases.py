@@ -96,6 +96,9 @@ class Case:
     done_at: datetime | None = None
     closed_at: datetime | None = None
     erased: bool = False
+    grade: int | None = None                     # 办结评议 (一事一评): once per case, 1-5
+    comment: str | None = None                   # the rating's comment: never in a view or event; erased with identity
+    rated_at: datetime | None = None
 
     # ------------------------------------------------------------------ derived
     @property
@@ -124,7 +127,9 @@ class Case:
                 "history": self.history, "consent": self.consent, "sms": self.phone is not None,
                 "alerted": self.alerted, "reminded": self.reminded,
                 "done_at": self.done_at.isoformat() if self.done_at else None,
-                "closed_at": self.closed_at.isoformat() if self.closed_at else None, "erased": self.erased}
+                "closed_at": self.closed_at.isoformat() if self.closed_at else None, "erased": self.erased,
+                "grade": self.grade, "comment": self.comment,
+                "rated_at": self.rated_at.isoformat() if self.rated_at else None}
 
     @classmethod
     def from_record(cls, r: dict[str, Any], applicant: dict[str, str] | None, phone: str | None) -> "Case":
@@ -140,7 +145,8 @@ class Case:
             alerted=list(r.get("alerted") or []), reminded=bool(r.get("reminded")),
             done_at=datetime.fromisoformat(r["done_at"]) if r.get("done_at") else None,
             closed_at=datetime.fromisoformat(r["closed_at"]) if r.get("closed_at") else None,
-            erased=bool(r.get("erased")))
+            erased=bool(r.get("erased")), grade=r.get("grade"), comment=r.get("comment"),
+            rated_at=datetime.fromisoformat(r["rated_at"]) if r.get("rated_at") else None)
 
 
 @dataclass
@@ -417,6 +423,29 @@ class CaseBook:
             raise BusError(ErrorCode.UNKNOWN_CASE, "no case with that number and query code")
         return c
 
+    # ------------------------------------------------------------------ 办结评议
+    def rate(self, now: datetime, c: Case, grade: int, comment: str | None, *, bad_grade: int) -> CaseOutcome:
+        """The citizen's rating of a case (一事一评: once per case) once it has left the open statuses; a grade of at
+        most `bad_grade` raises a bad_evaluation alert on the case number (without the comment)."""
+        if c.grade is not None:
+            raise BusError(ErrorCode.ALREADY_RATED, f"case {c.number} was already rated", "这个办件已经评价过，感谢您的评价")
+        if c.is_open:
+            raise BusError(ErrorCode.CONFLICT, f"case {c.number} is still {c.status}", "办件办结后才能评价")
+        c.grade = grade
+        c.comment = (comment or "").strip()[:500] or None
+        c.rated_at = now
+        out = CaseOutcome(data={})
+        out.cases[c.number] = c
+        if grade <= bad_grade:
+            svc = self.services.get(c.service)
+            name = svc.name if svc else c.service
+            out.alerts.append(("bad_evaluation", "red" if grade == 1 else "yellow", c.number,
+                               f"办件 {c.number}（{name}）收到差评：{grade}分",
+                               f"case {c.number} ({c.service}) was rated {grade} of 5",
+                               {"case": c.number, "service": c.service, "department": c.department,
+                                "window": c.window, "grade": grade}))
+        return out
+
     # ------------------------------------------------------------------ 电子监察 and 中途提醒
     def supervise(self, now: datetime) -> CaseOutcome:
         """Yellow (at most `yellow_days` left) and red (overdue) cards once per case and level; the 中途提醒 SMS once
@@ -463,5 +492,6 @@ class CaseBook:
         c.applicant = None
         c.phone = None
         c.consent = None
+        c.comment = None
         c.erased = True
         c.history = [{k: v for k, v in h.items() if k != "note"} for h in c.history]

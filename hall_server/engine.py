@@ -18,9 +18,10 @@ from zoneinfo import ZoneInfo
 from hall_bus import payloads as bus
 from hall_bus.contract import BusError, ErrorCode
 from hall_bus.hall import age_on, call_text, window_in_sentence
+from hall_server import booking
 from hall_server.config import HallConfig, parse_clock
 from hall_server.records import (
-    OPEN_STATES, QUEUED, Appointment, Ticket, TicketState, WindowState, WindowStatus,
+    BOOKED, CHECKED_IN, OPEN_STATES, QUEUED, Appointment, Ticket, TicketState, WindowState, WindowStatus,
 )
 from hall_server.views import BusViews
 
@@ -251,6 +252,8 @@ class Engine(BusViews):
                     out.windows.add(w.id)
             out.zones.update(z.id for z in self.config.zones)
             out.rollover = today
+        # bookings of the days gone by that nobody checked in: no_show (the no-show rule counts them per holder)
+        out.appointments.extend(booking.mark_no_shows(self.appointments.values(), today, self.local(now)))
         kept_appointments = {c: a for c, a in self.appointments.items() if a.day >= today}
         self._reset_day(today)
         self.appointments = kept_appointments
@@ -424,7 +427,8 @@ class Engine(BusViews):
             hours = ", ".join(f"{a}-{b}" for a, b in self.config.issuing.hours)
             raise HallError(ErrorCode.CLOSED, f"numbers are issued {hours} on working days",
                             f"取号时间为工作日 {hours}")
-        if self.issued_per_service.get(service, 0) >= svc.daily_quota:
+        reserved = 0 if appointment is not None else self._seats_booked(service, self.day or self.business_day(now))
+        if self.issued_per_service.get(service, 0) + reserved >= svc.daily_quota:
             raise HallError(ErrorCode.QUOTA_EXHAUSTED, f"today's {svc.daily_quota} numbers for {service} are all taken",
                             f"“{svc.name}”今日{svc.daily_quota}个号已取完，请改日或网上预约办理")
         seq = self.counters.get(svc.prefix, 0) + 1
@@ -460,6 +464,8 @@ class Engine(BusViews):
         out.touch(t)
         if appointment is not None:
             appointment.ticket_id = t.id
+            appointment.status = CHECKED_IN
+            appointment.changed_at = self.local(now)
             out.appointments.append(appointment)
         out.events.append(self._ticket_event(t, "issue", now))
         out.publish_windows.update(self.service_windows[service])
@@ -478,21 +484,41 @@ class Engine(BusViews):
             if code not in self.by_verify:
                 return code
 
+    def _seats_booked(self, service: str, day: date) -> int:
+        """Web bookings of `day` not checked in yet: their seats come out of the day's quota (walk-ins cannot take
+        them)."""
+        if not self.appointments:
+            return 0
+        return sum(1 for a in self.appointments.values()
+                   if a.service == service and a.day == day and a.status == BOOKED and a.source == "web")
+
     def checkin(self, now: datetime, code: str, *, open_all_day: bool = False,
                 issued_by: str | None = None) -> Outcome:
+        """`appointment.checkin`: the booking's ticket (a priority ticket when `[priority] appointment`), within its
+        slot's grace (too_early / too_late); checking in again shows the same ticket. A cancelled booking, or one
+        that is unknown, is `unknown_appointment`."""
         appt = self.appointments.get(code.upper()) or self.appointments.get(code)
-        if appt is None:
-            raise HallError(ErrorCode.UNKNOWN_TICKET, f"no appointment {code!r}", "没有找到这个预约码，请核对后重试")
-        today = self.day or self.business_day(now)
-        if appt.day != today:
-            raise HallError(ErrorCode.CONFLICT, f"appointment {code} is for {appt.day.isoformat()}",
-                            f"该预约的办理日期是{appt.day.isoformat()}，不是今天")
+        if appt is None or appt.status not in (BOOKED, CHECKED_IN):
+            raise HallError(ErrorCode.UNKNOWN_APPOINTMENT, f"no appointment {booking.mask_code(code)!r}",
+                            "没有找到这个预约码，请核对后重试")
         if appt.ticket_id and appt.ticket_id in self.tickets:
             out = Outcome()
             out.data = self.ticket_view(self.tickets[appt.ticket_id])   # checking in twice shows the same ticket
             return out
-        return self.issue(now, appt.service, "appointment", None, open_all_day=open_all_day, appointment=appt,
-                          issued_by=issued_by)
+        today = self.day or self.business_day(now)
+        rules = self.config.booking_rules(appt.service) if appt.service in self.config.services_by_id else None
+        if rules is not None:
+            try:
+                booking.check_in_window(appt, rules, self.local(now), today)
+            except BusError as exc:
+                raise HallError(exc.code, exc.message, exc.message_zh) from None
+        elif appt.day != today:
+            raise HallError(ErrorCode.TOO_EARLY if appt.day > today else ErrorCode.TOO_LATE,
+                            f"the appointment is for {appt.day.isoformat()}", f"该预约的办理日期是{appt.day.isoformat()}，不是今天")
+        # A web booking's day is a booking day of the hall calendar and its slot lies in the issuing hours: the slot
+        # and its grace govern, not the issuing weekdays (a 调休 Saturday) or the minutes before the hall opens.
+        return self.issue(now, appt.service, "appointment", None, open_all_day=open_all_day or appt.source == "web",
+                          appointment=appt, issued_by=issued_by)
 
     def get(self, now: datetime, **key: str | None) -> Outcome:
         out = Outcome()
@@ -747,7 +773,7 @@ class Engine(BusViews):
         if t.state is not TicketState.DONE:
             raise HallError(ErrorCode.CONFLICT, f"{t.number} is not finished yet", "业务办结后才能评价")
         if t.grade is not None:
-            raise HallError(ErrorCode.CONFLICT, f"{t.number} was already evaluated", "该号已评价过")
+            raise HallError(ErrorCode.ALREADY_RATED, f"{t.number} was already evaluated", "该号已评价过，感谢您的评价")
         t.grade = grade
         out.touch(t)
         out.events.append(self._ticket_event(t, "evaluate", now, grade=grade))
@@ -795,9 +821,14 @@ class Engine(BusViews):
         return out
 
     def add_appointments(self, appointments: Iterable[Appointment]) -> None:
+        """The booking platform's file (again): new codes are added, known ones get the file's service and times but
+        keep their check-in; a code the citizen web gave out is never replaced by a file's row."""
         for a in appointments:
             existing = self.appointments.get(a.code)
-            self.appointments[a.code] = replace(a, ticket_id=existing.ticket_id) if existing else a
+            if existing is not None and existing.source == "web" and a.source != "web":
+                continue
+            self.appointments[a.code] = replace(a, ticket_id=existing.ticket_id, status=existing.status,
+                                                changed_at=existing.changed_at) if existing else a
 
 
 _STATE_ZH = {TicketState.WAITING: "等候中", TicketState.SERVING: "办理中", TicketState.HELD: "挂起",

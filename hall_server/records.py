@@ -110,14 +110,41 @@ class WindowState:
                    alerted=r.get("alerted", False))
 
 
+BOOKED = "booked"              # appointment statuses: live, waiting for its check-in
+CANCELLED = "cancelled"
+CHECKED_IN = "checked_in"
+NO_SHOW_APPT = "no_show"       # not checked in by the end of its day (counted per holder: the no-show rule)
+APPOINTMENT_STATUSES = (BOOKED, CANCELLED, CHECKED_IN, NO_SHOW_APPT)
+
+
 @dataclass
 class Appointment:
+    """A booking (预约): from the citizen web (`source` "web", under a holder) or the provincial platform's CSV
+    (`source` "import", no holder, its own slot times). The phone is kept only with consent, sealed at rest."""
     code: str
     service: str
     day: date
     start: str = "00:00"
     end: str = "23:59"
     ticket_id: str | None = None
+    status: str = BOOKED
+    source: str = "import"
+    holder_ref: str | None = None
+    display_name: str | None = None     # masked (张*)
+    phone: str | None = None            # only with consent to SMS; sealed at rest
+    consent: dict[str, Any] | None = None   # {"by","at","how"}
+    created_at: datetime | None = None
+    changed_at: datetime | None = None  # cancelled, checked in or marked no_show
+
+    @property
+    def live(self) -> bool:
+        """Holds a seat: booked, or already checked in."""
+        return self.status in (BOOKED, CHECKED_IN)
+
+    def details(self) -> dict[str, Any]:
+        """The store's `record` column: what has no column of its own (no phone: that is sealed apart)."""
+        return {"display_name": self.display_name, "consent": self.consent,
+                "created_at": _iso(self.created_at), "changed_at": _iso(self.changed_at)}
 
 
 def _iso(d: datetime | None) -> str | None:

@@ -8,6 +8,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -58,7 +59,16 @@ CHECKPOINT_EVERY_S = 1.0   # WAL checkpoints, on their own thread
 # Columns added after 0.1: a store written by an earlier version gets them (with their defaults) when opened.
 MIGRATIONS = {
     "replies": [("op", "TEXT"), ("digest", "TEXT")],   # the request's op and SHA-256 of its canonical args
+    # bookings (预约) from the citizen web: status, where from, the holder (an HMAC reference; kept past the day only
+    # on no_show rows, for the no-show rule), the sealed phone (consent only), and the rest as JSON
+    "appointments": [("status", "TEXT NOT NULL DEFAULT 'booked'"), ("source", "TEXT NOT NULL DEFAULT 'import'"),
+                     ("holder_ref", "TEXT"), ("phone", "TEXT"), ("created_at", "TEXT"), ("record", "TEXT")],
 }
+AFTER_MIGRATIONS = """
+CREATE INDEX IF NOT EXISTS appointments_holder ON appointments (holder_ref, day) WHERE holder_ref IS NOT NULL;
+CREATE INDEX IF NOT EXISTS appointments_day ON appointments (day);
+"""
+APPOINTMENT_COLUMNS = "code, service, day, start, end_, ticket_id, status, source, holder_ref, phone, created_at, record"
 
 
 log = logging.getLogger("onewindow.store")
@@ -123,6 +133,7 @@ class Store:
         self.db.executescript(SCHEMA)
         outbox.ensure_schema(self.db)
         self._migrate()
+        self.db.executescript(AFTER_MIGRATIONS)
         # WAL checkpoints (copying the log into the database file, with its fsync) run on a thread of their own, so
         # they never stall a commit on the request worker: with 100,000 tickets stored, auto-checkpoints inside
         # commits lifted a single-ticket commit's p99 from 0.8 to 4 ms.
@@ -289,9 +300,41 @@ class Store:
             windows = [WindowState.from_record(json.loads(r[0])) for r in self.db.execute("SELECT record FROM windows")]
             calls = [json.loads(r[0]) for r in
                      self.db.execute("SELECT record FROM calls WHERE day=? ORDER BY seq DESC LIMIT 10", (d,))][::-1]
-            appts = [Appointment(code, svc, date.fromisoformat(day_), start, end, tid) for code, svc, day_, start, end, tid in
-                     self.db.execute("SELECT code, service, day, start, end_, ticket_id FROM appointments WHERE day>=?", (d,))]
-        return tickets, windows, calls, appts
+            rows = self.db.execute(f"SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE day>=?", (d,)).fetchall()
+        return tickets, windows, calls, [self._appointment_of(r) for r in rows]
+
+    # ------------------------------------------------------------------ appointments (预约)
+    def _appointment_of(self, row: tuple[Any, ...]) -> Appointment:
+        code, svc, day_, start, end, tid, status, source, holder_ref, phone, created_at, record = row
+        extra = json.loads(record) if record else {}
+        phone_ = None
+        if phone and self.sealer is not None:
+            try:
+                phone_ = self.sealer.open(phone, f"phone:appointment:{code}")
+            except ValueError as exc:
+                log.error("appointment %s…: its phone does not open with this key (%s)", code[:2], exc)
+        return Appointment(code, svc, date.fromisoformat(day_), start, end, tid, status=status or "booked",
+                           source=source or "import", holder_ref=holder_ref,
+                           display_name=extra.get("display_name"), phone=phone_, consent=extra.get("consent"),
+                           created_at=_dt(created_at), changed_at=_dt(extra.get("changed_at")))
+
+    def _write_appointment(self, cur: sqlite3.Cursor, a: Appointment) -> None:
+        phone = self._sealer().seal(a.phone, f"phone:appointment:{a.code}") if a.phone else None
+        cur.execute(f"INSERT OR REPLACE INTO appointments ({APPOINTMENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (a.code, a.service, a.day.isoformat(), a.start, a.end, a.ticket_id, a.status, a.source,
+                     a.holder_ref, phone, a.created_at.isoformat() if a.created_at else None, _dumps(a.details())))
+
+    def appointment_code_used(self, code: str) -> bool:
+        """Whether a code was ever given out (codes are unique forever, whatever happened to the booking)."""
+        with self._lock:
+            return self.db.execute("SELECT 1 FROM appointments WHERE code=?", (code,)).fetchone() is not None
+
+    def no_show_days(self, holder_ref: str, since: date) -> list[date]:
+        """The days since `since` on which this holder missed a booking (the no-show rule)."""
+        with self._lock:
+            rows = self.db.execute("SELECT day FROM appointments WHERE holder_ref=? AND day>=? AND status='no_show'",
+                                   (holder_ref, since.isoformat())).fetchall()
+        return [date.fromisoformat(r[0]) for r in rows]
 
     def last_day(self) -> date | None:
         with self._lock:
@@ -412,13 +455,12 @@ class Store:
         for ev in outcome.events:
             cur.execute("INSERT INTO events (day, kind, record) VALUES (?,?,?)", (d, ev.kind, _dumps(ev.payload)))
         for a in outcome.appointments:
-            cur.execute("INSERT OR REPLACE INTO appointments (code, service, day, start, end_, ticket_id) "
-                        "VALUES (?,?,?,?,?,?)", (a.code, a.service, a.day.isoformat(), a.start, a.end, a.ticket_id))
+            self._write_appointment(cur, a)
         if outcome.cases or outcome.sms:
             self._write_cases(cur, outcome)
         if client is not None and request_id is not None and reply is not None:
             text = _dumps(reply)
-            if op is not None and op.startswith("case."):
+            if op is not None and (op.startswith("case.") or op == "appointment.book"):   # the code opens the booking
                 text = SEALED_REPLY + self._sealer().seal(text, "reply")
             cur.execute("INSERT INTO replies (client, request_id, day, reply, op, digest) VALUES (?,?,?,?,?,?)",
                         (client, request_id, d, text, op, digest))
@@ -516,18 +558,27 @@ class Store:
     def save_appointments(self, appointments: Iterable[Appointment]) -> None:
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
-            for a in appointments:
-                self.db.execute("INSERT INTO appointments (code, service, day, start, end_, ticket_id) VALUES (?,?,?,?,?,?) "
-                                "ON CONFLICT(code) DO UPDATE SET service=excluded.service, day=excluded.day, "
-                                "start=excluded.start, end_=excluded.end_",
-                                (a.code, a.service, a.day.isoformat(), a.start, a.end, a.ticket_id))
-            self.db.execute("COMMIT")
+            try:
+                for a in appointments:     # a re-import keeps the check-in; a web booking's code is never replaced
+                    self.db.execute("INSERT INTO appointments (code, service, day, start, end_, ticket_id, status, "
+                                    "source, created_at) VALUES (?,?,?,?,?,?,?,?,?) "
+                                    "ON CONFLICT(code) DO UPDATE SET service=excluded.service, day=excluded.day, "
+                                    "start=excluded.start, end_=excluded.end_ WHERE appointments.source != 'web'",
+                                    (a.code, a.service, a.day.isoformat(), a.start, a.end, a.ticket_id, a.status,
+                                     "import", a.created_at.isoformat() if a.created_at else None))
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
 
-    def prune(self, today: date) -> None:
+    def prune(self, today: date, no_show_days: int = 30) -> None:
         """Keep only what is needed: idempotency records older than REPLY_KEEP_DAYS go (they may hold a masked
         name), and tickets of past days lose their holder data (ID reference, birth date, masked name), which
-        served only the day's duplicate check and age priority. Tickets and events stay for the reports."""
+        served only the day's duplicate check and age priority. Tickets and events stay for the reports.
+        Bookings of past days lose masked name, phone and consent, and their booking SMS its number and text; the
+        holder reference stays only on no_show rows of the last `no_show_days` days (the no-show rule)."""
         cutoff = date.fromordinal(today.toordinal() - REPLY_KEEP_DAYS).isoformat()
+        block_from = date.fromordinal(today.toordinal() - no_show_days).isoformat()
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute("DELETE FROM replies WHERE day < ?", (cutoff,))
@@ -535,4 +586,17 @@ class Store:
                             "'$.display_name', NULL) WHERE day < ? AND (json_extract(record, '$.holder_ref') IS NOT NULL"
                             " OR json_extract(record, '$.birth_date') IS NOT NULL"
                             " OR json_extract(record, '$.display_name') IS NOT NULL)", (today.isoformat(),))
+            self.db.execute("UPDATE appointments SET phone=NULL, record=json_set(record, '$.display_name', NULL, "
+                            "'$.consent', NULL) WHERE day < ? AND record IS NOT NULL AND (phone IS NOT NULL OR "
+                            "json_extract(record, '$.display_name') IS NOT NULL OR json_extract(record, '$.consent') "
+                            "IS NOT NULL)", (today.isoformat(),))
+            self.db.execute("UPDATE appointments SET holder_ref=NULL WHERE day < ? AND holder_ref IS NOT NULL AND "
+                            "NOT (status='no_show' AND day >= ?)", (today.isoformat(), block_from))
+            self.db.execute("UPDATE sms_outbox SET phone_sealed=NULL, phone_digest=NULL, text_sealed=NULL, "
+                            "erased_at=? WHERE kind='appointment_booked' AND erased_at IS NULL AND ref IN "
+                            "(SELECT code FROM appointments WHERE day < ?)", (time.time(), today.isoformat()))
             self.db.execute("COMMIT")
+
+
+def _dt(s: str | None) -> datetime | None:
+    return datetime.fromisoformat(s) if s else None

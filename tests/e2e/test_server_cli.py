@@ -122,7 +122,8 @@ def test_appointments_file_check_in_gives_a_priority_ticket_once(tmp_path) -> No
         assert t["channel"] == "appointment" and t["priority"] is True and t["service"] == "ps_idcard"
         assert t["ahead"] == 0 and walk_in["number"] < t["number"]      # booked: called before the walk-in
         assert kiosk.request("appointment.checkin", {"code": "yy0001"})["id"] == t["id"]   # once, case-blind
-        for code, expected in (("YY0002", "conflict"), ("YY0003", "unknown_ticket"), ("ZZ9999", "unknown_ticket")):
+        for code, expected in (("YY0002", "too_early"), ("YY0003", "unknown_appointment"),
+                               ("ZZ9999", "unknown_appointment")):     # 0.1: conflict, unknown_ticket
             with pytest.raises(RequestError) as e:
                 kiosk.request("appointment.checkin", {"code": code})
             assert e.value.code == expected, code
