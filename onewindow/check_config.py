@@ -76,6 +76,13 @@ def _panel_summary(cfg: Any) -> str:
     return f"panel of window {cfg.window} (client {cfg.client_id}) of hall {cfg.hall}, {devices or 'no devices'}"
 
 
+def _console_summary(cfg: Any) -> str:
+    from console.users import UsersFile
+    users = UsersFile.read(Path(cfg.users_file)).users
+    return (f"console {cfg.id} (client {cfg.client_id}) of hall {cfg.hall}, listening on {cfg.listen}, "
+            f"{len(users)} users, sessions idle {cfg.session_idle_s} s")
+
+
 def _web_summary(cfg: Any) -> str:
     return (f"web node {cfg.id} (client {cfg.client_id}) of hall {cfg.hall}, listening on {cfg.listen}, "
             f"{len(cfg.forms)} forms, booking {cfg.booking.days_ahead} days ahead")
@@ -106,6 +113,11 @@ KINDS: dict[str, ConfigKind] = {k.name: k for k in (
                frozenset({"listen", "csrf_secret", "trusted_proxies", "booking", "limits", "forms", "forms_dir",
                           "max_body_bytes"}),
                _web_summary),
+    ConfigKind("console", "the supervisor console (listen address, session secret by env:NAME, users file)",
+               "console.config:load",
+               frozenset({"session_secret", "session_idle_s", "session_max_s", "users_file", "followup",
+                          "hall_config", "presence_timeout_s", "case_due_days", "case_poll_s"}),
+               _console_summary),
 )}
 
 

@@ -25,6 +25,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("devices", "devices.cli:run_controller", "keypads, LED screens, evaluators and speakers on RS-485"),
     Command("device", "devices.cli:run_diagnostic", "installer diagnostics for one device"),
     Command("web", "citizen_web.main:run", "the citizen web node: ticket, hall, guide, booking, case pages"),
+    Command("console", "console.main:run", "the supervisor console (值班长): live hall, alerts, 差评 tasks, actions"),
     Command("check-config", "onewindow.check_config:run", "validate a config file (hall, kiosk, display, devices)"),
     Command("passwd", "hall_server.passwords:run", "set a client's broker login in the password file"),
     Command("report", "hall_server.report:run", "daily statistics (HTML with charts, CSV)"),

@@ -16,7 +16,7 @@ from tests.support.hall import ROOT
 CONFIG = ROOT / "config"
 SHIPPED = {"hall": CONFIG / "hall.toml", "kiosk": CONFIG / "kiosk.toml", "display": CONFIG / "display.toml",
            "devices": CONFIG / "devices.toml", "panel": CONFIG / "panel.toml",
-           "web": CONFIG / "web.toml"}
+           "web": CONFIG / "web.toml", "console": CONFIG / "console.toml"}
 
 # kind -> (replacements that break the shipped file, a pattern per problem the admin must see)
 BROKEN: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
@@ -35,6 +35,10 @@ BROKEN: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
     "web": ([('hmac_key = "env:ONEWINDOW_ID_HMAC_KEY"', 'hmac_key = "s3cret-in-the-file"'),
              ('listen = "127.0.0.1:8080"', 'listen = "127.0.0.1:80800"')],
             [r"^listen: .*80800", r"^hmac_key: .*env:NAME"]),
+    # a literal session secret in the console's file, and sessions that would end before a page loads
+    "console": ([('session_secret = "env:ONEWINDOW_CONSOLE_SECRET"', 'session_secret = "hunter2hunter2hunter2"'),
+                 ("session_idle_s = 1800", "session_idle_s = 10")],
+                [r"^session_secret: .*env:NAME", r"^session_idle_s: .*10"]),
     # an SMS template that needs a second segment with this hall's longest values (its longest service name, case
     # numbers, the rating link), the carrier signature included; a gateway of no known form
     "hall sms": ([("[appointments]\n", '[sms]\ngateway = "ftp://sms.example"\nsignature = "【大安政务】"\n'
