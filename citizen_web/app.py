@@ -714,8 +714,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return page.message("error_title", page.t("error"), status)
 
 
-async def server_error(request: Request, exc: Exception) -> Response:
-    log.error("page %s failed: %s", route_name(request.scope), type(exc).__name__)
+async def server_error(scope: Scope, exc: Exception) -> Response:
+    request = Request(scope)
     try:
         return Page(web_of(request), request).message("error_title", t("error", lang_of(request)), 500)
     except Exception:                       # the error page itself failed: still no stack trace
@@ -771,9 +771,9 @@ def create_app(config: WebConfig, mirror: Mirror, bus: Bus, *, id_key: bytes, cs
                                    "post": limits.post_per_minute}, clock=clock),
               streams=StreamCounter(limits.max_streams_per_ip), templates=templates,
               forms_dir=forms_dir or config.forms_path(), static_version=static_version(), clock=clock, today=today)
-    app = Starlette(routes=routes(), exception_handlers={HTTPException: http_error, Exception: server_error},
+    app = Starlette(routes=routes(), exception_handlers={HTTPException: http_error},
                     lifespan=lifespan)
     app.state.web = web
-    app.add_middleware(EdgeMiddleware, route_of=route_name)
+    app.add_middleware(EdgeMiddleware, route_of=route_name, on_error=server_error)
     return app
 

@@ -206,9 +206,11 @@ class EdgeMiddleware:
     """Headers on every response (error pages included), no-store unless a static file, and one access-log line
     naming the route's pattern (`/t/{token}`), never the path itself, the query, or the client's address."""
 
-    def __init__(self, app: ASGIApp, route_of: Callable[[Scope], str]) -> None:
+    def __init__(self, app: ASGIApp, route_of: Callable[[Scope], str],
+                 on_error: Callable[[Scope, Exception], Awaitable[ASGIApp]]) -> None:
         self.app = app
         self.route_of = route_of
+        self.on_error = on_error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -233,6 +235,12 @@ class EdgeMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception as exc:        # a page that failed: its error page, one log line, never a stack trace
+            access_log.error("%s %s failed: %s", scope.get("method", "-"), self.route_of(scope), type(exc).__name__)
+            if status:                  # the response had started: nothing more can be said on it
+                return
+            page = await self.on_error(scope, exc)
+            await page(scope, receive, send_with_headers)
         finally:
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info("%s %s %d %.0fms", scope.get("method", "-"), self.route_of(scope), status,
