@@ -51,6 +51,7 @@ class CaseDesk:
     def reconfigure(self, config: HallConfig) -> None:
         self.config = config
         self.book.calendar = config.hall_calendar
+        self.book._due_memo.clear()          # deadlines follow the new calendar
         self.book.services = service_terms(config)
         self.book.yellow_days = config.supervision.case_yellow_days
 

@@ -199,6 +199,8 @@ class CaseBook:
         self.new_code = new_code or (lambda: f"{secrets.randbelow(1_000_000):06d}")
         self.cases: dict[str, Case] = {}           # by number
         self.by_token: dict[str, str] = {}
+        self.by_ticket: dict[str, list[str]] = {}       # ticket id -> its cases' numbers (in memory)
+        self._due_memo: dict[tuple, tuple[date, date]] = {}
         self.day: date | None = None
         self.seq = 0
 
@@ -208,6 +210,7 @@ class CaseBook:
         Returns the mark when it was above the stored sequence (cases lost by the store), else 0."""
         self.cases.clear()
         self.by_token.clear()
+        self.by_ticket.clear()
         self.day, self.seq = day, 0
         for c in cases:
             self._keep(c)
@@ -228,11 +231,15 @@ class CaseBook:
     def _keep(self, c: Case) -> None:
         self.cases[c.number] = c
         self.by_token[c.token] = c.number
+        if c.ticket_id:
+            self.by_ticket.setdefault(c.ticket_id, []).append(c.number)
 
     def _forget(self, number: str) -> None:
         c = self.cases.pop(number, None)
         if c is not None:
             self.by_token.pop(c.token, None)
+            if c.ticket_id in self.by_ticket:
+                self.by_ticket[c.ticket_id] = [n for n in self.by_ticket[c.ticket_id] if n != number]
 
     def find(self, number: str) -> Case | None:
         c = self.cases.get(number)
@@ -250,13 +257,21 @@ class CaseBook:
 
     # ------------------------------------------------------------------ deadlines
     def due(self, c: Case, today: date) -> tuple[date, date]:
-        """(due_date, legal_due_date) under the stops and extensions so far."""
-        stops = c.stop_intervals()
-        accepted = c.accepted_at.date()
-        extra = c.extra_days()
-        due = deadlines.due_date(self.calendar, accepted, c.promised_days, c.limit_unit, stops, extra, today=today)
-        legal = deadlines.due_date(self.calendar, accepted, c.legal_days, c.limit_unit, stops, extra, today=today)
-        return due, legal
+        """(due_date, legal_due_date) under the stops and extensions so far. Memoised on everything they depend on
+        (many cases share a day and a service; supervision asks for every open case every few seconds)."""
+        stops = tuple((a, b) for a, b in c.stop_intervals())
+        still_stopped = bool(stops) and stops[-1][1] is None
+        key = (c.accepted_at.date(), c.promised_days, c.legal_days, c.limit_unit, stops, c.extra_days(),
+               today if still_stopped else None)
+        found = self._due_memo.get(key)
+        if found is None:
+            if len(self._due_memo) > 50_000:
+                self._due_memo.clear()
+            accepted, extra = key[0], key[5]
+            found = self._due_memo[key] = (
+                deadlines.due_date(self.calendar, accepted, c.promised_days, c.limit_unit, stops, extra, today=today),
+                deadlines.due_date(self.calendar, accepted, c.legal_days, c.limit_unit, stops, extra, today=today))
+        return found
 
     def days_left(self, c: Case, today: date) -> int | None:
         if c.status not in OPEN:
@@ -343,8 +358,8 @@ class CaseBook:
                applicant: dict[str, str], phone: str | None, actor: str, staff: str | None,
                missing: Iterable[str] = (), note: str | None = None) -> CaseOutcome:
         svc = self._service(service)
-        if ticket_id is not None and any(c.ticket_id == ticket_id and c.service == service and c.is_open
-                                         for c in self.cases.values()):
+        if ticket_id is not None and any(self.cases[n].service == service and self.cases[n].is_open
+                                         for n in self.by_ticket.get(ticket_id, ()) if n in self.cases):
             raise BusError(ErrorCode.CONFLICT, f"ticket {ticket_id} already has an open case for {service}",
                            "这张号票的这项业务已经受理")
         out = CaseOutcome()
