@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import secrets
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -90,7 +91,7 @@ class BookingDesk:
         appt = Appointment(code, a.service, day, slot.start, slot.end, status=BOOKED, source="web", holder_ref=ref,
                            display_name=booking.mask_name(a.holder.display_name), phone=phone,
                            consent={"by": client, "at": now.isoformat(), "how": "web"} if phone else None,
-                           created_at=now)
+                           created_at=now, sms_ref=f"appointment-{secrets.token_hex(6)}" if phone else None)
         engine.appointments[code] = appt
         out = Outcome(appointments=[appt])
         out.data = bus.Booking(code=code, service=a.service, date=day.isoformat(), start=slot.start,
@@ -99,7 +100,8 @@ class BookingDesk:
             text = self._sms_text({"code": code, "service": self.config.services_by_id[a.service].name,
                                    "date": booking.md(day), "start": slot.start})
             if text is not None:
-                out.sms.append({"kind": "appointment_booked", "ref": code, "phone": phone, "text": text, "at": now})
+                out.sms.append({"kind": "appointment_booked", "ref": appt.sms_ref, "phone": phone, "text": text,
+                                "at": now})
         log.info("booked %s %s %s (%s, %d of %d seats, %s days ahead)", a.service, day, slot.start,
                  booking.mask_code(code), taken + 1, slot.seats, (day - today).days)
         return out

@@ -135,6 +135,7 @@ class Appointment:
     consent: dict[str, Any] | None = None   # {"by","at","how"}
     created_at: datetime | None = None
     changed_at: datetime | None = None  # cancelled, checked in or marked no_show
+    sms_ref: str | None = None          # the outbox rows' ref (the sender logs refs: never the code itself)
 
     @property
     def live(self) -> bool:
@@ -144,7 +145,7 @@ class Appointment:
     def details(self) -> dict[str, Any]:
         """The store's `record` column: what has no column of its own (no phone: that is sealed apart)."""
         return {"display_name": self.display_name, "consent": self.consent,
-                "created_at": _iso(self.created_at), "changed_at": _iso(self.changed_at)}
+                "created_at": _iso(self.created_at), "changed_at": _iso(self.changed_at), "sms_ref": self.sms_ref}
 
 
 def _iso(d: datetime | None) -> str | None:

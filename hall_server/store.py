@@ -316,7 +316,8 @@ class Store:
         return Appointment(code, svc, date.fromisoformat(day_), start, end, tid, status=status or "booked",
                            source=source or "import", holder_ref=holder_ref,
                            display_name=extra.get("display_name"), phone=phone_, consent=extra.get("consent"),
-                           created_at=_dt(created_at), changed_at=_dt(extra.get("changed_at")))
+                           created_at=_dt(created_at), changed_at=_dt(extra.get("changed_at")),
+                           sms_ref=extra.get("sms_ref"))
 
     def _write_appointment(self, cur: sqlite3.Cursor, a: Appointment) -> None:
         phone = self._sealer().seal(a.phone, f"phone:appointment:{a.code}") if a.phone else None
@@ -594,7 +595,7 @@ class Store:
                             "NOT (status='no_show' AND day >= ?)", (today.isoformat(), block_from))
             self.db.execute("UPDATE sms_outbox SET phone_sealed=NULL, phone_digest=NULL, text_sealed=NULL, "
                             "erased_at=? WHERE kind='appointment_booked' AND erased_at IS NULL AND ref IN "
-                            "(SELECT code FROM appointments WHERE day < ?)", (time.time(), today.isoformat()))
+                            "(SELECT json_extract(record, '$.sms_ref') FROM appointments WHERE day < ? AND record IS NOT NULL)", (time.time(), today.isoformat()))
             self.db.execute("COMMIT")
 
 

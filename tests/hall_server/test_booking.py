@@ -234,7 +234,8 @@ def test_the_booking_sms_goes_to_the_outbox_only_with_sms_configured_and_consent
                                                       "holder": holder(), "phone": PHONE, "sms": True})
     out = h.desk.handle("web-n1", req, at(9), h.engine)
     (msg,) = out.sms
-    assert msg["kind"] == "appointment_booked" and msg["ref"] == out.data["code"] and msg["phone"] == PHONE
+    assert msg["kind"] == "appointment_booked" and msg["phone"] == PHONE
+    assert msg["ref"] == h.engine.appointments[out.data["code"]].sms_ref != out.data["code"]   # the sender logs refs
     assert msg["text"] == f"【大安政务】您已预约12月1日 09:00城镇职工养老保险参保登记，预约码{out.data['code']}，请按时到大厅取号。"
     no_consent = contract.validate_args("appointment.book", {"service": SVC, "date": "2026-12-01", "start": "09:00",
                                                              "holder": holder(2)})
@@ -379,6 +380,7 @@ def test_holder_data_is_erased_after_the_day_except_what_the_no_show_rule_needs(
         "sms": True}), at(9), h.engine)
     h.commit(out)
     tuesday = MONDAY + timedelta(days=1)
+    refs = {code: a.sms_ref for code, a in h.engine.appointments.items()}
     roll = Outcome()
     h.engine.roll(at(0, 1, tuesday), roll)
     h.commit(roll)
@@ -393,7 +395,7 @@ def test_holder_data_is_erased_after_the_day_except_what_the_no_show_rule_needs(
     tomorrow = rows[out.data["code"]]                         # not yet its day: everything kept
     assert tomorrow[1] == "holder-ref-0004" and tomorrow[2] is not None
     sms = dict(db.execute("SELECT ref, phone_sealed IS NULL AND text_sealed IS NULL FROM sms_outbox"))
-    assert sms[missed["code"]] == 1 and sms[out.data["code"]] == 0
+    assert sms[refs[missed["code"]]] == 1 and sms[refs[out.data["code"]]] == 0
     # after block_days the no-show row loses its holder too
     h.store.prune(tuesday + timedelta(days=31), 30)
     assert db.execute("SELECT holder_ref FROM appointments WHERE code=?", (missed["code"],)).fetchone() == (None,)
