@@ -580,13 +580,7 @@ async def book(request: Request) -> Response:
 
 async def slots_page(web: Web, page: Page, service: Any, day: str, days: list[str], errors: dict[str, str],
                      values: dict[str, str], status: int = 200) -> Response:
-    wait = web.limiter.allow(client_ip(page.request.scope, web.config.proxy_networks), "lookup")
-    if wait:
-        seconds = max(1, int(wait + 0.999))
-        response = page.message("too_many_title", page.t("too_many", s=seconds), 429)
-        response.headers["Retry-After"] = str(seconds)
-        return response
-    try:
+    try:       # public availability: counted as a page (the route's own limit), not as a lookup
         data = await web.gateway.call(Op.APPOINTMENT_SLOTS, {"service": service.id, "date": day})
     except RequestError as exc:
         if exc.code == "timeout":
@@ -686,15 +680,25 @@ async def book_cancel(request: Request) -> Response:
         return response
     code = form.get("code", "").strip().upper()[:40]
     last4 = form.get("phone_last4", "").strip()[:10]
+    raw_id = form.get("id_number", "").strip()[:40]
     errors: dict[str, str] = {}
     if not BOOKING_CODE.fullmatch(code):
         errors["code"] = page.t("v_code")
-    if not re.fullmatch(r"\d{4}", last4):
+    args: dict[str, Any] = {"code": code}
+    if raw_id and not last4:            # booked without SMS: the phone was not kept, the ID number identifies
+        try:
+            args["holder_ref"] = id_ref(web.id_key, check_id_number(raw_id, today=web.today()))
+        except IdNumberError as exc:
+            errors["id_number"] = page.t({BAD_CHECK_DIGIT: "v_id_check", BAD_BIRTH_DATE: "v_id_birth"}
+                                         .get(exc.reason, "v_id_format"))
+    elif not re.fullmatch(r"\d{4}", last4):
         errors["phone_last4"] = page.t("v_last4")
+    else:
+        args["phone_last4"] = last4
     if errors:
         return page.render("cancel.html", 400, errors=errors, values={"code": code})
     try:
-        await web.gateway.call(Op.APPOINTMENT_CANCEL, {"code": code, "phone_last4": last4})
+        await web.gateway.call(Op.APPOINTMENT_CANCEL, args)
     except RequestError as exc:
         if exc.code == "timeout":
             return page.unavailable()

@@ -105,7 +105,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "name": ("姓名", "Name"),
     "id_number": ("身份证号码", "Resident ID number"),
     "mobile": ("手机号码", "Mobile number"),
-    "sms_ok": ("同意接收预约短信", "Send me the booking by SMS"),
+    "sms_ok": ("同意接收预约短信（不同意则不保存手机号码）", "Send me the booking by SMS (otherwise the phone is not kept)"),
     "consent": ("我已阅读并同意上述个人信息处理规则", "I have read and agree to how my personal information is handled"),
     "privacy_title": ("个人信息告知", "How we use your personal information"),
     "privacy": ("我们收集您的姓名、身份证号码和手机号码，用于实名预约（防止号源被倒卖）、到厅签到、短信通知和凭手机号后四位取消预约。"
@@ -129,6 +129,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "cancel_title": ("取消预约", "Cancel a booking"),
     "phone_last4": ("预约手机号后四位", "Last 4 digits of the booking's phone"),
     "submit_cancel": ("取消预约", "Cancel booking"),
+    "or_id": ("没有同意短信通知的预约不保存手机号码，请改填预约时的身份证号码。",
+              "A booking made without SMS kept no phone number: give the ID number used to book instead."),
     "cancelled": ("预约已取消。", "The booking is cancelled."),
     "cancel_failed": ("没有找到这个预约，或手机号后四位不符，或预约已不能取消。",
                       "No such booking, the digits do not match, or it can no longer be cancelled."),

@@ -70,7 +70,9 @@ class RateLimiter:
 
     def __init__(self, per_minute: dict[str, int], clock: Callable[[], float] = time.monotonic) -> None:
         self.rates = {k: v / 60.0 for k, v in per_minute.items()}
-        self.burst = {k: max(1.0, v / 4.0) for k, v in per_minute.items()}   # a quarter of a minute at once
+        # at once: a quarter of the minute's allowance, and at least 5 (a mistyped form sent again) unless the
+        # minute allows fewer
+        self.burst = {k: float(min(v, max(5, v // 4))) for k, v in per_minute.items()}
         self.clock = clock
         self._buckets: dict[tuple[str, str], _Bucket] = {}
         self._swept = clock()

@@ -103,6 +103,11 @@ def test_cancel_with_code_and_phone_digits_and_one_answer_for_every_failure(node
     assert _main(wrong_digits.text) == _main(unknown.text)
     ok = run(post(node, "/book/cancel", "/book/cancel", {"code": "b0001", "phone_last4": "5678"}))
     assert ok.status_code == 200 and "预约已取消" in ok.text
+    run(post(node, BOOK_PAGE, "/book", GOOD))
+    by_id = run(post(node, "/book/cancel", "/book/cancel", {"code": "B0002", "id_number": GOOD_ID.lower()}))
+    assert by_id.status_code == 404            # the fake bus knows phones only; the node sent the reference
+    assert ("appointment.cancel", {"code": "B0002", "holder_ref": id_ref(ID_KEY, check_id_number(GOOD_ID))}) \
+        in node.bus.requests
     bad = run(post(node, "/book/cancel", "/book/cancel", {"code": "<x>", "phone_last4": "12"}))
     assert bad.status_code == 400 and "4–32 位字母或数字" in bad.text and "4 位数字" in bad.text
 
