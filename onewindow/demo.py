@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -60,6 +61,8 @@ class Crowd:
         self.services = [s for s in cfg.services if s.id in served]
         self.threads: list[threading.Thread] = []
         self.clients: list[BusClient] = []
+        self.web_url: str | None = None
+        self.links_shown = 0
 
     def start(self) -> None:
         kiosks = [BusClient(self.url, self.cfg.hall.id, f"kiosk-crowd{i}").start() for i in (1, 2, 3)]
@@ -110,6 +113,9 @@ class Crowd:
                 prio = " 优先" if t["priority"] else ""
                 say(f"取号 {t['number']:<5}{prio} {t['zone_name']}·{t['service_name']}  前面{t['ahead']}人 约{mins}分钟"
                     f"  ({'身份证' if channel == 'id_card' else '现场'})")
+                if self.web_url and t.get("token") and self.links_shown < 3:    # the ticket's QR, on a phone
+                    self.links_shown += 1
+                    say(f"   手机查看 {t['number']}: {self.web_url}/t/{t['token']}")
             self._sleep(self.rng.uniform(0.5, 1.5))
 
     def _staff(self, c: BusClient, w) -> None:
@@ -262,6 +268,28 @@ def _spawn_app(args: list[str], name: str, procs: list[tuple[str, subprocess.Pop
         say(f"could not start {name}: {exc}")
 
 
+def start_web(cfg: HallConfig, broker_url: str, procs: list[tuple[str, subprocess.Popen, Path]], data: Path,
+              id_key: str) -> str | None:
+    """One citizen web node (互联网+政务服务) on a free local port; returns its address once it serves."""
+    port = free_port("127.0.0.1")
+    _spawn_app(["web", "--config", str(ROOT / "config" / "web.toml"), "--broker", broker_url,
+                "--listen", f"127.0.0.1:{port}"], "citizen web node", procs, data,
+               env={"ONEWINDOW_ID_HMAC_KEY": id_key, "ONEWINDOW_WEB_SECRET": secrets.token_urlsafe(24)})
+    log_path = data / "web.log"
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        for line in log_path.read_text(errors="replace").splitlines() if log_path.exists() else []:
+            if line.startswith("{") and '"ready"' in line:
+                web_url = json.loads(line)["url"]
+                say(f"citizen web: {web_url}/ (hall now, guides, booking {web_url}/book, case query {web_url}/case)")
+                return web_url
+        if procs and procs[-1][1].poll() is not None:
+            break
+        time.sleep(0.2)
+    say(f"the citizen web node did not start; see {log_path}")
+    return None
+
+
 def debian_package(soname: str) -> str:
     """Debian's package name for a shared library: libxcb-icccm.so.4 → libxcb-icccm4, libxkbcommon-x11.so.0 →
     libxkbcommon-x11-0 (a hyphen when the name ends in a digit)."""
@@ -360,21 +388,23 @@ def run(argv: list[str]) -> int:
 
     procs: list[tuple[str, subprocess.Popen, Path]] = []
     gui_windows: set[str] = set()
+    # A real hall keeps the ID-reference key in the kiosks' and web nodes' environment; the demo makes one per run.
+    id_key = os.environ.get("ONEWINDOW_ID_HMAC_KEY") or secrets.token_hex(32)
+    web_url = start_web(cfg, url, procs, data, id_key)
     devices_cfg = ROOT / "config" / "devices.toml"
     if devices_cfg.exists():
         _spawn_app(["devices", "--config", str(devices_cfg), "--broker", url, "--voice-out", str(data / "voice")],
                    "device controller (simulated keypads, LED screens, evaluators)", procs, data)
     if not headless:
-        # A real hall keeps the ID-reference key in the kiosk's environment; the demo makes one for this run.
         _spawn_app(["kiosk", "--config", str(ROOT / "config" / "kiosk.toml"), "--broker", url, "--windowed"],
-                   "kiosk", procs, data, env={"ONEWINDOW_ID_HMAC_KEY": os.environ.get("ONEWINDOW_ID_HMAC_KEY")
-                                        or secrets.token_hex(32)})
+                   "kiosk", procs, data, env={"ONEWINDOW_ID_HMAC_KEY": id_key})
         _spawn_app(["display", "--config", str(ROOT / "config" / "display.toml"), "--broker", url, "--windowed"],
                    "hall display", procs, data)
         gui_windows.add("w15")
         _spawn_app(["panel", "--window", "w15", "--broker", url], "staff panel of window 15", procs, data)
 
     crowd = Crowd(cfg, url, gui_windows=gui_windows, speed=args.speed, seed=args.seed)
+    crowd.web_url = web_url
     crowd.start()
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
