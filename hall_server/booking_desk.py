@@ -93,6 +93,7 @@ class BookingDesk:
                            consent={"by": client, "at": now.isoformat(), "how": "web"} if phone else None,
                            created_at=now, sms_ref=f"appointment-{secrets.token_hex(6)}" if phone else None)
         engine.appointments[code] = appt
+        engine.appointments_changed()
         out = Outcome(appointments=[appt])
         out.data = bus.Booking(code=code, service=a.service, date=day.isoformat(), start=slot.start,
                                end=slot.end).wire()
@@ -121,6 +122,7 @@ class BookingDesk:
             raise BusError(ErrorCode.UNKNOWN_APPOINTMENT, *UNKNOWN)
         appt.status = CANCELLED
         appt.changed_at = now
+        engine.appointments_changed()
         log.info("cancelled booking %s (%s %s %s)", booking.mask_code(appt.code), appt.service, appt.day, appt.start)
         return Outcome(data={}, appointments=[appt])
 

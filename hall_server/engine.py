@@ -92,6 +92,7 @@ class Engine(BusViews):
         self.last_call: dict[str, datetime] = {}  # window -> when it last called (or recalled): repeats recall
         self.service_times: dict[str, deque[float]] = {s.id: deque(maxlen=SERVICE_TIME_SAMPLES) for s in config.services}
         self.appointments: dict[str, Appointment] = {}
+        self._reserved: dict[str, int] | None = None   # service -> today's web bookings not checked in (see below)
         self.directed: dict[str, set[str]] = {}   # window -> queued tickets transferred to it by name
         self.held: set[str] = set()               # ids of held (挂起) tickets
         self.no_shows: set[str] = set()           # ids of no-show (过号) tickets, callable back until the day ends
@@ -141,6 +142,7 @@ class Engine(BusViews):
                 self.last_call[c["window"]] = at
         for a in appointments:
             self.appointments[a.code] = a
+        self._reserved = None
         for t in self.tickets.values():
             if t.state is TicketState.DONE and t.called_at and t.finished_at and t.service in self.service_times:
                 self.service_times[t.service].append((t.finished_at - t.called_at).total_seconds())
@@ -257,6 +259,7 @@ class Engine(BusViews):
         kept_appointments = {c: a for c, a in self.appointments.items() if a.day >= today}
         self._reset_day(today)
         self.appointments = kept_appointments
+        self._reserved = None
 
     def is_issuing(self, now: datetime, open_all_day: bool) -> bool:
         if open_all_day:
@@ -466,6 +469,7 @@ class Engine(BusViews):
             appointment.ticket_id = t.id
             appointment.status = CHECKED_IN
             appointment.changed_at = self.local(now)
+            self._reserved = None
             out.appointments.append(appointment)
         out.events.append(self._ticket_event(t, "issue", now))
         out.publish_windows.update(self.service_windows[service])
@@ -484,13 +488,19 @@ class Engine(BusViews):
             if code not in self.by_verify:
                 return code
 
+    def appointments_changed(self) -> None:
+        """A booking was added, cancelled or checked in (the booking desk tells the engine): recount the seats."""
+        self._reserved = None
+
     def _seats_booked(self, service: str, day: date) -> int:
         """Web bookings of `day` not checked in yet: their seats come out of the day's quota (walk-ins cannot take
-        them)."""
-        if not self.appointments:
-            return 0
-        return sum(1 for a in self.appointments.values()
-                   if a.service == service and a.day == day and a.status == BOOKED and a.source == "web")
+        them). Counted once per change of the bookings, not per ticket."""
+        if self._reserved is None:
+            self._reserved = {}
+            for a in self.appointments.values():
+                if a.day == day and a.status == BOOKED and a.source == "web":
+                    self._reserved[a.service] = self._reserved.get(a.service, 0) + 1
+        return self._reserved.get(service, 0)
 
     def checkin(self, now: datetime, code: str, *, open_all_day: bool = False,
                 issued_by: str | None = None) -> Outcome:
@@ -829,6 +839,7 @@ class Engine(BusViews):
                 continue
             self.appointments[a.code] = replace(a, ticket_id=existing.ticket_id, status=existing.status,
                                                 changed_at=existing.changed_at) if existing else a
+        self._reserved = None
 
 
 _STATE_ZH = {TicketState.WAITING: "等候中", TicketState.SERVING: "办理中", TicketState.HELD: "挂起",
