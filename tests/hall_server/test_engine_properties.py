@@ -55,7 +55,7 @@ ALLOWED = {
     "current": {ErrorCode.CONFLICT},
     "transfer": {ErrorCode.CONFLICT},
     "set_window": {ErrorCode.CONFLICT},
-    "evaluate": {ErrorCode.CONFLICT},
+    "evaluate": {ErrorCode.CONFLICT, ErrorCode.ALREADY_RATED},   # not finished; rated already
 }
 
 
