@@ -32,7 +32,7 @@ def write_hall_config(tmp: Path) -> tuple[Path, dict[str, str]]:
     for delta in (-1, 0, 1):
         day = (today + dt.timedelta(days=delta)).isoformat()
         codes[day] = f"E2E-{day.replace('-', '')}"
-        rows.append(f"{codes[day]},ss_enroll,{day},08:30,17:30")
+        rows.append(f"{codes[day]},ss_enroll,{day},00:00,23:59")   # the slot's grace holds at any hour of the run
     cfg = tmp / "hall.toml"
     cfg.write_text(text, encoding="utf-8")
     (tmp / "appointments.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
