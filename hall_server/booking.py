@@ -184,9 +184,12 @@ def check_in_window(appt: Appointment, rules: BookingRules, now: datetime, today
     slot = f"{appt.start}-{appt.end}"
     other_day = "" if appt.day == today else f"{md(appt.day)} "
     if appt.day > today or now < earliest:
+        same = earliest.date() == today
+        from_day, from_day_en = ("", "") if same else (f"{md(earliest.date())} ", f"{earliest.date().isoformat()} ")
         raise BusError(ErrorCode.TOO_EARLY,
-                       f"your slot is {appt.day.isoformat()} {slot}: check in from {_clock(earliest.time())}",
-                       f"您的预约时段是 {other_day}{slot}，请在 {other_day}{_clock(earliest.time())} 以后签到")
+                       f"your slot is {appt.day.isoformat()} {slot}: check in from "
+                       f"{from_day_en}{_clock(earliest.time())}",
+                       f"您的预约时段是 {other_day}{slot}，请在 {from_day}{_clock(earliest.time())} 以后签到")
     if appt.day < today or now > latest:
         raise BusError(ErrorCode.TOO_LATE,
                        f"your slot was {appt.day.isoformat()} {slot}: check-in closed at {_clock(latest.time())}; "

@@ -68,7 +68,8 @@ AFTER_MIGRATIONS = """
 CREATE INDEX IF NOT EXISTS appointments_holder ON appointments (holder_ref, day) WHERE holder_ref IS NOT NULL;
 CREATE INDEX IF NOT EXISTS appointments_day ON appointments (day);
 """
-APPOINTMENT_COLUMNS = "code, service, day, start, end_, ticket_id, status, source, holder_ref, phone, created_at, record"
+APPOINTMENT_COLUMNS = ("code, service, day, start, end_, ticket_id, status, source, holder_ref, phone, created_at, "
+                       "record")
 
 
 log = logging.getLogger("onewindow.store")
@@ -595,7 +596,8 @@ class Store:
                             "NOT (status='no_show' AND day >= ?)", (today.isoformat(), block_from))
             self.db.execute("UPDATE sms_outbox SET phone_sealed=NULL, phone_digest=NULL, text_sealed=NULL, "
                             "erased_at=? WHERE kind='appointment_booked' AND erased_at IS NULL AND ref IN "
-                            "(SELECT json_extract(record, '$.sms_ref') FROM appointments WHERE day < ? AND record IS NOT NULL)", (time.time(), today.isoformat()))
+                            "(SELECT json_extract(record, '$.sms_ref') FROM appointments WHERE day < ? AND "
+                            "record IS NOT NULL)", (time.time(), today.isoformat()))
             self.db.execute("COMMIT")
 
 
