@@ -244,11 +244,12 @@ class Crowd:
 
 
 def write_demo_appointments(cfg: HallConfig, path: Path, count: int = 5) -> list[str]:
-    """Today's bookings, as the online booking platform would export them (code,service,date,start,end)."""
+    """Today's bookings, as the online booking platform would export them (code,service,date,start,end); the demo's
+    slots span the whole day, so their codes check in at any hour the demo runs."""
     today = datetime.now(ZoneInfo(cfg.hall.timezone)).date().isoformat()
     services = [s for s in cfg.services if s.appointment][:count]
     codes = [f"YY{2026000 + i:07d}" for i in range(1, len(services) + 1)]
-    rows = ["code,service,date,start,end"] + [f"{c},{s.id},{today},08:30,17:00" for c, s in zip(codes, services)]
+    rows = ["code,service,date,start,end"] + [f"{c},{s.id},{today},00:00,23:59" for c, s in zip(codes, services)]
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return codes
 
