@@ -14,6 +14,9 @@ Definitions (the report's day D, dates on the hall's clock):
   actual/legal = Σ days taken / Σ legal days, promised/legal = Σ promised days / Σ legal days.
 A report for a past day sees each case as it stood at the end of that day (its history, stops and extensions up to
 D), so running it a week later gives the same figures.
+A report over a period [S, D] (a week, a month) counts the same way with "on D" read as "from S to D": accepted,
+refused and incomplete when recorded in the period, done when done in it (on time or not as it was when done), and
+overdue / open as the cases stood at the end of D (build_range).
 
 Only the non-personal record of a case is read (never the sealed applicant or phone), and cases.csv carries no
 token, query code, notes or reasons.
@@ -21,6 +24,7 @@ token, query code, notes or reasons.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from html import escape
@@ -78,15 +82,17 @@ class CaseGroup:
     legal_sum: int = 0
     promised_sum: int = 0
 
-    def add(self, r: CaseRow, day: date) -> None:
-        if r.recorded == day:
+    def add(self, r: CaseRow, day: date, since: date | None = None) -> None:
+        """Count a case for the day `day`, or for the period [since, day]."""
+        first = since or day
+        if first <= r.recorded <= day:
             if r.first == "accepted":
                 self.accepted += 1
             elif r.first == "refused":
                 self.refused += 1
             elif r.first == "incomplete":
                 self.incomplete += 1
-        if r.done_on == day:
+        if r.done_on is not None and first <= r.done_on <= day:
             self.done += 1
             self.done_on_time += bool(r.on_time)
             self.done_late += not r.on_time
@@ -124,13 +130,37 @@ class CaseGroup:
 
 @dataclass
 class CaseDay:
-    day: date
+    day: date                   # the (last) day: open and overdue as the cases stood at its end
     config: HallConfig
     rows: list[CaseRow]
     hall: CaseGroup
     services: dict[str, CaseGroup]
     departments: dict[str, CaseGroup]
     alerts: dict[str, int] = field(default_factory=dict)     # case_due_soon / case_overdue raised on D
+    since: date | None = None   # a period's first day (None: the day D alone)
+
+    @property
+    def start(self) -> date:
+        return self.since or self.day
+
+    @property
+    def is_period(self) -> bool:
+        return self.start != self.day
+
+    def in_period(self, d: date | None) -> bool:
+        return d is not None and self.start <= d <= self.day
+
+    def per_day(self) -> dict[date, Counter[str]]:
+        """accepted / done / done_on_time / done_late per day of the period (the report's trend and days.csv)."""
+        out: dict[date, Counter[str]] = {}
+        for r in self.rows:
+            if r.first == "accepted" and self.in_period(r.recorded):
+                out.setdefault(r.recorded, Counter())["accepted"] += 1
+            if r.done_on is not None and self.in_period(r.done_on):
+                c = out.setdefault(r.done_on, Counter())
+                c["done"] += 1
+                c["done_on_time" if r.on_time else "done_late"] += 1
+        return out
 
     @property
     def active(self) -> bool:
@@ -164,20 +194,21 @@ def _date_of(ts: str, tz: ZoneInfo) -> date:
     return _local(ts, tz).date()
 
 
-def case_records(store: Store, day: date) -> list[dict[str, Any]]:
-    """The non-personal records of every case that can figure in day D's report: recorded on D, open now, or
-    done / closed from the day before D on (the day before: a margin for clocks; exact dates are checked later).
-    Read-only, on the store's connection."""
-    d, before = day.isoformat(), (day - timedelta(days=1)).isoformat()
-    q = ("SELECT record FROM cases WHERE day <= ? AND (day = ? OR status IN ({}) OR closed_at >= ? "
+def case_records(store: Store, day: date, since: date | None = None) -> list[dict[str, Any]]:
+    """The non-personal records of every case that can figure in the report of day D (or of the period [since, D]):
+    recorded in it, open now, or done / closed from the day before its first day on (the day before: a margin for
+    clocks; exact dates are checked later). Read-only, on the store's connection."""
+    first = since or day
+    d, s, before = day.isoformat(), first.isoformat(), (first - timedelta(days=1)).isoformat()
+    q = ("SELECT record FROM cases WHERE day <= ? AND (day >= ? OR status IN ({}) OR closed_at >= ? "
          "OR substr(json_extract(record, '$.done_at'), 1, 10) >= ?) ORDER BY day, number"
          ).format(",".join("?" * len(OPEN_STATUSES)))
     lock = getattr(store, "_lock", None)
     if lock is not None:
         with lock:
-            rows = store.db.execute(q, (d, d, *OPEN_STATUSES, before, before)).fetchall()
+            rows = store.db.execute(q, (d, s, *OPEN_STATUSES, before, before)).fetchall()
     else:
-        rows = store.db.execute(q, (d, d, *OPEN_STATUSES, before, before)).fetchall()
+        rows = store.db.execute(q, (d, s, *OPEN_STATUSES, before, before)).fetchall()
     return [json.loads(r[0]) for r in rows]
 
 
@@ -238,23 +269,44 @@ def as_of(rec: dict[str, Any], day: date, cal: HallCalendar, tz: ZoneInfo) -> Ca
 
 def build(store: Store, config: HallConfig, day: date) -> CaseDay:
     """Day D's case figures from the store."""
+    return build_range(store, config, day, day)
+
+
+def build_range(store: Store, config: HallConfig, since: date, day: date,
+                alerts: dict[str, int] | None = None) -> CaseDay:
+    """The case figures of the period [since, day] (since == day: one day), each case as it stood at the end of
+    `day`; `alerts`: the case_due_soon / case_overdue alerts of the period when the caller counted them."""
     tz = ZoneInfo(config.hall.timezone)
     cal = config.hall_calendar
-    rows = [r for r in (as_of(rec, day, cal, tz) for rec in case_records(store, day)) if r is not None]
-    # keep the cases that figure in the day: recorded on it, done on it, or open at its end
-    rows = [r for r in rows if r.recorded == day or r.done_on == day or r.status in OPEN]
+    first = min(since, day)
+    rows = [r for r in (as_of(rec, day, cal, tz) for rec in case_records(store, day, first)) if r is not None]
+    # keep the cases that figure in the period: recorded in it, done in it, or open at its end
+    rows = [r for r in rows if first <= r.recorded <= day or (r.done_on is not None and first <= r.done_on <= day)
+            or r.status in OPEN]
     hall = CaseGroup()
     services: dict[str, CaseGroup] = {}
     departments: dict[str, CaseGroup] = {}
     for r in rows:
         for g in (hall, services.setdefault(r.rec["service"], CaseGroup()),
                   departments.setdefault(r.rec.get("department") or "", CaseGroup())):
-            g.add(r, day)
+            g.add(r, day, first)
+    if alerts is not None:
+        return CaseDay(day, config, rows, hall, services, departments,
+                       {"case_due_soon": alerts.get("case_due_soon", 0), "case_overdue": alerts.get("case_overdue", 0)},
+                       None if first == day else first)
     alerts = {"case_due_soon": 0, "case_overdue": 0}
-    for ev in store.events_of(day, "alert"):
-        if ev.get("kind") in alerts:
-            alerts[ev["kind"]] += 1
-    return CaseDay(day, config, rows, hall, services, departments, alerts)
+    lock = getattr(store, "_lock", None)
+    q = ("SELECT json_extract(record, '$.kind'), count(*) FROM events WHERE day BETWEEN ? AND ? AND kind='alert' "
+         "AND json_extract(record, '$.kind') IN ('case_due_soon', 'case_overdue') GROUP BY 1")
+    args = (first.isoformat(), day.isoformat())
+    if lock is not None:
+        with lock:
+            found = store.db.execute(q, args).fetchall()
+    else:
+        found = store.db.execute(q, args).fetchall()
+    for kind, n in found:
+        alerts[kind] = n
+    return CaseDay(day, config, rows, hall, services, departments, alerts, None if first == day else first)
 
 
 # ---------------------------------------------------------------- order and names
@@ -331,6 +383,8 @@ _HEAD = ("<th>受理<br>Accepted</th><th>办结<br>Done</th><th>按时办结<br>
 def render_section(cd: CaseDay, bar_chart: Callable[..., str]) -> str:
     """The "办件 Cases" section of the daily report (`bar_chart`: the report's horizontal bar chart)."""
     h = cd.hall
+    when_zh, when_en = ("本期", "in the period") if cd.is_period else ("今日", "today")
+    end_zh = "期末" if cd.is_period else "日终"
     cards = [("受理 Accepted", str(h.accepted)), ("办结 Done", str(h.done)),
              ("按时办结率 On time", _pct(h.on_time_rate)), ("超期未结 Overdue", str(h.overdue)),
              ("不予受理 Refused", str(h.refused)), ("一次性告知 Incomplete", str(h.incomplete)),
@@ -360,7 +414,7 @@ def render_section(cd: CaseDay, bar_chart: Callable[..., str]) -> str:
              ("承诺/法定 Promised/legal", "#b8c7d6", [100 * (cd.promised_ratio(sid) or 0) for sid in done_services])],
             unit="%")
     else:
-        chart = '<p class="none">今日无办结办件 No cases done today</p>'
+        chart = f'<p class="none">{when_zh}无办结办件 No cases done {when_en}</p>'
     alerts = (f"电子监察 Supervision: 临期黄牌 due soon {cd.alerts.get('case_due_soon', 0)} · "
               f"超期红牌 overdue {cd.alerts.get('case_overdue', 0)}")
     return f"""<section id="cases">
@@ -368,8 +422,8 @@ def render_section(cd: CaseDay, bar_chart: Callable[..., str]) -> str:
 <div class="cards">
 {card_html}
 </div>
-<p class="note">今日办结件的实际用时与承诺时限占法定时限之比（参考：压缩至法定时限的 {REFERENCE_RATIO:.0%}）
-Days taken and promised days as a share of the legal limit, cases done today (reference hall: {REFERENCE_RATIO:.0%}).
+<p class="note">{when_zh}办结件的实际用时与承诺时限占法定时限之比（参考：压缩至法定时限的 {REFERENCE_RATIO:.0%}）
+Days taken and promised days as a share of the legal limit, cases done {when_en} (reference hall: {REFERENCE_RATIO:.0%}).
 <br>{escape(alerts)}</p>
 {chart}
 <h3>按事项 By service</h3>
@@ -384,7 +438,7 @@ Days taken and promised days as a share of the legal limit, cases done today (re
 <tr><th>部门 Department</th>{_HEAD}<th>实际/法定<br>Actual/legal</th><th>承诺/法定<br>Promised/legal</th></tr>
 {dept_rows}
 </table>
-<p class="note">受理、不予受理、一次性告知：当日登记；办结：当日办结（任一受理日），按时 = 不晚于承诺办结日；超期未结：日终仍在办且已过承诺办结日；
+<p class="note">受理、不予受理、一次性告知：{when_zh}登记；办结：{when_zh}办结（任一受理日），按时 = 不晚于承诺办结日；超期未结：{end_zh}仍在办且已过承诺办结日；
 用时按工作日计（补正、特别程序期间不计），实际/法定 = Σ用时 / Σ法定时限。 Days taken: working days from acceptance to done, stops excluded.</p>
 </section>"""
 

@@ -141,7 +141,7 @@ def test_json_line_names_the_files_and_totals(produced: tuple[dict, Path], day: 
     assert info["event"] == "report" and info["date"] == "2026-11-27" and info["hall"] == "daan"
     assert Path(info["html"]) == out / "report-2026-11-27.html"
     assert {k: Path(v).name for k, v in info["csv"].items()} == \
-        {"tickets": "tickets.csv", "windows": "windows.csv", "zones": "zones.csv", "alerts": "alerts.csv"}
+        {k: f"{k}.csv" for k in ("tickets", *report.CSV_NAMES)}
     for p in [info["html"], *info["csv"].values()]:
         assert Path(p).is_file()
     tickets = day.engine.tickets.values()

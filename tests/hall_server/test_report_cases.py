@@ -218,7 +218,7 @@ def test_the_report_has_the_cases_section(hall: Hall, tmp_path: Path) -> None:
     rep = report.build(hall.store, hall.cfg, D)
     assert rep.has_cases and not rep.tickets
     html = report.render_html(rep)
-    m = re.search(r'<section id="cases">.*?</section>', html, re.S)
+    m = re.search(r'<section id="cases"[^>]*>.*?</section>', html, re.S)
     assert m
     section = m.group(0)
     for label in ("办件 Cases", "按事项 By service", "按部门 By department", "区人力资源和社会保障局",
