@@ -433,8 +433,8 @@ def _alerts(store: Store, period: Period, tz: ZoneInfo) -> tuple[list[dict[str, 
         key = str(ev.get("id") or f"{ev.get('kind')}-{ev.get('target')}-{ev.get('ts')}")
         first = by_id.get(key)
         if first is None:
-            if day > end:
-                continue                    # raised after the period
+            if day > end or ev.get("acked_at"):
+                continue                    # raised after the period, or acknowledged in it but raised before
             by_id[key] = first = {**ev, "day": day}
             first.pop("comment", None)      # the citizen's words never reach a report
         if ev.get("acked_at") and not first.get("acked_at"):
