@@ -24,6 +24,11 @@ Key entry (what a staff member types; one :class:`KeyEntry` per keypad):
   (``03 0 2 0 2 3 0F`` = B023, ``03 0 1 0 2 0 4 5 0F`` = AB045).
 * ``<window digits> 13`` transfer the serving ticket to that window (``1 5 13`` = window 15);
   ``13`` alone transfers to the keypad's configured default target.
+* ``08 <staff number> 0F <PIN> 0F`` staff sign-in (签到) at the keypad's window, in two steps: after
+  ``08 1 0 1 5 0F`` the entry waits up to :data:`PIN_TIMEOUT_S` for the PIN (4-12 digits) and ``0F``.
+  ``0E`` abandons it; any other key interrupts it (refused, nothing else is done); a PIN that comes too
+  late is dropped with its digits. ``08 0F`` (no staff number) signs out (签退). ``08`` was no sequence
+  before, so no existing one changes meaning.
 
 This module is pure: bytes in, values out; no I/O, no clock.
 """
@@ -35,6 +40,9 @@ from enum import Enum, IntEnum
 START = b"\xff\x68"
 END = 0x16
 MAX_DATA = 32          # keypads send a few digits at most; longer frames are treated as noise
+MAX_DIGITS = 12        # digits typed before a key; more is a stuck key or noise
+SIGN_IN = "08"         # the sign-in / sign-out prefix of a confirm sequence
+PIN_TIMEOUT_S = 30.0   # the PIN must follow the staff number within this
 
 CMD_KEY = 0x01
 CMD_SHOW_NUMBER = 0x02
@@ -162,6 +170,9 @@ class Action(Enum):
     CALL_BACK = "call_back"
     PAUSE_TOGGLE = "pause_toggle"
     TRANSFER = "transfer"
+    SIGN_IN = "sign_in"
+    SIGN_OUT = "sign_out"
+    PIN_WANTED = "pin_wanted"      # the staff number was taken; the PIN is awaited (not a request yet)
     CANCELLED = "cancelled"
     INVALID = "invalid"
 
@@ -169,11 +180,14 @@ class Action(Enum):
 @dataclass(frozen=True)
 class Command:
     """What the staff member asked for. `number` for CALL_BACK (e.g. "A023"), `target` digits for
-    TRANSFER (window number, "" for the default), `reason` for INVALID."""
+    TRANSFER (window number, "" for the default), `staff` and `pin` for SIGN_IN (the PIN is kept out of
+    repr: a logged command never shows it), `reason` for INVALID (never digits of a PIN)."""
     action: Action
     number: str | None = None
     target: str | None = None
     reason: str | None = None
+    staff: str | None = None
+    pin: str | None = field(default=None, repr=False)
 
 
 def key_of(frame: Frame) -> tuple[tuple[int, ...], int | None]:
@@ -202,19 +216,45 @@ def letters_from_index(digits: str) -> str | None:
 @dataclass
 class KeyEntry:
     """Digits typed on one keypad until a key completes a command. `prefix` is the letter prefix
-    used when a call-back number is typed without letters (the window's own service prefix)."""
+    used when a call-back number is typed without letters (the window's own service prefix).
+    `now` (seconds, any monotonic clock) times the sign-in's PIN step; without it the PIN never expires."""
     prefix: str | None = None
     digits: list[int] = field(default_factory=list)
+    pin_timeout: float = PIN_TIMEOUT_S
+    _staff: str | None = field(default=None, repr=False)         # awaiting the PIN for this staff number
+    _staff_at: float | None = field(default=None, repr=False)
+    _late: bool = field(default=False, repr=False)                 # digits typed after the PIN step expired
 
-    def press(self, key: int | None, digits: tuple[int, ...] = ()) -> Command | None:
+    @property
+    def awaiting_pin(self) -> bool:
+        return self._staff is not None
+
+    def _forget_sign_in(self) -> None:
+        self._staff = self._staff_at = None
+
+    def press(self, key: int | None, digits: tuple[int, ...] = (), now: float | None = None) -> Command | None:
+        if self._staff is not None and now is not None and self._staff_at is not None \
+                and now - self._staff_at > self.pin_timeout:
+            # Too late. Digits typed since the staff number (or with this press) are a late PIN: they are
+            # refused with the key that ends them, never read as another sequence. A key alone acts as usual.
+            self._forget_sign_in()
+            self._late = bool(self.digits or digits)
         self.digits.extend(digits)
-        if len(self.digits) > 12:            # a stuck key or noise: start over
+        limit = MAX_DIGITS + len(SIGN_IN) if self._staff is None and self._sign_in_typed() else MAX_DIGITS
+        if len(self.digits) > limit:            # a stuck key or noise: start over
             self.digits.clear()
+            self._forget_sign_in()
+            self._late = False
             return Command(Action.INVALID, reason="too many digits")
         if key is None:
             return None
         typed = "".join(str(d) for d in self.digits)
         self.digits.clear()
+        if self._late:
+            self._late = False
+            return Command(Action.INVALID, reason="sign-in: the PIN came too late")
+        if self._staff is not None:
+            return self._pin_step(key, typed)
         simple = {Key.CALL: Action.CALL_NEXT, Key.RECALL: Action.RECALL,
                   Key.EVALUATE: Action.EVALUATE, Key.PAUSE: Action.PAUSE_TOGGLE}
         if key in simple:
@@ -232,9 +272,30 @@ class KeyEntry:
         if typed.startswith("03") and len(typed) > 2:
             number = self.call_back_number(typed[2:])
             if number is None:
-                return Command(Action.INVALID, reason=f"cannot read ticket number from digits {typed[2:]}")
+                return Command(Action.INVALID, reason=f"cannot read a ticket number from {len(typed) - 2} digits")
             return Command(Action.CALL_BACK, number=number)
-        return Command(Action.INVALID, reason=f"unknown confirm sequence {typed or '(none)'}")
+        if typed == SIGN_IN:
+            return Command(Action.SIGN_OUT)
+        if typed.startswith(SIGN_IN):
+            self._staff, self._staff_at = typed[len(SIGN_IN):], now
+            return Command(Action.PIN_WANTED, staff=self._staff)
+        # the digits themselves are never named: a PIN typed in the wrong place must not reach a log
+        return Command(Action.INVALID, reason=f"unknown confirm sequence ({len(typed)} digits)")
+
+    def _sign_in_typed(self) -> bool:
+        return "".join(str(d) for d in self.digits[:len(SIGN_IN)]) == SIGN_IN
+
+    def _pin_step(self, key: int, pin: str) -> Command:
+        """The key that ends the PIN: the PIN goes into the command and nowhere else (no reason names it)."""
+        staff = self._staff
+        self._forget_sign_in()
+        if key == Key.CANCEL:
+            return Command(Action.CANCELLED, reason="sign-in abandoned")
+        if key != Key.CONFIRM:
+            return Command(Action.INVALID, reason=f"sign-in interrupted by key 0x{key:02X}")
+        if not 4 <= len(pin) <= 12:
+            return Command(Action.INVALID, reason="sign-in: the PIN has 4 to 12 digits")
+        return Command(Action.SIGN_IN, staff=staff, pin=pin)
 
     def call_back_number(self, digits: str) -> str | None:
         if len(digits) == 3:
