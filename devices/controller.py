@@ -24,12 +24,18 @@ from devices.frame7e.bus import Bus7E, DeviceState
 from devices.keypad.bus import KeypadBus
 from devices.keypad.driver7e import Keypad7E
 from devices.keypad.protocol import Action, Command, KeyEntry
-from devices.led import LedScreen, strip_content, window_content
+from devices.led import LedScreen, ScreenContent, strip_content, window_content
 from devices.transport import open_transport
 from hall_bus.contract import Op
 from hall_bus.hall import window_number
 
 log = logging.getLogger("onewindow.devices.controller")
+
+NOTE_S = 6.0               # a sign-in result stays this long on the window's LED screen
+SIGN_IN_TIMEOUT_S = 20.0   # the server slows a window's repeated bad logins down: wait for its answer
+# What the window's LED screen says after a keypad's staff op (line 1, for NOTE_S seconds).
+NOTES = {"signed_in": "签到成功 {name}", "signed_out": "已签退", "bad_login": "工号或密码错误",
+         "not_signed_in": "请先签到", "failed": "签到失败 请重试"}
 
 
 def _log_failure(fut: Future, what: str, level: int = logging.ERROR) -> None:
@@ -83,6 +89,7 @@ class DeviceController:
         self._seen_calls: deque[tuple[Any, Any]] = deque(maxlen=200)
         self._status: dict[str, dict[str, Any]] = {}
         self._workers: dict[str, ThreadPoolExecutor] = {}
+        self._notes: dict[str, tuple[str, float]] = {}          # window -> (LED line 1 text, until)
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
 
@@ -180,7 +187,7 @@ class DeviceController:
         for sc in (s for s in self.config.screens if s.bus == bus_id):
             screen = LedScreen(bus, sc.addr, brightness=sc.brightness, refresh_s=self.config.refresh_s)
             self._screens.setdefault(sc.window, []).append(screen)
-            screen.show(window_content(self._window_name(sc.window), self._window_state.get(sc.window)))
+            screen.show(self._window_content(sc.window))
         for st in (s for s in self.config.strips if s.bus == bus_id):
             strip = LedScreen(bus, st.addr, brightness=st.brightness, refresh_s=self.config.refresh_s)
             self._strips.setdefault(st.zone, []).append(strip)
@@ -263,18 +270,26 @@ class DeviceController:
         pad = self._keypads.get(device_id or "")
         if pad is None:
             return
-        command = pad.entry.press(key, digits)
+        command = pad.entry.press(key, digits, self._clock())   # (the PIN step of a sign-in is timed)
         if command is not None:
             self._work(pad.cfg.window, self._run_command, pad, command)
 
     def _run_command(self, pad: _Keypad, command: Command) -> None:
         window = pad.cfg.window
         action = command.action
+        if "sign-in" in (command.reason or ""):     # abandoned, interrupted, late or a PIN of the wrong length:
+            self._refresh_keypad(pad)                   # a keypad that shows typed digits itself forgets them
         if action is Action.CANCELLED:
             return
         if action is Action.INVALID:
-            log.info("keypad %s: %s", pad.cfg.id, command.reason)
+            log.info("keypad %s: %s", pad.cfg.id, command.reason)      # reasons never name typed digits
             pad.beep(2)
+            return
+        if action is Action.PIN_WANTED:
+            pad.beep(1)                                 # staff number taken: now the PIN and confirm
+            return
+        if action in (Action.SIGN_IN, Action.SIGN_OUT):
+            self._staff_command(pad, command)
             return
         args: dict[str, Any] = {"window": window}
         if action is Action.CALL_BACK:
@@ -300,6 +315,8 @@ class DeviceController:
         except RequestError as exc:
             log.info("keypad %s: %s refused: %s", pad.cfg.id, op, exc)
             pad.beep(3 if exc.code == "timeout" else 2)
+            if exc.code == "not_signed_in":
+                self._note(window, NOTES["not_signed_in"])
             return
         if op in (Op.WINDOW_CALL_NEXT, Op.WINDOW_CALL, Op.WINDOW_RECALL):
             for p in self._keypads_by_window.get(window, []):
@@ -315,6 +332,68 @@ class DeviceController:
         elif op in (Op.WINDOW_NO_SHOW, Op.WINDOW_HOLD, Op.WINDOW_TRANSFER):
             for p in self._keypads_by_window.get(window, []):
                 p.show(None)
+
+    def _staff_command(self, pad: _Keypad, command: Command) -> None:
+        """staff.sign_in / staff.sign_out for the keypad's window. The PIN goes into the request and nowhere else:
+        not into a log line, not onto a display (the keypad shows its ticket number again, which also wipes
+        digits a keypad may have shown itself)."""
+        window = pad.cfg.window
+        signing_in = command.action is Action.SIGN_IN
+        try:
+            if signing_in:
+                data = self.bus.request(Op.STAFF_SIGN_IN, {"window": window, "staff": command.staff,
+                                                           "pin": command.pin}, timeout=SIGN_IN_TIMEOUT_S)
+            else:
+                data = self.bus.request(Op.STAFF_SIGN_OUT, {"window": window})
+        except RequestError as exc:
+            what = "sign-in" if signing_in else "sign-out"
+            log.info("keypad %s: %s at window %s refused: %s", pad.cfg.id, what, window, exc.code)
+            pad.beep(3 if exc.code == "timeout" else 2)
+            self._note(window, NOTES["bad_login" if exc.code == "bad_login" else "failed"] if signing_in
+                       else exc.message_zh or exc.message or NOTES["failed"])
+            return
+        finally:
+            self._refresh_keypad(pad)
+        pad.beep(1)
+        if signing_in:
+            name = str(data.get("name") or "")           # masked by the server (王*)
+            log.info("keypad %s: staff %s signed in at window %s", pad.cfg.id, data.get("staff"), window)
+            self._note(window, NOTES["signed_in"].format(name=name).strip())
+        else:
+            log.info("keypad %s: window %s signed out", pad.cfg.id, window)
+            self._note(window, NOTES["signed_out"])
+
+    def _note(self, window: str, text: str) -> None:
+        """Show text on line 1 of the window's LED screens for NOTE_S seconds, then the window's own content."""
+        if not self._screens.get(window):
+            return
+        until = self._clock() + NOTE_S
+        with self._lock:
+            self._notes[window] = (text[:32], until)
+        self._show_window(window)
+        timer = threading.Timer(NOTE_S + 0.05, self._show_window, (window,))
+        timer.daemon = True
+        timer.start()
+
+    def _window_content(self, window: str) -> ScreenContent:
+        content = window_content(self._window_name(window), self._window_state.get(window))
+        with self._lock:
+            note = self._notes.get(window)
+            if note is not None and self._clock() >= note[1]:
+                del self._notes[window]
+                note = None
+        if note is None:
+            return content
+        lines = list(content.lines) + [""] * max(0, 2 - len(content.lines))
+        lines[1] = note[0]
+        return ScreenContent(tuple(lines), content.number, content.scroll)
+
+    def _show_window(self, window: str) -> None:
+        if self._stop.is_set():
+            return
+        content = self._window_content(window)
+        for screen in self._screens.get(window, []):
+            screen.show(content)
 
     def _refresh_keypad(self, pad: _Keypad) -> None:
         current = (self._window_state.get(pad.cfg.window) or {}).get("current")
@@ -376,8 +455,7 @@ class DeviceController:
         window = parsed.parts[1]
         with self._lock:
             self._window_state[window] = state
-        for screen in self._screens.get(window, []):
-            screen.show(window_content(self._window_name(window), state))
+        self._show_window(window)
         for pad in self._keypads_by_window.get(window, []):
             self._refresh_keypad(pad)
 
@@ -393,9 +471,8 @@ class DeviceController:
     def _on_catalog(self, _topic: str, catalog: dict[str, Any]) -> None:
         with self._lock:
             self._catalog = catalog
-        for window, screens in self._screens.items():
-            for screen in screens:
-                screen.show(window_content(self._window_name(window), self._window_state.get(window)))
+        for window in list(self._screens):
+            self._show_window(window)
         for zone in self._strips:
             self._update_strips(zone)
 
