@@ -370,21 +370,24 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.1f}%"
 
 
-def _cell_row(name_html: str, g: Group, bad_grade: int, *, waits: bool = True, cls: str = "") -> str:
+def _cell_row(name_html: str, g: Group, bad_grade: int, *, waits: bool = True, pauses: bool = False,
+              cls: str = "") -> str:
+    """A group's row in the tables (pauses: of windows, staff members and days only, where they are known)."""
     wait_cells = (f"<td>{_clock(g.median_wait_s)}</td><td>{_clock(g.p90_wait_s)}</td>" if waits else "")
+    pause_cells = f"<td>{g.pauses}</td><td>{g.pause_minutes:.0f}</td>" if pauses else ""
     tr = f'<tr class="{cls}">' if cls else "<tr>"
     return (f"{tr}<td>{name_html}</td><td>{g.tickets}</td>"
             f"<td>{g.served}</td><td>{g.no_show}</td>{wait_cells}<td>{_clock(g.avg_service_s)}</td>"
             f"<td>{g.evaluations}</td><td>{g.satisfied}</td><td>{g.bad(bad_grade)}</td>"
-            f"<td>{_pct(g.satisfaction_rate)}</td><td>{g.pauses}</td><td>{g.pause_minutes:.0f}</td></tr>")
+            f"<td>{_pct(g.satisfaction_rate)}</td>{pause_cells}</tr>")
 
 
-def _head_row(first: str, *, waits: bool = True) -> str:
+def _head_row(first: str, *, waits: bool = True, pauses: bool = False) -> str:
     wait_heads = "<th>等候中位<br>Median wait</th><th>P90 等候<br>P90 wait</th>" if waits else ""
+    pause_heads = "<th>暂停<br>Pauses</th><th>暂停(分)<br>Paused min</th>" if pauses else ""
     return (f"<thead><tr><th>{first}</th><th>取号<br>Tickets</th><th>办结<br>Served</th><th>过号<br>No-show</th>"
             f"{wait_heads}<th>平均办理<br>Avg service</th><th>评价<br>Evals</th><th>好评<br>Good</th>"
-            "<th>差评<br>Bad</th><th>满意率<br>Satisf.</th><th>暂停<br>Pauses</th><th>暂停(分)<br>Paused min</th>"
-            "</tr></thead>")
+            f"<th>差评<br>Bad</th><th>满意率<br>Satisf.</th>{pause_heads}</tr></thead>")
 
 
 def _name2(zh: str, en: str) -> str:
@@ -396,7 +399,7 @@ body { font-family: FONT; margin: 24px auto; max-width: 900px; color: #222; back
 h1 { font-size: 22px; margin: 0 0 2px; } h1 small { font-weight: normal; color: #555; font-size: 15px; }
 .sub { color: #666; margin-bottom: 16px; }
 .cards { display: flex; flex-wrap: wrap; gap: 10px; margin: 12px 0 20px; }
-.card { flex: 1 1 180px; border: 1px solid #dde3ea; border-radius: 6px; padding: 10px 12px; background: #f7f9fb; }
+.card { flex: 1 1 140px; border: 1px solid #dde3ea; border-radius: 6px; padding: 10px 12px; background: #f7f9fb; }
 .card .v { font-size: 22px; font-weight: bold; color: #1f4e79; } .card .k { font-size: 12px; color: #555; }
 section { margin: 18px 0 26px; } svg.chart { max-width: 100%; height: auto; display: block; margin: 6px 0; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; margin: 6px 0; }
@@ -489,7 +492,7 @@ def render_html(rep: Report) -> str:
         [str(window_number(w.name, w.id) or w.name) for w in active],
         [("办结 Served", "#2a9d8f", [float(rep.windows[w.id].served) for w in active])],
         rotate_labels=len(active) > 16, colours=[zone_colour[w.zone] for w in active], height=320)
-    window_rows = "\n".join(_cell_row(_name2(w.name, w.name_en), rep.windows[w.id], bad, waits=False)
+    window_rows = "\n".join(_cell_row(escape(w.name), rep.windows[w.id], bad, waits=False, pauses=True)
                             for w in active)
     legend = " ".join(f'<span class="key"><i style="background:{zone_colour[z.id]}"></i>{escape(z.name)}</span>'
                       for z in cfg.zones)
@@ -497,7 +500,7 @@ def render_html(rep: Report) -> str:
     # ---- staff
     staff_rows = "\n".join(
         _cell_row(escape(k) if k != NO_STAFF else f"{NO_STAFF_LABEL} <small>not signed in</small>",
-                  rep.staff[k], bad, cls="none" if k == NO_STAFF else "") for k in staff_order(rep))
+                  rep.staff[k], bad, pauses=True, cls="none" if k == NO_STAFF else "") for k in staff_order(rep))
 
     # ---- evaluations and 差评 follow-up
     grade_chart = column_chart(
@@ -581,12 +584,12 @@ def render_html(rep: Report) -> str:
 <h2>按事项 By service</h2>
 <table class="groups">
 {_head_row("事项 Service")}
-{service_rows or '<tr><td colspan="12">无 None</td></tr>'}
+{service_rows or '<tr><td colspan="10">无 None</td></tr>'}
 </table>
 <h2 style="margin-top:18px">按部门 By department</h2>
 <table class="groups">
 {_head_row("部门 Department")}
-{dept_rows or '<tr><td colspan="12">无 None</td></tr>'}
+{dept_rows or '<tr><td colspan="10">无 None</td></tr>'}
 </table>
 </section>
 <section id="windows" class="major">
@@ -594,14 +597,14 @@ def render_html(rep: Report) -> str:
 {per_window}
 <div>{legend}</div>
 <table class="groups">
-{_head_row("窗口 Window", waits=False)}
+{_head_row("窗口 Window", waits=False, pauses=True)}
 {window_rows or '<tr><td colspan="10">无 None</td></tr>'}
 </table>
 </section>
 <section id="staff" class="major">
 <h2>按工作人员 By staff member</h2>
 <table class="groups">
-{_head_row("工作人员 Staff")}
+{_head_row("工作人员 Staff", pauses=True)}
 {staff_rows or '<tr><td colspan="12">无 None</td></tr>'}
 </table>
 <p class="note">工作人员：窗口签到者（号票记录的 staff）；“未签到”为无签到记录的号。 Staff: who was signed in at the window.</p>
