@@ -78,7 +78,7 @@ def run(argv: list[str]) -> int:
         printer = NoticePrinter(cfg.printer.url, cfg.printer.encoding, cfg.printer.paper_mm)
     cards = CardSource() if cfg.idcard.url else None
     panel = PanelWindow(cfg.window, bridge, lang=cfg.language, footer=f"{cfg.client_id} · {bus.address.url}",
-                        printer=printer, card_source=cards)
+                        printer=printer, card_source=cards, sign_in_first=cfg.sign_in_screen)
     reader = None
     if cards is not None:
         from window_panel.hardware import PanelCardReader

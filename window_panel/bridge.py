@@ -14,7 +14,7 @@ class Bus(Protocol):  # hall_bus.BusClient, or a fake in tests
 
     def subscribe(self, topic_filter: str, handler: Any, *, model: Any = None) -> None: ...
     def on_connection(self, listener: Any) -> None: ...
-    def request_async(self, op: str, args: dict[str, Any], callback: Any) -> str: ...
+    def request_async(self, op: str, args: dict[str, Any], callback: Any, **kw: Any) -> str: ...
     def start(self) -> Any: ...
     def stop(self) -> None: ...
 
@@ -29,6 +29,7 @@ class PanelBridge(QObject):
     connection = Signal(bool)
     reply = Signal(str, object)       # (tag of the request, reply envelope)
     guide = Signal(object)            # state/guide/{service}: the materials the case dialogs tick
+    staff = Signal(object)            # state/staff/{window}: who is signed in here
 
     def __init__(self, bus: Bus, window: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -44,6 +45,7 @@ class PanelBridge(QObject):
         bus.subscribe(t.state_server, lambda _t, p: post(self.server.emit, p), model=payloads.ServerState)
         bus.subscribe(t.event_ticket, self._on_ticket_event, model=payloads.TicketEvent)
         bus.subscribe(t.state_guide("+"), lambda _t, p: post(self.guide.emit, p), model=payloads.Guide)
+        bus.subscribe(t.state_staff(window), lambda _t, p: post(self.staff.emit, p), model=payloads.StaffState)
         bus.on_connection(lambda up: post(self.connection.emit, bool(up)))
 
     def _on_ticket_event(self, _topic: str, payload: dict[str, Any]) -> None:
@@ -53,9 +55,12 @@ class PanelBridge(QObject):
         if window == self.window:
             self._mailbox.call(self.ticket_event.emit, {**ticket, "window": window})
 
-    def request(self, tag: str, op: str, args: dict[str, Any]) -> None:
-        """Never blocks: the reply (or a synthetic timeout error) arrives as reply(tag, envelope)."""
-        self.bus.request_async(op, args, lambda env: self._mailbox.call(self.reply.emit, tag, env))
+    def request(self, tag: str, op: str, args: dict[str, Any], *, timeout: float | None = None) -> None:
+        """Never blocks: the reply (or a synthetic timeout error) arrives as reply(tag, envelope). With `timeout` the
+        request is sent once and waited for that long (staff.sign_in: the server slows repeated bad logins down, and
+        a re-send would count as another attempt)."""
+        kw = {"timeout": timeout, "attempt": timeout} if timeout else {}
+        self.bus.request_async(op, args, lambda env: self._mailbox.call(self.reply.emit, tag, env), **kw)
 
     def post(self, fn: Any, *args: Any) -> None:
         """Run fn(*args) on the GUI thread (for the printer's and the card reader's threads)."""

@@ -48,6 +48,8 @@ class PanelConfig(ConfigModel):
     language: Literal["zh", "en"] = "zh"
     printer: PanelPrinter = PanelPrinter()
     idcard: PanelIdCard = PanelIdCard()
+    sign_in_screen: bool = Field(True, description="open on the staff sign-in screen (it can be skipped; calling "
+                                                   "waits for a sign-in only when the server answers not_signed_in)")
 
     @property
     def client_id(self) -> str:

@@ -32,6 +32,9 @@ SHORTCUTS: dict[Action, str] = {
     Action.ACCEPT: "F10", Action.REFUSE: "F11",
 }
 CASE_DETAIL_KEY = "F12"      # the changes dialog of the case selected in the list
+SIGN_KEY = "Shift+F12"       # staff sign-in screen / sign-out (the F-keys alone are all taken)
+STAFF_DIGITS = 12            # staff numbers: 1-12 digits (a keypad can enter them)
+PIN_DIGITS = (4, 12)
 
 NEEDS_TICKET = frozenset({Action.RECALL, Action.NO_SHOW, Action.HOLD, Action.TRANSFER, Action.FINISH})
 NEEDS_OPEN = frozenset({Action.CALL_NEXT, Action.CALL_NUMBER, Action.CALL_BACK})
@@ -59,12 +62,27 @@ class PanelState:
     case_busy: str | None = None         # the case request in flight (accept / refuse / update): one at a time
     # numbers this window held or marked no-show today: number -> ticket (call back picks from these)
     set_aside: dict[str, dict[str, Any]] = field(default_factory=dict)
+    staff: dict[str, Any] | None = None  # who is signed in here: {"staff", "name" (masked), "since"}
+    sign_in_required: bool = False       # the server answered not_signed_in: no calling until someone signs in
+    signing: str | None = None           # "sign_in" / "sign_out" in flight
+    bad_logins: int = 0                  # bad_login replies in a row at this panel
 
     @property
     def reachable(self) -> bool:
         return self.connected and self.server_online is not False
 
+    @property
+    def blocked(self) -> bool:
+        """Calling waits for a sign-in: only once the server said not_signed_in (halls without sign-in never do)."""
+        return self.sign_in_required and self.staff is None
+
+    def apply_staff_state(self, st: dict[str, Any]) -> None:
+        """state/staff/{window}: {"staff": "1015", "name": "王*", "since": ...} or {"staff": null}."""
+        self.staff = dict(st) if isinstance(st.get("staff"), str) and st["staff"] else None
+
     def enabled(self, action: Action) -> bool:
+        if self.blocked:
+            return False
         if action in CASE_ACTIONS:
             return self.reachable and self.busy is None and self.case_busy is None and self.current is not None \
                 and self.current.get("state", "serving") == "serving"
@@ -113,6 +131,21 @@ class PanelState:
             self.set_aside[number] = ticket
         elif number in self.set_aside and ticket.get("state") not in ("held", "no_show"):
             self.set_aside.pop(number, None)
+
+
+def sign_in_problem(staff: str, pin: str) -> str | None:
+    """The i18n key of what is wrong with a typed staff number and PIN (None: send them)."""
+    if not (staff.isascii() and staff.isdigit() and 1 <= len(staff) <= STAFF_DIGITS):
+        return "bad_staff"
+    if not (pin.isascii() and pin.isdigit() and PIN_DIGITS[0] <= len(pin) <= PIN_DIGITS[1]):
+        return "bad_pin"
+    return None
+
+
+def bad_login_wait_s(failures: int) -> int:
+    """Seconds the sign-in button waits after this many bad logins in a row: none for the first two, then 1, 2, 4 …
+    up to 30 — as the server slows the window down (hall_server.staff.SignInGuard); never a lock-out."""
+    return 0 if failures < 2 else min(2 ** (failures - 2), 30)
 
 
 def parse_time(value: Any) -> datetime | None:

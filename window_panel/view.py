@@ -1,14 +1,14 @@
 """The window panel: a compact always-on-top caller for the window PC."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
+from PySide6.QtCore import QRegularExpression, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QRegularExpressionValidator, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy,
-    QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSizePolicy,
+    QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 
@@ -17,7 +17,8 @@ from window_panel.case_dialogs import CardSource, CaseDialogs
 from window_panel.dialogs import PanelDialogs
 from window_panel.i18n import Tr
 from window_panel.model import (
-    CASE_DETAIL_KEY, OPS, SHORTCUTS, Action, PanelState, days_left_level, elapsed, open_cases,
+    CASE_DETAIL_KEY, OPS, PIN_DIGITS, SHORTCUTS, SIGN_KEY, STAFF_DIGITS, Action, PanelState, bad_login_wait_s,
+    days_left_level, elapsed, open_cases, sign_in_problem,
 )
 from window_panel.notices import Notice, NoticePrinter, build_notice, case_web_url
 from hall_bus.contract import Op
@@ -61,6 +62,19 @@ QPushButton#finish { background: #1e7d32; color: white; border: none; }
 QPushButton#finish:disabled { background: #a9cdb0; color: #eef2f8; }
 QPushButton#case { background: #eaf1fd; border-color: #7d9bd1; }
 QLabel#footer { font-size: 12px; color: #6b778a; }
+QLabel#staff { font-size: 14px; font-weight: bold; color: #14213d; padding: 0 4px; }
+QLabel#staff[signed="false"] { color: #8a5300; }
+QPushButton#sign { font-size: 13px; min-height: 26px; padding: 2px 10px; border-radius: 6px; }
+QFrame#signin { background: white; border: 1px solid #c9d3e3; border-radius: 10px; }
+QLabel#signtitle { font-size: 24px; font-weight: bold; color: #0b57d0; }
+QLabel#signwin { font-size: 16px; font-weight: bold; color: #3b4a63; }
+QLabel#signhint { font-size: 14px; color: #3b4a63; }
+QLabel#fieldname { font-size: 16px; font-weight: bold; }
+QLineEdit#staffno, QLineEdit#pin { font-size: 26px; padding: 6px 10px; border: 1px solid #9fb0c9; border-radius: 8px;
+                                   min-height: 40px; }
+QLineEdit#staffno:focus, QLineEdit#pin:focus { border: 2px solid #0b57d0; }
+QPushButton#skip { font-size: 14px; font-weight: normal; min-height: 36px; background: transparent; border: none;
+                   color: #0b57d0; text-decoration: underline; }
 QLabel#casehead { font-size: 15px; font-weight: bold; color: #14213d; }
 QLabel#casenone { font-size: 14px; color: #5f6b7d; padding: 6px 2px; }
 QTableWidget#cases { font-size: 14px; background: white; border: 1px solid #c9d3e3; border-radius: 6px;
@@ -77,6 +91,7 @@ DONE = {Action.CALL_NEXT: "done_call", Action.CALL_NUMBER: "done_call", Action.C
         Action.RECALL: "done_recall", Action.FINISH: "done_finish", Action.NO_SHOW: "done_no_show",
         Action.HOLD: "done_hold", Action.TRANSFER: "done_transfer", Action.PAUSE: "done_window"}
 CALLS = (Action.CALL_NEXT, Action.CALL_NUMBER, Action.CALL_BACK, Action.RECALL)
+SIGN_IN_TIMEOUT_S = 40.0   # the server may hold a bad login's reply up to 30 s (it slows the window down)
 
 
 def _restyle(w: QWidget, **props: str) -> None:
@@ -93,7 +108,7 @@ class PanelWindow(QWidget):
     def __init__(self, window: str, bridge: PanelBridge | None, *, lang: str = "zh",
                  clock: Callable[[], datetime] = datetime.now, dialogs: PanelDialogs | None = None,
                  footer: str = "", case_dialogs: CaseDialogs | None = None, printer: NoticePrinter | None = None,
-                 card_source: CardSource | None = None) -> None:
+                 card_source: CardSource | None = None, sign_in_first: bool = False) -> None:
         super().__init__(None, Qt.WindowType.Window | Qt.WindowType.WindowStaysOnTopHint)
         self.setObjectName("panel")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
@@ -112,8 +127,11 @@ class PanelWindow(QWidget):
         self.catalog: dict[str, Any] = {}
         self.ever_connected = False
         self.message: tuple[str, str] | None = None   # (kind, text)
+        self.sign_message: tuple[str, str] | None = None   # (kind, text) on the sign-in page
+        self.wait_until: datetime | None = None            # the sign-in button waits after repeated bad logins
         self.setStyleSheet(STYLE)
         self._build(footer)
+        self.on_sign_in_page = False
         self._clear_msg = QTimer(self, singleShot=True)
         self._clear_msg.timeout.connect(self._expire_message)
         self._tick = QTimer(self, interval=1000)
@@ -122,7 +140,10 @@ class PanelWindow(QWidget):
         self._case_refresh = QTimer(self, interval=CASE_REFRESH_MS)
         self._case_refresh.timeout.connect(self.refresh_cases)
         self._case_refresh.start()
+        if sign_in_first:                      # skippable: calling is blocked only once the server asks for it
+            self.show_sign_in()
         if bridge is not None:
+            bridge.staff.connect(self.on_staff_state)
             bridge.guide.connect(self.on_guide)
             bridge.window_state.connect(self.on_window_state)
             bridge.catalog.connect(self.on_catalog)
@@ -150,7 +171,84 @@ class PanelWindow(QWidget):
         head.addStretch(1)
         head.addWidget(self.queue)
         root.addLayout(head)
+        who = QHBoxLayout()
+        self.staff_label = QLabel(objectName="staff")
+        self.sign_button = QPushButton(objectName="sign")
+        self.sign_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.sign_button.clicked.connect(self.toggle_sign)
+        QShortcut(QKeySequence(SIGN_KEY), self, self.toggle_sign)
+        who.addWidget(self.staff_label)
+        who.addStretch(1)
+        who.addWidget(self.sign_button)
+        root.addLayout(who)
 
+        self.pages = QStackedWidget()
+        calling = QWidget()
+        page = QVBoxLayout(calling)
+        page.setContentsMargins(0, 0, 0, 0)
+        page.setSpacing(10)
+        self.pages.addWidget(calling)
+        self.pages.addWidget(self._build_sign_in())
+        root.addWidget(self.pages, 1)
+        self._build_calling(page)
+        self.footer = QLabel(footer or f"panel-{self.window_id}", objectName="footer")
+        root.addWidget(self.footer)
+        self.setMinimumWidth(480)
+
+    def _build_sign_in(self) -> QWidget:
+        t = self.tr_
+        outer = QWidget()
+        lay = QVBoxLayout(outer)
+        lay.setContentsMargins(0, 0, 0, 0)
+        box = QFrame(objectName="signin")
+        form = QVBoxLayout(box)
+        form.setContentsMargins(22, 18, 22, 18)
+        form.setSpacing(8)
+        self.sign_title = QLabel(t("sign_in_title"), objectName="signtitle")
+        self.sign_window = QLabel(objectName="signwin")
+        form.addWidget(self.sign_title)
+        form.addWidget(self.sign_window)
+        form.addWidget(QLabel(t("sign_in_hint"), objectName="signhint", wordWrap=True))
+        form.addSpacing(6)
+        digits = QRegularExpressionValidator(QRegularExpression(rf"[0-9]{{0,{max(STAFF_DIGITS, PIN_DIGITS[1])}}}"))
+        form.addWidget(QLabel(t("staff_number"), objectName="fieldname"))
+        self.staff_edit = QLineEdit(objectName="staffno", placeholderText=t("staff_number_hint"))
+        self.staff_edit.setMaxLength(STAFF_DIGITS)
+        self.staff_edit.setValidator(digits)
+        self.staff_edit.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
+        self.staff_edit.returnPressed.connect(self.pin_edit_focus)
+        form.addWidget(self.staff_edit)
+        form.addWidget(QLabel(t("pin"), objectName="fieldname"))
+        self.pin_edit = QLineEdit(objectName="pin", placeholderText=t("pin_hint"))
+        self.pin_edit.setEchoMode(QLineEdit.EchoMode.Password)      # masked; never logged, cleared once sent
+        self.pin_edit.setMaxLength(PIN_DIGITS[1])
+        self.pin_edit.setValidator(digits)
+        self.pin_edit.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly | Qt.InputMethodHint.ImhSensitiveData
+                                          | Qt.InputMethodHint.ImhNoPredictiveText)
+        self.pin_edit.returnPressed.connect(self.submit_sign_in)
+        form.addWidget(self.pin_edit)
+        self.sign_msg = QLabel(objectName="message", wordWrap=True)
+        self.sign_msg.setMinimumHeight(44)
+        form.addWidget(self.sign_msg)
+        self.sign_in_button = QPushButton(objectName="primary")
+        self.sign_in_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.sign_in_button.clicked.connect(self.submit_sign_in)
+        form.addWidget(self.sign_in_button)
+        self.skip_button = QPushButton(t("skip_sign_in"), objectName="skip")
+        self.skip_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.skip_button.clicked.connect(self.show_calling)
+        form.addWidget(self.skip_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        lay.addWidget(box)
+        lay.addStretch(1)
+        self._wait_tick = QTimer(self, interval=500)
+        self._wait_tick.timeout.connect(self._render_sign_in)
+        return outer
+
+    def pin_edit_focus(self) -> None:
+        self.pin_edit.setFocus()
+
+    def _build_calling(self, root: QVBoxLayout) -> None:
+        t = self.tr_
         self.card = QFrame(objectName="card")
         card = QVBoxLayout(self.card)
         card.setContentsMargins(16, 10, 16, 12)
@@ -222,9 +320,6 @@ class PanelWindow(QWidget):
         root.addWidget(self.case_table, 1)
         self.case_none = QLabel(objectName="casenone", wordWrap=True)
         root.addWidget(self.case_none)
-        self.footer = QLabel(footer or f"panel-{self.window_id}", objectName="footer")
-        root.addWidget(self.footer)
-        self.setMinimumWidth(480)
 
     # ---------------------------------------------------------------- bus → state
     def on_window_state(self, st: dict) -> None:
@@ -257,6 +352,12 @@ class PanelWindow(QWidget):
         self.state.note_ticket(ticket)
 
     def on_reply(self, tag: str, env: dict) -> None:
+        if tag.startswith("staff:"):
+            self.on_staff_reply(tag, env)
+            return
+        if not env.get("ok") and (env.get("error") or {}).get("code") == "not_signed_in":
+            self._not_signed_in(tag)
+            return
         if tag.startswith("case:"):
             self.on_case_reply(tag, env)
             return
@@ -291,9 +392,171 @@ class PanelWindow(QWidget):
         s = self.state
         return {"status": s.status, "reason": s.reason, "current": s.current, "waiting": s.waiting}
 
+    # ---------------------------------------------------------------- staff sign-in (签到)
+    def on_staff_state(self, st: dict) -> None:
+        """state/staff/{window}: someone signed in (here, at the keypad or before a restart) opens the calling page;
+        a sign-out elsewhere brings the sign-in page back."""
+        before = self.state.staff
+        self.state.apply_staff_state(st)
+        now = self.state.staff
+        if now is not None and (before is None or before.get("staff") != now.get("staff")):
+            if self.on_sign_in_page and self.state.signing is None:
+                self.show_calling()
+        elif now is None and before is not None:
+            self.show_sign_in()
+        self.render()
+
+    def _not_signed_in(self, tag: str) -> None:
+        """The server refused a window or case op: this hall needs a signed-in staff member to call."""
+        try:
+            if self.state.busy is Action(tag):
+                self.state.busy = None
+        except ValueError:
+            pass
+        if tag.startswith("case:") and tag != "case:list":
+            self.state.case_busy = None
+        self.state.sign_in_required = True
+        self.state.staff = None
+        self._clear_msg.stop()
+        self.message = None
+        self.show_sign_in("error", self.tr_("not_signed_in"))
+
+    def show_sign_in(self, kind: str | None = None, text: str | None = None) -> None:
+        self.on_sign_in_page = True
+        if text is not None and kind is not None:
+            self.sign_message = (kind, text)
+        self.pages.setCurrentIndex(1)
+        (self.pin_edit if self.staff_edit.text() else self.staff_edit).setFocus()
+        self.render()
+
+    def show_calling(self) -> None:
+        if self.state.blocked:
+            return
+        self.on_sign_in_page = False
+        self.pin_edit.clear()
+        self.pages.setCurrentIndex(0)
+        self.setFocus()
+        self.render()
+
+    def toggle_sign(self) -> None:
+        """The header button and Shift+F12: sign out when someone is signed in, else the sign-in page."""
+        if self.state.staff is not None:
+            self.sign_out()
+        elif self.on_sign_in_page:
+            self.show_calling()
+        else:
+            self.show_sign_in()
+
+    def submit_sign_in(self) -> bool:
+        t, s = self.tr_, self.state
+        if self.bridge is None or s.signing is not None or not s.reachable or self._wait_left() > 0:
+            return False
+        staff, pin = self.staff_edit.text().strip(), self.pin_edit.text().strip()
+        problem = sign_in_problem(staff, pin)
+        if problem is not None:
+            self.sign_message = ("error", t(problem))
+            (self.staff_edit if problem == "bad_staff" else self.pin_edit).setFocus()
+            self.render()
+            return False
+        self.pin_edit.clear()                   # the PIN lives in the request only
+        s.signing = "sign_in"
+        self.sign_message = ("info", t("signing_in"))
+        self.bridge.request("staff:sign_in", Op.STAFF_SIGN_IN, {"window": self.window_id, "staff": staff,
+                                                                "pin": pin}, timeout=SIGN_IN_TIMEOUT_S)
+        self.render()
+        return True
+
+    def sign_out(self) -> bool:
+        s = self.state
+        if self.bridge is None or s.signing is not None or not s.reachable:
+            return False
+        s.signing = "sign_out"
+        self.show_message("info", self.tr_("signing_out"), timeout_ms=0)
+        self.bridge.request("staff:sign_out", Op.STAFF_SIGN_OUT, {"window": self.window_id})
+        self.render()
+        return True
+
+    def on_staff_reply(self, tag: str, env: dict) -> None:
+        t, s = self.tr_, self.state
+        s.signing = None
+        data = env.get("data") if isinstance(env.get("data"), dict) else {}
+        err = env.get("error") if isinstance(env.get("error"), dict) else {}
+        if tag == "staff:sign_in":
+            if env.get("ok"):
+                s.bad_logins = 0
+                self.wait_until = None
+                s.staff = {"staff": str(data.get("staff") or self.staff_edit.text()), "name": data.get("name")}
+                self.staff_edit.clear()
+                self.sign_message = None
+                self.show_calling()
+                self.show_message("info", t("signed_in", n=self._staff_text()))
+                self.refresh_cases()                                # refused before, perhaps
+                return
+            if err.get("code") == "bad_login":
+                s.bad_logins += 1
+                wait = bad_login_wait_s(s.bad_logins)
+                self.wait_until = None if not wait else self._now() + timedelta(seconds=wait)
+                self.sign_message = ("error", t("bad_login_wait", s=wait) if wait else t("bad_login"))
+                if wait:
+                    self._wait_tick.start()
+            else:
+                self.sign_message = ("error", t("error", m=t.error(err)))
+            self.render()                           # (enables the fields again first)
+            self.pin_edit.setFocus()
+            return
+        if env.get("ok"):                                           # staff:sign_out
+            s.staff = None
+            self._clear_msg.stop()
+            self.message = None
+            self.show_sign_in("info", t("signed_out"))
+        else:
+            self.show_message("error", t("error", m=t.error(err)))
+
+    def _now(self) -> datetime:
+        return datetime.now()
+
+    def _wait_left(self) -> int:
+        if self.wait_until is None:
+            return 0
+        left = (self.wait_until - self._now()).total_seconds()
+        return max(0, int(left + 0.999))
+
+    def _staff_text(self) -> str:
+        st = self.state.staff or {}
+        name, number = str(st.get("name") or ""), str(st.get("staff") or "")
+        return self.tr_("staff_head", n=name, s=number) if name else number
+
+    def _render_sign_in(self) -> None:
+        t, s = self.tr_, self.state
+        self.sign_window.setText(self.win_name.text())
+        left = self._wait_left()
+        if not left:
+            self._wait_tick.stop()
+        if s.signing == "sign_in":
+            label = t("signing_in")
+        elif left:
+            label = t("wait_s", s=left)
+        else:
+            label = f"{t('sign_in')}  (Enter)"
+        self.sign_in_button.setText(label)
+        self.sign_in_button.setEnabled(s.signing is None and s.reachable and bool(self.bridge) and not left)
+        self.staff_edit.setEnabled(s.signing is None)
+        self.pin_edit.setEnabled(s.signing is None)
+        self.skip_button.setVisible(not s.blocked)
+        if self.sign_message:
+            kind, text = self.sign_message
+            self.sign_msg.setText(text)
+            _restyle(self.sign_msg, kind=kind)
+        else:
+            self.sign_msg.setText("")
+            _restyle(self.sign_msg, kind="none")
+
     # ---------------------------------------------------------------- intents
     def trigger(self, action: Action) -> bool:
         """Send the request for a button / key; returns False when the action is not possible now."""
+        if self.state.blocked:
+            self.show_sign_in("error", self.tr_("not_signed_in"))
+            return False
         if not self.state.enabled(action) or self.bridge is None:
             return False
         if action in (Action.ACCEPT, Action.REFUSE):
@@ -516,6 +779,11 @@ class PanelWindow(QWidget):
         self.pill.setText(t(f"status_{s.status}") if s.status else t("status_unknown"))
         _restyle(self.pill, status=s.status or "unknown")
         self.queue.setText(t("queue", n=s.waiting) if s.waiting is not None else t("queue_unknown"))
+        self.staff_label.setText(self._staff_text() if s.staff else t("nobody"))
+        _restyle(self.staff_label, signed="true" if s.staff else "false")
+        self.sign_button.setText(f"{t('sign_out') if s.staff else t('sign_in')}  {SIGN_KEY}")
+        self.sign_button.setEnabled(s.signing is None and (s.staff is None or s.reachable))
+        self._render_sign_in()
 
         _restyle(self.card, status=s.status or "unknown", stale="false" if s.reachable else "true")
         cur = s.current
