@@ -1,5 +1,6 @@
 """`--screenshots DIR`: the panel idle, serving (with the window's open cases), paused, disconnected and showing an
-error, its four calling dialogs (call a number, call back, transfer, pause) and the case dialogs (受理 filled in and
+error, the staff sign-in screen (at start, after a bad login, when the server requires it) and the header of a
+signed-in staff member, its four calling dialogs (call a number, call back, transfer, pause) and the case dialogs (受理 filled in and
 with a mistake, 一次性告知 / 不予受理, a case's changes, the 受理通知书 and 不予受理通知书 on screen), in zh and en."""
 from __future__ import annotations
 
@@ -68,7 +69,7 @@ CASES = [_case(3, "in_progress", -2), _case(5, "needs_materials", 2, missing=["�
 
 class _Bridge:
     """Enough of a bridge for a still picture: requests go nowhere."""
-    def request(self, *_a: Any) -> None:
+    def request(self, *_a: Any, **_kw: Any) -> None:
         pass
 
 
@@ -106,8 +107,43 @@ def render_all(window: str, out: Path) -> list[Path]:
             else:
                 panel.on_reply("case:list", {"v": 1, "ok": True, "op": Op.CASE_LIST, "data": {"cases": []}})
             paths.append(_picture(panel, out / f"panel-{scene}-{lang}.png", app))
+        paths += _sign_in(window, lang, out, app, now)
         paths += _dialogs(window, lang, out, app)
         paths += _case_dialogs(lang, out, app)
+    return paths
+
+
+def _sign_in(window: str, lang: str, out: Path, app: QApplication, now: datetime) -> list[Path]:
+    """The sign-in screen at start (number and PIN typed, the PIN masked), after repeated bad logins (the wait),
+    when the server refused a call (not_signed_in: no skipping), and the calling page of a signed-in member."""
+    paths = []
+    for scene in ("sign-in", "sign-in-bad-login", "sign-in-required", "signed-in"):
+        panel = PanelWindow(window, None, lang=lang, clock=lambda: now, sign_in_first=True)
+        panel.bridge = _Bridge()  # type: ignore[assignment]
+        panel.on_catalog(CATALOG)
+        panel.on_connection(True)
+        panel.on_server({"v": 1, "state": "online"})
+        panel.on_window_state({"v": 1, "status": "open", "current": None, "waiting": 7, "name": "15号窗口"})
+        panel.on_reply("case:list", {"v": 1, "ok": True, "op": Op.CASE_LIST, "data": {"cases": []}})
+        panel.staff_edit.setText("1015")
+        panel.pin_edit.setText("2468")
+        if scene == "sign-in-bad-login":
+            panel.state.bad_logins = 2
+            panel.submit_sign_in()
+            panel.on_reply("staff:sign_in", {"v": 1, "ok": False, "op": Op.STAFF_SIGN_IN, "error": {
+                "code": "bad_login", "message": "wrong staff number or PIN", "message_zh": "工号或密码不正确"}})
+            panel.pin_edit.setText("13")
+        elif scene == "sign-in-required":
+            panel.on_reply("call_next", {"v": 1, "ok": False, "op": Op.WINDOW_CALL_NEXT, "error": {
+                "code": "not_signed_in", "message": "nobody is signed in at window w15",
+                "message_zh": "本窗口还没有工作人员签到，请先签到"}})
+            panel.staff_edit.clear()
+            panel.pin_edit.clear()
+        elif scene == "signed-in":
+            panel.submit_sign_in()
+            panel.on_reply("staff:sign_in", {"v": 1, "ok": True, "op": Op.STAFF_SIGN_IN,
+                                             "data": {"staff": "1015", "name": "王*", "window": window}})
+        paths.append(_picture(panel, out / f"panel-{scene}-{lang}.png", app))
     return paths
 
 

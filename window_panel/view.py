@@ -129,9 +129,9 @@ class PanelWindow(QWidget):
         self.message: tuple[str, str] | None = None   # (kind, text)
         self.sign_message: tuple[str, str] | None = None   # (kind, text) on the sign-in page
         self.wait_until: datetime | None = None            # the sign-in button waits after repeated bad logins
+        self.on_sign_in_page = False
         self.setStyleSheet(STYLE)
         self._build(footer)
-        self.on_sign_in_page = False
         self._clear_msg = QTimer(self, singleShot=True)
         self._clear_msg.timeout.connect(self._expire_message)
         self._tick = QTimer(self, interval=1000)
@@ -783,6 +783,7 @@ class PanelWindow(QWidget):
         _restyle(self.staff_label, signed="true" if s.staff else "false")
         self.sign_button.setText(f"{t('sign_out') if s.staff else t('sign_in')}  {SIGN_KEY}")
         self.sign_button.setEnabled(s.signing is None and (s.staff is None or s.reachable))
+        self.sign_button.setVisible(s.staff is not None or not self.on_sign_in_page)   # (the page is the sign-in)
         self._render_sign_in()
 
         _restyle(self.card, status=s.status or "unknown", stale="false" if s.reachable else "true")

@@ -220,13 +220,14 @@ def test_closed_window_is_opened_with_f9(make_panel, bus, qtbot) -> None:
 def test_screenshots_are_written(qapp, tmp_path) -> None:
     from window_panel.screenshots import render_all
     paths = render_all("w15", tmp_path)
-    assert len(paths) == 32                       # 6 scenes + 4 calling dialogs + 4 case dialogs + 2 notices, zh and en
+    assert len(paths) == 40           # 6 scenes + 4 sign-in + 4 calling dialogs + 4 case dialogs + 2 notices, zh and en
     assert all(p.stat().st_size > 3000 for p in paths)
     assert {p.name for p in paths} >= {f"panel-dialog-{d}-{lang}.png" for lang in ("zh", "en")
                                        for d in ("call-number", "call-back", "transfer", "pause", "accept",
                                                  "accept-invalid", "refuse", "case")}
     assert {p.name for p in paths} >= {f"panel-{n}-{lang}.png" for lang in ("zh", "en")
-                                       for n in ("cases", "notice-accepted", "notice-refused")}
+                                       for n in ("cases", "notice-accepted", "notice-refused", "sign-in",
+                                                 "sign-in-bad-login", "sign-in-required", "signed-in")}
 
 
 def test_real_dialogs_answer_what_the_staff_member_chose(qapp) -> None:
