@@ -270,6 +270,7 @@ class StaffSignOut(WindowArgs):
 
 class WindowOpenClose(WindowArgs):
     staff: Annotated[str, _short(32)] | None = None
+    actor: Annotated[str, _short(64)] | None = None     # a console's user (window.close for any window)
 
 
 class WindowCall(WindowArgs):
@@ -284,6 +285,7 @@ class WindowTransfer(WindowArgs, _OneOf):
 
 class WindowPause(WindowArgs):
     reason: Annotated[str, _short(64)] | None = None
+    actor: Annotated[str, _short(64)] | None = None     # a console's user (window.pause/resume for any window)
 
 
 class EvaluationSubmit(_OneOf):

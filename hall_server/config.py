@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, PrivateAttr, StringConstraints, field_validator, model_validator
 
 from hall_bus import payloads as bus
 from hall_bus.configfile import ConfigError, ConfigModel, key_path, load_toml
@@ -301,6 +301,19 @@ class Booking(BookingRules):
         return BookingRules.model_validate(values)
 
 
+class StaffSettings(ConfigModel):
+    """`[staff]`: who may sign in at the windows (the staff file, relative to hall.toml) and whether window ops need a
+    signed-in staff member (`not_signed_in` otherwise)."""
+    file: str | None = None
+    sign_in_required: bool = False
+
+    @model_validator(mode="after")
+    def _file_when_required(self) -> "StaffSettings":
+        if self.sign_in_required and not self.file:
+            raise ValueError("sign_in_required = true needs the staff file (file = \"staff.toml\")")
+        return self
+
+
 class DeviceController(ConfigModel):
     """A hall device controller (`onewindow devices`, client id devices-<id>) and the windows it may act for."""
     id: Ident
@@ -320,11 +333,25 @@ class HallConfig(ConfigModel):
     cases: CasesSettings = CasesSettings()
     calendar: CalendarSettings = CalendarSettings()
     sms: SmsSettings | None = None
+    staff: StaffSettings = StaffSettings()
     departments: list[Department] = []
     zones: list[Zone] = Field(min_length=1)
     services: list[Service] = Field(min_length=1)
     windows: list[Window] = Field(min_length=1)
     device_controllers: list[DeviceController] = [DeviceController(id="hall")]
+    _staff_book: Any = PrivateAttr(default=None)    # hall_server.staff.StaffBook, read by load_hall_config
+
+    @property
+    def staff_book(self) -> Any:
+        """The staff file as loaded with this config (an empty book when there is none)."""
+        if self._staff_book is None:
+            from hall_server.staff import StaffBook
+            self._staff_book = StaffBook()
+        return self._staff_book
+
+    def with_staff(self, book: Any) -> "HallConfig":
+        self._staff_book = book
+        return self
 
     @model_validator(mode="after")
     def _references(self) -> "HallConfig":
@@ -492,12 +519,30 @@ def sms_problems(cfg: HallConfig) -> list[str]:
     return overflow_problems(cfg.sms, longest)
 
 
+def staff_path(cfg: HallConfig, config_path: Path) -> Path | None:
+    if not cfg.staff.file:
+        return None
+    p = Path(cfg.staff.file)
+    return p if p.is_absolute() else config_path.parent / p
+
+
+def load_staff(cfg: HallConfig, config_path: Path) -> list[str]:
+    """Read `[staff] file` into the config (cfg.staff_book); its problems, with key paths."""
+    path = staff_path(cfg, config_path)
+    if path is None:
+        return []
+    from hall_server.staff import load_staff_file
+    book, problems = load_staff_file(path, [w.id for w in cfg.windows], [d.id for d in cfg.departments])
+    cfg.with_staff(book)
+    return problems
+
+
 def load_hall_config(path: str | Path) -> HallConfig:
     """Load and validate; field errors and cross-reference problems are listed together, one per line (the
     cross-references are checked on the raw file, so they show even when some fields are wrong)."""
     try:
         cfg = load_toml(path, HallConfig)
-        problems = sms_problems(cfg)
+        problems = sms_problems(cfg) + load_staff(cfg, Path(path))
         if problems:
             raise ConfigError(path, problems)
         return cfg

@@ -37,8 +37,9 @@ class HallError(BusError):
 
 @dataclass
 class Event:
-    kind: str                       # "call" | "ticket" | "alert"
-    payload: dict[str, Any]         # the wire form of a CallEvent, TicketEvent or Alert (hall_bus.payloads)
+    kind: str                       # "call" | "ticket" | "alert" | "alert_ack" | "alert_clear" | "audit" | "reprint"
+    payload: dict[str, Any]         # the wire form of a CallEvent, TicketEvent, Alert, AuditEvent... (hall_bus.payloads)
+    to: str | None = None           # the addressee of a per-client event (reprint: the kiosk's client id)
 
 
 @dataclass
@@ -54,11 +55,14 @@ class Outcome:
     rollover: date | None = None                                  # a new business day started
     cases: dict[str, Any] = field(default_factory=dict)           # changed cases (hall_server.cases.Case) by number
     sms: list[dict[str, Any]] = field(default_factory=list)       # SMS outbox rows {kind, ref, phone, text, at}
+    staff: set[str] = field(default_factory=set)                  # windows whose signed-in staff member changed
+    notice: dict[str, str] | None = None                          # the display ticker's line, set (notice.set)
 
     @property
     def stores(self) -> bool:
         """Whether this outcome changes anything that must be committed before its reply goes out."""
-        return bool(self.tickets or self.windows or self.events or self.appointments or self.cases or self.sms)
+        return bool(self.tickets or self.windows or self.events or self.appointments or self.cases or self.sms
+                    or self.notice is not None)
 
     def touch(self, t: Ticket) -> None:
         self.tickets[t.id] = t
@@ -244,6 +248,11 @@ class Engine(BusViews):
                     out.touch(t)
                     out.events.append(self._ticket_event(t, "expire", now))
             for w in self.windows.values():
+                if w.signed_in:                # a new business day starts with nobody signed in
+                    w.signed_in = None
+                    w.signed_in_at = None
+                    out.windows.add(w.id)
+                    out.staff.add(w.id)
                 if w.current or w.status is not WindowStatus.CLOSED:
                     w.current = None
                     w.last_finished = None
@@ -420,7 +429,9 @@ class Engine(BusViews):
     # ------------------------------------------------------------------ operations
     def issue(self, now: datetime, service: str, channel: str, holder: dict[str, Any] | None = None, *,
               open_all_day: bool = False, appointment: Appointment | None = None,
-              issued_by: str | None = None) -> Outcome:
+              issued_by: str | None = None, green: bool = False, actor: str | None = None) -> Outcome:
+        """`ticket.issue`. green: the green channel (绿色通道) of a console's staff ticket — called before every
+        other ticket; actor: the console user who issued it."""
         out = Outcome()
         self.roll(now, out)
         svc = self.config.services_by_id.get(service)
@@ -454,6 +465,8 @@ class Engine(BusViews):
             priority = (age_on(birth, self.business_day(now)) or 0) >= self.config.priority.age
         if appointment is not None and self.config.priority.appointment:
             priority = True
+        if green:
+            priority = True
         day = self.day or self.business_day(now)
         number = f"{svc.prefix}{seq:03d}"
         verify = self._new_verify()
@@ -462,7 +475,7 @@ class Engine(BusViews):
                    issued_at=self.local(now), verify=verify, holder_ref=ref, birth_date=birth,
                    display_name=(holder or {}).get("display_name"),
                    appointment=appointment.code if appointment else None, issued_for=service,
-                   token=self._new_token(), issued_by=issued_by)
+                   token=self._new_token(), issued_by=issued_by, green=green, actor=actor)
         self._index(t, appended=True)
         out.touch(t)
         if appointment is not None:
@@ -578,6 +591,8 @@ class Engine(BusViews):
         t.window = w.id
         t.to_window = None
         t.calls += 1
+        if w.signed_in:
+            t.served_by = w.signed_in
         w.current = t.id
         out.touch(t)
         out.windows.add(w.id)
@@ -768,6 +783,10 @@ class Engine(BusViews):
         w.reason = reason if target is WindowStatus.PAUSED else None
         if staff is not None:
             w.staff = staff
+        if op == "close" and w.signed_in:      # closing the window signs its staff member out
+            w.signed_in = None
+            w.signed_in_at = None
+            out.staff.add(window)
         out.windows.add(window)
         out.zones.add(self.config.windows_by_id[window].zone)
         out.events.append(Event("ticket", bus.TicketEvent(action=f"window_{op}", ticket=None, window=window,
@@ -793,7 +812,8 @@ class Engine(BusViews):
                 now, "bad_evaluation", "red" if grade == 1 else "yellow", t.window or t.number,
                 f"{t.number}号（{name}）收到差评：{grade}分",
                 f"{t.number} ({self._window_name(t.window, 'en')}) was rated {grade} of 5",
-                ticket=t.number, window=t.window, grade=grade, comment=(comment or "")[:200]))
+                ticket=t.number, window=t.window, grade=grade, comment=(comment or "")[:200],
+                **({"staff": t.served_by} if t.served_by else {})))
         out.data = {}
         return out
 
@@ -828,6 +848,57 @@ class Engine(BusViews):
                     now, "window_paused", "yellow", w.id, f"{name}已暂停服务{paused // 60}分钟",
                     f"{self._window_name(w.id, 'en')} has been paused for {paused // 60} min",
                     window=w.id, reason=w.reason, paused_s=paused))
+        return out
+
+    # ------------------------------------------------------------------ staff sign-in, console
+    def signed_in_at(self, window: str) -> str | None:
+        """The staff number signed in at a window (None: nobody)."""
+        w = self.windows.get(window)
+        return w.signed_in if w else None
+
+    def sign_in(self, now: datetime, window: str, staff: str) -> Outcome:
+        """`staff.sign_in` once the PIN was checked (the service checks it off the worker): one staff member at one
+        window at a time — signing in here signs them out wherever else they were."""
+        out = Outcome()
+        self.roll(now, out)
+        w = self._window(window)
+        for other in self.windows.values():
+            if other.signed_in == staff and other.id != window:
+                other.signed_in = None
+                other.signed_in_at = None
+                out.windows.add(other.id)
+                out.staff.add(other.id)
+        if w.signed_in != staff:
+            w.signed_in = staff
+            w.signed_in_at = self.local(now)
+        out.windows.add(window)
+        out.staff.add(window)
+        return out
+
+    def sign_out(self, now: datetime, window: str) -> Outcome:
+        """`staff.sign_out`: nobody is signed in at the window any more (signing out twice is no error)."""
+        out = Outcome()
+        self.roll(now, out)
+        w = self._window(window)
+        w.signed_in = None
+        w.signed_in_at = None
+        out.windows.add(window)
+        out.staff.add(window)
+        out.data = {}
+        return out
+
+    def reprint(self, now: datetime, ticket_id: str, kiosk: str) -> Outcome:
+        """`ticket.reprint`: the ticket as its issuing kiosk printed it (token included), for `kiosk` alone
+        (event/reprint/{kiosk}); a ticket that is finished, expired or cancelled is not printed again."""
+        out = Outcome()
+        self.roll(now, out)
+        t = self.find(ticket_id=ticket_id)
+        if t.state in (TicketState.DONE, TicketState.EXPIRED, TicketState.CANCELLED):
+            raise HallError(ErrorCode.CONFLICT, f"{t.number} is {t.state.value}: nothing to reprint",
+                            f"{t.number}号{_STATE_ZH[t.state]}，无需补打")
+        out.events.append(Event("reprint", bus.ReprintEvent.parse(
+            {"ticket": self.ticket_view(t, with_holder=True)}).wire(), to=kiosk))
+        out.data = {}
         return out
 
     def add_appointments(self, appointments: Iterable[Appointment]) -> None:

@@ -57,9 +57,12 @@ class Ticket:
     alerted: bool = False
     token: str = ""                    # the citizen's long random key to the ticket page (/t/{token}); never public
     issued_by: str | None = None       # client id that asked for it (a kiosk may cancel only its own, unclaimed)
+    green: bool = False                # the green channel (绿色通道, a console's staff ticket): called before all others
+    actor: str | None = None           # the console user who issued it (with issued_by, the console's client id)
+    served_by: str | None = None       # staff number signed in at the window that called it (sign-in on)
 
     def sort_key(self) -> tuple[int, datetime, int, str]:
-        return (0 if self.priority else 1, self.issued_at, self.seq, self.prefix)
+        return (0 if self.green else 1 if self.priority else 2, self.issued_at, self.seq, self.prefix)
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -70,7 +73,8 @@ class Ticket:
             "window": self.window, "to_window": self.to_window, "holder_ref": self.holder_ref,
             "birth_date": self.birth_date, "display_name": self.display_name, "appointment": self.appointment,
             "calls": self.calls, "grade": self.grade, "alerted": self.alerted, "issued_for": self.issued_for,
-            "token": self.token, "issued_by": self.issued_by,
+            "token": self.token, "issued_by": self.issued_by, "green": self.green, "actor": self.actor,
+            "served_by": self.served_by,
         }
 
     @classmethod
@@ -83,7 +87,8 @@ class Ticket:
             to_window=r.get("to_window"), holder_ref=r.get("holder_ref"), birth_date=r.get("birth_date"),
             display_name=r.get("display_name"), appointment=r.get("appointment"), calls=r.get("calls", 0),
             grade=r.get("grade"), alerted=r.get("alerted", False), issued_for=r.get("issued_for"),
-            token=r.get("token") or "", issued_by=r.get("issued_by"),
+            token=r.get("token") or "", issued_by=r.get("issued_by"), green=r.get("green", False),
+            actor=r.get("actor"), served_by=r.get("served_by"),
         )
 
 
@@ -97,17 +102,20 @@ class WindowState:
     last_finished: str | None = None    # ticket id the evaluator binds to
     since: datetime | None = None       # when the status last changed
     alerted: bool = False
+    signed_in: str | None = None        # staff number signed in (staff.sign_in), until sign-out, close or rollover
+    signed_in_at: datetime | None = None
 
     def to_record(self) -> dict[str, Any]:
         return {"id": self.id, "status": self.status.value, "reason": self.reason, "staff": self.staff,
                 "current": self.current, "last_finished": self.last_finished, "since": _iso(self.since),
-                "alerted": self.alerted}
+                "alerted": self.alerted, "signed_in": self.signed_in, "signed_in_at": _iso(self.signed_in_at)}
 
     @classmethod
     def from_record(cls, r: dict[str, Any]) -> "WindowState":
         return cls(id=r["id"], status=WindowStatus(r["status"]), reason=r.get("reason"), staff=r.get("staff"),
                    current=r.get("current"), last_finished=r.get("last_finished"), since=_dt(r.get("since")),
-                   alerted=r.get("alerted", False))
+                   alerted=r.get("alerted", False), signed_in=r.get("signed_in"),
+                   signed_in_at=_dt(r.get("signed_in_at")))
 
 
 BOOKED = "booked"              # appointment statuses: live, waiting for its check-in

@@ -21,11 +21,13 @@ from hall_bus.contract import (
 )
 from hall_bus.topics import Topics
 from hall_server import __version__
+from hall_server.alerts import AlertBoard, DeviceWatch
 from hall_server.booking_desk import BookingDesk
 from hall_server.case_desk import CaseDesk
 from hall_server.config import HallConfig
 from hall_server.crypto import Sealer, load_or_create_key
-from hall_server.engine import Engine, HallError, Outcome
+from hall_server.engine import Engine, Event, HallError, Outcome
+from hall_server.staff import SignInGuard, verify_pin
 from hall_server.store import CASE_MARK, Store, StoreLost, is_storage_full
 
 log = logging.getLogger("onewindow.server")
@@ -36,6 +38,12 @@ SERVER_CLIENT_ID = "onewindow-server"
 READERS = 2              # threads answering ticket.get of tickets not in today's queue
 CASE_OPS = frozenset({Op.CASE_ACCEPT, Op.CASE_REFUSE, Op.CASE_UPDATE, Op.CASE_GET, Op.CASE_LIST})
 BOOKING_OPS = frozenset({Op.APPOINTMENT_SLOTS, Op.APPOINTMENT_BOOK, Op.APPOINTMENT_CANCEL})
+PIN_CHECKERS = 2         # threads checking staff PINs (argon2), so the worker never waits for one
+# window ops that need a signed-in staff member when [staff] sign_in_required (window.close never does)
+SIGNED_IN_OPS = frozenset({Op.WINDOW_OPEN, Op.WINDOW_CALL_NEXT, Op.WINDOW_CALL, Op.WINDOW_RECALL, Op.WINDOW_FINISH,
+                           Op.WINDOW_NO_SHOW, Op.WINDOW_HOLD, Op.WINDOW_TRANSFER, Op.WINDOW_PAUSE, Op.WINDOW_RESUME})
+READ_OPS = frozenset({Op.TICKET_GET, Op.CASE_GET, Op.CASE_LIST, Op.APPOINTMENT_SLOTS})
+AUDITED_ROLES = frozenset({contract.Role.CONSOLE, contract.Role.DEPT})
 
 
 def _encodable(s: str) -> bool:
@@ -87,6 +95,34 @@ class _Raise:
     text_en: str
 
 
+class _PinCheck(Exception):
+    """staff.sign_in: the PIN is checked on a PIN thread, the sign-in committed by the worker when it returns."""
+
+    def __init__(self, args: contract.StaffSignIn) -> None:
+        super().__init__("PIN check")
+        self.sign_in = args
+
+
+@dataclass
+class _PinChecked:
+    """A PIN check's result, back on the worker: "ok", "bad" (bad_login) or "window" (not allowed there)."""
+    client: str
+    rid: str
+    op: str
+    args: contract.StaffSignIn
+    result: str
+    digest: str | None = None
+
+
+@dataclass
+class _Device:
+    """A device status (device/{owner}/{device}/status) or an owner's presence (device "" ), for the worker."""
+    owner: str
+    device: str
+    state: str
+    detail: dict
+
+
 @dataclass
 class _Reload:
     config: HallConfig
@@ -109,7 +145,7 @@ class HallService:
         self.engine = Engine(config)
         self.topics = Topics(config.hall.id)
         self._clock = clock or (lambda: datetime.now(self.engine.tz))
-        self._inbox: queue.Queue[_Request | _Tick | _Reload | _Raise | _Import | None] = queue.Queue()
+        self._inbox: queue.Queue[Any] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._timer: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -134,6 +170,13 @@ class HallService:
         self.booking = BookingDesk(config, store)
         self.sms_sender: Any = None               # hall_server.sms.sender.SmsSender, started with the service
         self.published = threading.Event()        # every retained state message went out once (ready means served)
+        self.alerts = AlertBoard(store.open_alerts())          # state/alerts
+        self.devices = DeviceWatch.from_alerts(store.device_faults())
+        self._alerts_dirty = False
+        self.notice = store.notice()                           # state/notice
+        self.sign_ins = SignInGuard()
+        self._pins = ThreadPoolExecutor(max_workers=PIN_CHECKERS, thread_name_prefix="hall-pin")
+        self._pin_pending: set[tuple[str, str]] = set()
         self._restore()
         self._window_zones: dict[str, set[str]] = {}
         offline = bus.ServerState(state="offline", version=__version__, business_day=self._day_str()).wire()
@@ -141,6 +184,9 @@ class HallService:
                              will=(self.topics.state_server, offline), max_inflight=1000)
         # A retained request would run again at every resubscribe: the server reads requests live only.
         self.bus.subscribe(self.topics.request_filter(), self._on_request, raw=True, retained=False)
+        # device faults and owners going offline become alerts (retained: a fault from before a restart counts)
+        self.bus.subscribe(self.topics.device_status_all, self._on_device, model=bus.DeviceStatus)
+        self.bus.subscribe(self.topics.presence_all, self._on_presence, model=bus.Presence)
         self.bus.on_connection(self._on_connection)
 
     # ------------------------------------------------------------------ start / stop
@@ -213,6 +259,7 @@ class HallService:
         if self._worker:
             self._worker.join(10)
         self._readers.shutdown(wait=True, cancel_futures=True)
+        self._pins.shutdown(wait=True, cancel_futures=True)
         self._backups.shutdown(wait=True, cancel_futures=True)
         if self.sms_sender is not None:
             self.sms_sender.stop()
@@ -223,7 +270,7 @@ class HallService:
         interval = self.config.supervision.check_interval_s
         last_sup = last_roll = last_backup = time.monotonic()
         while not self._stopping.wait(FLUSH_S):
-            if self._dirty_windows or self._dirty_zones:
+            if self._dirty_windows or self._dirty_zones or self._alerts_dirty:
                 self._inbox.put(_Tick("flush"))
             now = time.monotonic()
             if now - last_roll >= 1.0:
@@ -245,6 +292,19 @@ class HallService:
             return
         client, op = parsed.parts
         self._inbox.put(_Request(client, op, payload))
+
+    def _on_device(self, topic: str, payload: dict[str, Any]) -> None:
+        parsed = self.topics.parse(topic)
+        if parsed is None or len(parsed.parts) != 3:
+            return
+        owner, device, _status = parsed.parts
+        self._inbox.put(_Device(owner, device, payload["state"], dict(payload.get("detail") or {})))
+
+    def _on_presence(self, topic: str, payload: dict[str, Any]) -> None:
+        parsed = self.topics.parse(topic)
+        if parsed is None or len(parsed.parts) != 1 or parsed.parts[0] == SERVER_CLIENT_ID:
+            return
+        self._inbox.put(_Device(parsed.parts[0], "", payload["state"], {}))
 
     def _on_connection(self, up: bool) -> None:
         if up:
@@ -281,6 +341,9 @@ class HallService:
         self.engine.restore(today, *self.store.load_day(today))
         self.engine.raise_counters(self._ticket_marks(today))
         self.cases.restore(today)
+        self.alerts = AlertBoard(self.store.open_alerts())
+        self.devices = DeviceWatch.from_alerts(self.store.device_faults())
+        self.notice = self.store.notice()
         self._publish_all()
 
     def _ticket_marks(self, day: date) -> dict[str, int]:
@@ -359,7 +422,7 @@ class HallService:
         and later ones added to the engine, on the worker."""
         self._inbox.put(_Import(list(appointments)))
 
-    def _process(self, batch: list[_Request | _Tick | _Reload | _Raise | _Import]) -> None:
+    def _process(self, batch: list[Any]) -> None:
         now = self._clock()
         committed: list[tuple[_Request, str, dict[str, Any], Outcome]] = []
         replies_now: list[tuple[str, dict[str, Any]]] = []     # (client, reply) needing no commit
@@ -405,6 +468,15 @@ class HallService:
             if isinstance(item, _Raise):
                 outcomes.append(Outcome(events=[self.engine._alert(now, item.kind, item.level, item.target,
                                                                    item.text_zh, item.text_en)]))
+                continue
+            if isinstance(item, _Device):
+                events = (self.devices.status(now, item.owner, item.device, item.state, item.detail, self.engine._alert)
+                          if item.device else self.devices.presence(now, item.owner, item.state, self.engine._alert))
+                if events:
+                    outcomes.append(Outcome(events=events))
+                continue
+            if isinstance(item, _PinChecked):
+                self._signed_in(item, now, committed, replies_now, seen)
                 continue
             if isinstance(item, _Tick):
                 if item.kind == "roll":
@@ -514,6 +586,7 @@ class HallService:
                                    "数据库文件丢失或被截断，服务已停止受理，请立即联系技术人员从备份恢复",
                                    f"the database file was lost ({why}); the server stopped acknowledging requests",
                                    reason=why)
+        self._board_add(alert.payload)
         self._send_event(alert.payload)
         if self.on_fatal is not None:
             self.on_fatal(f"store lost: {why}")
@@ -558,7 +631,18 @@ class HallService:
         alert = self.engine._alert(now, "storage_full", "red", "server",
                                    "服务器存储空间已满，无法取号和叫号，请立即联系技术人员",
                                    f"the server's storage is full ({self.store.path}): nothing can be stored")
+        self._board_add(alert.payload)
         self._send_event(alert.payload)
+
+    def _board_add(self, alert: dict[str, Any]) -> None:
+        """An alert that could not be stored (storage full, store lost) still shows in state/alerts."""
+        if self.alerts.add(alert):
+            self._alerts_dirty = True
+
+    def raise_alert(self, alert: dict[str, Any]) -> None:
+        """An alert raised outside the worker (the broker heartbeat): stored and published by the worker."""
+        self._inbox.put(_Raise(alert.get("kind", "broker"), alert.get("level", "red"), alert.get("target", "server"),
+                               alert.get("text_zh", ""), alert.get("text_en", "")))
 
     def _send_event(self, payload: dict[str, Any]) -> None:
         try:
@@ -614,8 +698,14 @@ class HallService:
                                + (f" for window {request.args.window!r}"
                                   if isinstance(request.args, contract.WindowArgs) else ""))
             outcome = self._dispatch(req.client, req.op, request.args, now)
+            audit = self._audit(req.client, req.op, request.args, outcome, now)
+            if audit is not None:
+                outcome.events.append(audit)
         except _PastLookup as past:
             self._readers.submit(self._answer_past, req.client, rid, req.op, past)
+            return
+        except _PinCheck as check:
+            self._start_pin_check(req.client, rid, req.op, check.sign_in, digest)
             return
         except BusError as exc:
             self._refuse(req, rid, exc, replies_now)
@@ -640,9 +730,26 @@ class HallService:
     def _dispatch(self, client: str, op: str, a: contract.Args, now: datetime) -> Outcome:
         e = self.engine
         op = Op(op)
+        role = contract.role_of(client)
+        if role in (contract.Role.PANEL, contract.Role.DEVICES) and self.config.staff.sign_in_required:
+            a = self._as_signed_in(client, op, a)
         if isinstance(a, contract.TicketIssue):
+            console = role is contract.Role.CONSOLE
             return e.issue(now, a.service, a.channel, a.holder.given() if a.holder else None,
-                           open_all_day=self.open_all_day, issued_by=client)
+                           open_all_day=self.open_all_day, issued_by=client, green=console and bool(a.priority),
+                           actor=a.actor if console else None)
+        if isinstance(a, contract.StaffSignIn):
+            e._window(a.window)                    # unknown_window at once; the PIN on a PIN thread
+            raise _PinCheck(a)
+        if isinstance(a, contract.StaffSignOut):
+            return e.sign_out(now, a.window)
+        if isinstance(a, contract.TicketReprint):
+            return e.reprint(now, a.ticket_id, a.kiosk)
+        if isinstance(a, contract.AlertAck):
+            acked = self.alerts.acked(a.alert_id, a.actor, e.local(now))
+            return Outcome(data=acked, events=[Event("alert_ack", acked)])
+        if isinstance(a, contract.NoticeSet):
+            return Outcome(data={}, notice={"zh": a.zh, "en": a.en})
         if isinstance(a, contract.TicketCancel):    # a kiosk only its own tickets (may_call checked the reason)
             return e.cancel(now, a.reason, ticket_id=a.ticket_id, number=a.number, actor=a.actor,
                             only_issued_by=client if contract.role_of(client) is contract.Role.KIOSK else None)
@@ -680,10 +787,130 @@ class HallService:
         if isinstance(a, contract.WindowTransfer):
             return e.transfer(now, w, service=a.service, to_window=a.to_window)
         if isinstance(a, contract.WindowOpenClose):
-            return e.set_window(now, w, op.value.split(".")[1], staff=a.staff)
+            staff = e.signed_in_at(w) if self.config.staff.sign_in_required else a.staff
+            return e.set_window(now, w, op.value.split(".")[1], staff=staff)
         if isinstance(a, contract.WindowPause):
             return e.set_window(now, w, op.value.split(".")[1], reason=a.reason)
         raise BusError(ErrorCode.UNKNOWN_OP, f"unknown operation {op!r}")
+
+    # ------------------------------------------------------------------ staff sign-in
+    def _as_signed_in(self, client: str, op: Op, a: contract.Args) -> contract.Args:
+        """With sign-in required: a window op of a window nobody is signed in at is `not_signed_in` (window.close and
+        the staff ops always work), and a panel's or keypad's `actor` is the staff member signed in there."""
+        window = a.window if isinstance(a, contract.WindowArgs) else client.removeprefix("panel-")
+        staff = self.engine.signed_in_at(window)
+        if op in SIGNED_IN_OPS and staff is None:
+            self.engine._window(window)            # unknown_window before not_signed_in
+            raise BusError(ErrorCode.NOT_SIGNED_IN, f"nobody is signed in at window {window}: staff.sign_in first")
+        if "actor" in type(a).model_fields:
+            a = a.model_copy(update={"actor": staff})
+        return a
+
+    def _start_pin_check(self, client: str, rid: str, op: str, args: contract.StaffSignIn, digest: str) -> None:
+        key = (client, rid)
+        if key in self._pin_pending:       # a retry while its first check runs: the first answer serves both
+            return
+        self._pin_pending.add(key)
+        wait = self.sign_ins.wait_s(args.window)       # a window slowed down by failures waits before its check
+        if wait > 0:
+            timer = threading.Timer(wait, self._submit_pin_check, (client, rid, op, args, digest))
+            timer.daemon = True
+            timer.start()
+        else:
+            self._submit_pin_check(client, rid, op, args, digest)
+
+    def _submit_pin_check(self, client: str, rid: str, op: str, args: contract.StaffSignIn, digest: str) -> None:
+        try:
+            self._pins.submit(self._check_pin, client, rid, op, args, digest)
+        except RuntimeError:       # shutting down
+            pass
+
+    def _check_pin(self, client: str, rid: str, op: str, args: contract.StaffSignIn, digest: str) -> None:
+        """On a PIN thread: argon2 (tens of ms) never runs on the worker. The result goes back to the worker; a
+        failure's answer waits as long as the window's failures say (never a lock-out)."""
+        member = self.config.staff_book.get(args.staff)
+        if not verify_pin(member, args.pin):
+            delay = self.sign_ins.failed(args.window)
+            log.info("staff.sign_in at %s from %s: bad login (%d failures at this window, answered in %.1f s)",
+                     args.window, client, self.sign_ins.failures(args.window), delay)
+            item = _PinChecked(client, rid, op, args, "bad", digest)
+            if delay > 0:
+                timer = threading.Timer(delay, self._inbox.put, (item,))
+                timer.daemon = True
+                timer.start()
+            else:
+                self._inbox.put(item)
+            return
+        self.sign_ins.succeeded(args.window)
+        assert member is not None
+        self._inbox.put(_PinChecked(client, rid, op, args, "ok" if member.may_sign_in_at(args.window) else "window",
+                                    digest))
+
+    def _signed_in(self, item: _PinChecked, now: datetime, committed: list, replies_now: list,
+                   seen: dict[tuple[str, str], tuple[dict[str, Any], str | None, str | None]]) -> None:
+        """On the worker: the PIN was right — commit the sign-in (or refuse it) and answer with the batch."""
+        key = (item.client, item.rid)
+        self._pin_pending.discard(key)
+        req = _Request(item.client, item.op, b"")
+        a = item.args
+        try:
+            if item.result == "bad":
+                raise BusError(ErrorCode.BAD_LOGIN, "wrong staff number or PIN")
+            if item.result == "window":
+                raise BusError(ErrorCode.FORBIDDEN, f"staff {a.staff} may not sign in at window {a.window}",
+                               "您没有在本窗口签到的权限")
+            if self._lost is not None:
+                raise BusError(ErrorCode.INTERNAL, "the server's store was lost; it is restarting")
+            outcome = self.engine.sign_in(now, a.window, a.staff)
+        except BusError as exc:
+            self._refuse(req, item.rid, exc, replies_now)
+            return
+        name = self.config.staff_book.masked_name(a.staff) or "*"
+        outcome.data = bus.SignedIn(staff=a.staff, name=name, window=a.window).wire()
+        outcome.events.append(self._audit_event(a.staff, item.client, item.op, a.window, now))
+        reply = make_ok(item.rid, item.op, outcome.data)
+        seen[key] = (reply, item.op, item.digest)
+        self._answered.add(key)
+        if item.digest:
+            self._digests[key] = item.digest
+        committed.append((req, item.rid, reply, outcome))
+
+    def staff_view(self, window: str) -> dict[str, Any]:
+        """`state/staff/{window}`: the staff number and masked name signed in there, or staff null."""
+        w = self.engine.windows.get(window)
+        if w is None or not w.signed_in:
+            return {"v": 1, "staff": None}
+        return bus.StaffState(staff=w.signed_in, name=self.config.staff_book.masked_name(w.signed_in) or "*",
+                              since=w.signed_in_at.isoformat() if w.signed_in_at else None).wire()
+
+    # ------------------------------------------------------------------ audit
+    def _audit_event(self, actor: str, client: str, op: str, target: str, now: datetime) -> Event:
+        return Event("audit", bus.AuditEvent(actor=actor, client=client, op=op, target=target,
+                                             ts=self.engine.local(now).isoformat()).wire())
+
+    def _audit(self, client: str, op: str, a: contract.Args, outcome: Outcome, now: datetime) -> Event | None:
+        """`event/audit` for every action (not reads) of a console or a department, and staff sign-outs (sign-ins
+        are audited when committed)."""
+        role = contract.role_of(client)
+        o = Op(op)
+        if o in READ_OPS or not (role in AUDITED_ROLES or o is Op.STAFF_SIGN_OUT):
+            return None
+        actor = getattr(a, "actor", None) or client
+        data = outcome.data if isinstance(outcome.data, dict) else {}
+        if isinstance(a, contract.TicketReprint):
+            t = self.engine.tickets.get(a.ticket_id)
+            target = f"{t.number if t else a.ticket_id}@{a.kiosk}"
+        elif isinstance(a, contract.AlertAck):
+            target = a.alert_id
+        elif isinstance(a, contract.NoticeSet):
+            target = "notice"
+        elif isinstance(a, contract.WindowArgs):
+            target = a.window
+        elif isinstance(a, contract.CaseUpdate):
+            target = a.number
+        else:
+            target = str(data.get("number") or data.get("id") or "")
+        return self._audit_event(actor, client, op, target, now)
 
     def _rate_case(self, a: contract.EvaluationSubmit, now: datetime) -> Outcome:
         """evaluation.submit with a case token: the case's one rating (一事一评). An unknown token is the same
@@ -732,12 +959,29 @@ class HallService:
         if publish_all:
             self._publish_all()
         windows: set[str] = set()
+        staff: set[str] = set()
         calls = False
         for o in outcomes:
             for ev in o.events:
+                if ev.kind == "alert":
+                    if self.alerts.add(ev.payload):
+                        self._alerts_dirty = True
+                elif ev.kind in ("alert_ack", "alert_clear"):
+                    if self.alerts.remove(ev.payload["id"]):
+                        self._alerts_dirty = True
+                    if ev.kind == "alert_clear":
+                        continue               # it leaves state/alerts; nothing to announce
+                if ev.kind == "reprint":
+                    self.bus.publish(self.topics.event_reprint(ev.to or ""), ev.payload)
+                    continue
                 topic = {"call": self.topics.event_call, "ticket": self.topics.event_ticket,
-                         "alert": self.topics.event_alert, "case": self.topics.event_case}[ev.kind]
+                         "alert": self.topics.event_alert, "alert_ack": self.topics.event_alert,
+                         "case": self.topics.event_case, "audit": self.topics.event_audit}[ev.kind]
                 self.bus.publish(topic, ev.payload)
+            if o.notice is not None:
+                self.notice = dict(o.notice)
+                self._publish_notice()
+            staff |= o.staff
             windows |= o.windows
             self._dirty_windows |= o.publish_windows
             self._dirty_zones |= o.zones
@@ -750,6 +994,8 @@ class HallService:
             self._dirty_zones.clear()
             self._dirty_since = None
             return
+        for w in sorted(staff):
+            self._publish_staff(w)
         if (self._dirty_windows or self._dirty_zones) and self._dirty_since is None:
             self._dirty_since = time.monotonic()
         # A window's own state (status, current ticket) and the calls go out at once; queue lengths of other
@@ -768,6 +1014,17 @@ class HallService:
                                                   if s in services}
         return zones
 
+    def _publish_staff(self, w: str) -> None:
+        self.bus.publish(self.topics.state_staff(w), self.staff_view(w), retain=True)
+
+    def _publish_notice(self) -> None:
+        self.bus.publish(self.topics.state_notice, bus.NoticeState(zh=self.notice.get("zh", ""),
+                                                                   en=self.notice.get("en", "")).wire(), retain=True)
+
+    def _publish_alerts(self) -> None:
+        self._alerts_dirty = False
+        self.bus.publish(self.topics.state_alerts, self.alerts.view(), retain=True)
+
     def _publish_window(self, w: str) -> None:
         self.bus.publish(self.topics.state_window(w), self.engine.window_view(w), retain=True)
 
@@ -780,6 +1037,8 @@ class HallService:
         (and the oldest unpublished change is younger than FLUSH_S) the flush stops between two messages and queues
         itself behind the waiting requests, so a reply never waits for a whole flush; past FLUSH_S it finishes."""
         self._last_flush = now = time.monotonic()
+        if self._alerts_dirty:                 # open alerts: coalesced like the queue lengths
+            self._publish_alerts()
         if self._dirty_since is None:
             return
         may_yield = now - self._dirty_since < FLUSH_S
@@ -807,7 +1066,10 @@ class HallService:
             self._publish_zone(z.id)
         for w in self.config.windows:
             self._publish_window(w.id)
+            self._publish_staff(w.id)
         self._publish_calls()
+        self._publish_alerts()
+        self._publish_notice()
         self.bus.publish(t.state_server, bus.ServerState(state="online", version=__version__,
                                                          business_day=self._day_str()).wire(), retain=True)
         self.published.set()

@@ -51,7 +51,12 @@ CREATE INDEX IF NOT EXISTS cases_open ON cases (status) WHERE status IN ('accept
 CREATE INDEX IF NOT EXISTS cases_window ON cases (window, accepted_at);
 CREATE INDEX IF NOT EXISTS cases_department ON cases (department, accepted_at);
 CREATE INDEX IF NOT EXISTS cases_closed ON cases (closed_at) WHERE closed_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS alerts (      -- every alert raised: open until acknowledged (or, a device's, cleared)
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, target TEXT NOT NULL, ts TEXT NOT NULL, open INTEGER NOT NULL,
+    cleared INTEGER NOT NULL DEFAULT 0, record TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS alerts_open ON alerts (ts) WHERE open = 1;
 """
+ALERT_KEEP_DAYS = 90       # closed alerts stay this long in the alerts table (the events table keeps them all)
 
 REPLY_KEEP_DAYS = 2   # idempotency records live at least the business day
 CHECKPOINT_EVERY_S = 1.0   # WAL checkpoints, on their own thread
@@ -455,7 +460,13 @@ class Store:
         for c in outcome.calls:
             cur.execute("INSERT OR REPLACE INTO calls (day, seq, record) VALUES (?,?,?)", (d, c["seq"], _dumps(c)))
         for ev in outcome.events:
+            if ev.kind == "reprint":         # a ticket with its token for one kiosk: never kept
+                continue
             cur.execute("INSERT INTO events (day, kind, record) VALUES (?,?,?)", (d, ev.kind, _dumps(ev.payload)))
+            if ev.kind in ("alert", "alert_ack", "alert_clear"):
+                self._write_alert(cur, ev.kind, ev.payload)
+        if outcome.notice is not None:
+            cur.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('notice', ?)", (_dumps(outcome.notice),))
         for a in outcome.appointments:
             self._write_appointment(cur, a)
         if outcome.cases or outcome.sms:
@@ -466,6 +477,37 @@ class Store:
                 text = SEALED_REPLY + self._sealer().seal(text, "reply")
             cur.execute("INSERT INTO replies (client, request_id, day, reply, op, digest) VALUES (?,?,?,?,?,?)",
                         (client, request_id, d, text, op, digest))
+
+    @staticmethod
+    def _write_alert(cur: sqlite3.Cursor, kind: str, a: dict[str, Any]) -> None:
+        if kind == "alert" and not a.get("acked_by"):
+            cur.execute("INSERT OR IGNORE INTO alerts (id, kind, target, ts, open, record) VALUES (?,?,?,?,1,?)",
+                        (a["id"], a.get("kind", ""), a.get("target", ""), a.get("ts", ""), _dumps(a)))
+        elif kind in ("alert", "alert_ack"):
+            cur.execute("UPDATE alerts SET open=0, record=? WHERE id=?", (_dumps(a), a["id"]))
+        else:
+            cur.execute("UPDATE alerts SET open=0, cleared=1 WHERE id=?", (a["id"],))
+
+    def open_alerts(self) -> list[dict[str, Any]]:
+        """Alerts not yet acknowledged (nor cleared), oldest first."""
+        with self._lock:
+            rows = self.db.execute("SELECT record FROM alerts WHERE open=1 ORDER BY ts").fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def device_faults(self) -> list[dict[str, Any]]:
+        """Device alerts whose fault has not cleared (acknowledged or not): they are not raised again."""
+        with self._lock:
+            rows = self.db.execute("SELECT record FROM alerts WHERE kind IN ('device_fault','device_offline') "
+                                   "AND cleared=0").fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def notice(self) -> dict[str, str]:
+        with self._lock:
+            row = self.db.execute("SELECT value FROM meta WHERE key='notice'").fetchone()
+        return json.loads(row[0]) if row else {"zh": "", "en": ""}
+
+    def audit_of(self, day: date) -> list[dict[str, Any]]:
+        return self.events_of(day, "audit")
 
     def _sealer(self) -> Sealer:
         if self.sealer is None:
@@ -584,6 +626,9 @@ class Store:
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute("DELETE FROM replies WHERE day < ?", (cutoff,))
+            self.db.execute("DELETE FROM alerts WHERE open=0 AND (cleared=1 OR kind NOT IN ('device_fault', "
+                            "'device_offline')) AND ts < ?",
+                            (date.fromordinal(today.toordinal() - ALERT_KEEP_DAYS).isoformat(),))
             self.db.execute("UPDATE tickets SET record = json_set(record, '$.holder_ref', NULL, '$.birth_date', NULL, "
                             "'$.display_name', NULL) WHERE day < ? AND (json_extract(record, '$.holder_ref') IS NOT NULL"
                             " OR json_extract(record, '$.birth_date') IS NOT NULL"

@@ -20,8 +20,9 @@ from hall_server.crypto import Sealer
 from hall_server.engine import Engine, HallError, Outcome
 from hall_server.records import Appointment
 from hall_server.store import Store
+from tests.support.hall import HALL_CONFIG
 
-BASE = load_hall_config(Path(__file__).resolve().parents[2] / "config" / "hall.toml")
+BASE = load_hall_config(HALL_CONFIG)        # [staff] sign_in_required = false (tests.support.hall)
 TZ = ZoneInfo(BASE.hall.timezone)
 KEY = bytes(range(32))
 MONDAY = date(2026, 11, 30)

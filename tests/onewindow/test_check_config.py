@@ -70,7 +70,14 @@ def broken_copy(tmp_path: Path, case: str, name: str | None = None) -> Path:
         text = text.replace(old, new, 1)
     path = tmp_path / (name or f"{kind}.toml")
     path.write_text(text, encoding="utf-8")
+    _staff_beside(tmp_path, kind)
     return path
+
+
+def _staff_beside(tmp_path: Path, kind: str) -> None:
+    """A copy of the hall file finds its staff file ([staff] file = "staff.toml") beside it."""
+    if kind == "hall":
+        (tmp_path / "staff.toml").write_text((CONFIG / "staff.toml").read_text(encoding="utf-8"), encoding="utf-8")
 
 
 def test_every_kind_has_a_shipped_file() -> None:
@@ -101,6 +108,7 @@ def test_a_broken_file_lists_every_problem_against_its_own_schema(tmp_path, caps
 def test_a_file_not_named_after_its_kind_is_told_by_its_tables(tmp_path, capsys, kind: str) -> None:
     path = tmp_path / "terminal-3.toml"
     path.write_text(SHIPPED[kind].read_text(encoding="utf-8"), encoding="utf-8")
+    _staff_beside(tmp_path, kind)
     code, out, _err = check(capsys, path)
     assert code == 0 and f"OK ({kind} config)" in out[0], out
     code, out, _err = check(capsys, broken_copy(tmp_path, kind, "terminal-4.toml"))
@@ -158,3 +166,17 @@ def test_checking_any_kind_loads_no_qt_and_a_role_file_loads_no_server() -> None
     assert out.returncode == 0, out.stderr
     codes = json.loads(out.stdout.splitlines()[-1])
     assert codes == {"kiosk": [0, False], "display": [0, False], "devices": [0, False], "hall": [0, True]}, codes
+
+
+def test_the_hall_check_lists_staff_file_problems_with_key_paths(tmp_path, capsys) -> None:
+    path = tmp_path / "hall.toml"
+    path.write_text(SHIPPED["hall"].read_text(encoding="utf-8"), encoding="utf-8")
+    _staff_beside(tmp_path, "hall")
+    staff = tmp_path / "staff.toml"
+    staff.write_text(staff.read_text(encoding="utf-8").replace('windows = ["w15", "w16"]', 'windows = ["w999"]', 1),
+                     encoding="utf-8")
+    code, out, _err = check(capsys, path)
+    assert code == 1 and any("staff[1015].windows[0]: no window 'w999'" in line for line in out), out
+    staff.unlink()
+    code, out, _err = check(capsys, path)
+    assert code == 1 and any("staff.file:" in line and "not found" in line for line in out), out

@@ -2,6 +2,7 @@
 loopback port), read through its JSON ready line."""
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import queue
@@ -10,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,7 +21,27 @@ from typing import Callable
 from hall_bus import BusClient, Topics
 
 ROOT = Path(__file__).resolve().parents[2]
-HALL_CONFIG = ROOT / "config" / "hall.toml"
+REFERENCE_CONFIG = ROOT / "config" / "hall.toml"      # the shipped file: [staff] sign_in_required = true
+STAFF_FILE = ROOT / "config" / "staff.toml"            # its staff (every demo PIN is 1234)
+DEMO_PIN = "1234"
+
+
+def _without_sign_in() -> Path:
+    """The reference hall with `[staff] sign_in_required = false` (and the staff file by absolute path, so copies
+    elsewhere still find it), written once per test session: what tests and benches use unless they are about
+    sign-in (those take REFERENCE_CONFIG and sign in)."""
+    text = REFERENCE_CONFIG.read_text(encoding="utf-8")
+    for old, new in (("sign_in_required = true", "sign_in_required = false"),
+                     ('file = "staff.toml"', f"file = {json.dumps(str(STAFF_FILE))}")):
+        assert old in text, f"{REFERENCE_CONFIG} has no {old!r}"
+        text = text.replace(old, new, 1)
+    out = Path(tempfile.mkdtemp(prefix="onewindow-hall-")) / "hall.toml"
+    out.write_text(text, encoding="utf-8")
+    atexit.register(shutil.rmtree, out.parent, True)
+    return out
+
+
+HALL_CONFIG = _without_sign_in()
 ONEWINDOW = [sys.executable, "-m", "onewindow"]
 
 
