@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import re
 import time
 from dataclasses import dataclass, field
@@ -354,14 +355,18 @@ async def ticket_stream(web: Web, ticket: Ticket, token: str, lang: Lang, ip: st
             return
         last_queue = 0.0
         last_sent = web.clock()
+        # a page's keepalive period, a little different on every page: a call wakes every page of its zone at
+        # once, and with one period for all, 15 s later every one of them would send its keepalive at once too
+        keepalive = KEEPALIVE_S * random.uniform(0.8, 1.0)
         while True:
-            timeout = KEEPALIVE_S - (web.clock() - last_sent)
+            timeout = keepalive - (web.clock() - last_sent)
             if watcher.queue is not None:
                 timeout = min(timeout, MIN_QUEUE_INTERVAL_S - (web.clock() - last_queue))
             if timeout > 0:
-                try:
-                    await asyncio.wait_for(watcher.wake.wait(), timeout)
-                except (asyncio.TimeoutError, TimeoutError):
+                try:            # asyncio.timeout, not wait_for: no task per wait, one hop less after a wake-up
+                    async with asyncio.timeout(timeout):
+                        await watcher.wake.wait()
+                except TimeoutError:
                     pass
             watcher.wake.clear()
             now = web.clock()
@@ -394,7 +399,7 @@ async def ticket_stream(web: Web, ticket: Ticket, token: str, lang: Lang, ip: st
                     sent = True
             if sent:
                 last_sent = now
-            elif now - last_sent >= KEEPALIVE_S:
+            elif now - last_sent >= keepalive:
                 yield b": keepalive\n\n"
                 last_sent = now
     finally:

@@ -34,6 +34,7 @@ class Watcher:
     call: dict[str, Any] | None = None          # a call event for this ticket not yet sent
     refresh: bool = False                       # the ticket's state may have changed: ask the server once
     listed: bool = False                        # was in the zone's queue state last time
+    seen: tuple[int, int] | None = None         # its (ahead, est_wait_s) last handed to the page (sent or pending)
 
 
 class Mirror:
@@ -116,8 +117,10 @@ class Mirror:
         for w in self._by_zone.get(zone, ()):
             entry = state.tickets.get(w.ticket_id)
             if entry is not None:
-                w.queue = (int(entry[0]), int(entry[1]))
-                w.wake.set()
+                figures = (int(entry[0]), int(entry[1]))
+                if figures != w.seen:       # the zone's queue is republished for every ticket issued: most pages'
+                    w.queue = w.seen = figures      # figures stay the same, and those pages need nothing sent
+                    w.wake.set()
             elif w.listed:                  # it left the queue without a call we saw: transferred, cancelled ...
                 w.refresh = True
                 w.wake.set()
@@ -146,6 +149,7 @@ class Mirror:
         w = Watcher(ticket_id, zone)
         entry = self.queues.get(zone, QueueState()).tickets.get(ticket_id)
         w.listed = entry is not None
+        w.seen = (int(entry[0]), int(entry[1])) if entry is not None else None     # what the page opens with
         self._by_ticket.setdefault(ticket_id, set()).add(w)
         self._by_zone.setdefault(zone, set()).add(w)
         return w
@@ -157,6 +161,7 @@ class Mirror:
         self._discard(self._by_zone, w.zone, w)
         w.zone = zone
         w.listed = False
+        w.seen = None
         self._by_zone.setdefault(zone, set()).add(w)
 
     def unwatch(self, w: Watcher) -> None:
