@@ -28,6 +28,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("console", "console.main:run", "the supervisor console (值班长): live hall, alerts, 差评 tasks, actions"),
     Command("check-config", "onewindow.check_config:run", "validate a config file (hall, kiosk, display, devices)"),
     Command("passwd", "hall_server.passwords:run", "set a client's broker login in the password file"),
+    Command("staff", "hall_server.staff:run", "add window staff or set a PIN in the staff file (argon2)"),
     Command("report", "hall_server.report:run", "daily statistics (HTML with charts, CSV)"),
     Command("demo", "onewindow.demo:run", "everything at once with simulated devices and a crowd"),
 )

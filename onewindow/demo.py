@@ -41,6 +41,9 @@ def has_screen() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+DEMO_PIN = "1234"       # every PIN of the reference staff file (config/staff.toml)
+
+
 class Crowd:
     """Citizens taking numbers at kiosks and staff calling them at windows, compressed in time."""
 
@@ -57,6 +60,16 @@ class Crowd:
         for z in cfg.zones:
             ws = [w for w in cfg.windows if w.zone == z.id and w.id not in gui_windows]
             self.windows += ws[:2]
+        # with [staff] sign_in_required each staffed window signs in a staff member of the staff file first (the
+        # reference config/staff.toml: every demo PIN is DEMO_PIN)
+        self.staff_of: dict[str, str] = {}
+        if cfg.staff.sign_in_required:
+            free = sorted(cfg.staff_book.members.values(), key=lambda m: m.number)
+            for w in self.windows:
+                m = next((m for m in free if m.may_sign_in_at(w.id)), None)
+                if m is not None:
+                    free.remove(m)
+                    self.staff_of[w.id] = m.number
         served = {s for w in self.windows for s in w.services}
         self.services = [s for s in cfg.services if s.id in served]
         self.threads: list[threading.Thread] = []
@@ -120,6 +133,13 @@ class Crowd:
 
     def _staff(self, c: BusClient, w) -> None:
         c.wait_connected(10)
+        if w.id in self.staff_of:
+            try:
+                who = c.request(Op.STAFF_SIGN_IN, {"window": w.id, "staff": self.staff_of[w.id], "pin": DEMO_PIN},
+                                timeout=10)
+                say(f"签到 {who['name']}（工号{who['staff']}）于{w.name}")
+            except RequestError as exc:
+                say(f"[{w.name}] 签到失败：{exc.message_zh}")
         self._sleep(self.rng.uniform(0.5, 3))
         while not self.stop.is_set():
             try:

@@ -24,6 +24,8 @@ def test_headless_demo_serves_all_six_zones(tmp_path) -> None:
     port = busy.getsockname()[1]
     conf = tmp_path / "hall.toml"
     conf.write_text(cfg.replace("port = 1883", f"port = {port}"), encoding="utf-8")
+    (tmp_path / "staff.toml").write_text((ROOT / "config" / "staff.toml").read_text(encoding="utf-8"),
+                                         encoding="utf-8")     # the crowd signs in its staff (sign_in_required)
     try:
         out = subprocess.run([sys.executable, "-m", "onewindow", "demo", "--headless", "--duration", "12",
                               "--config", str(conf), "--data", str(tmp_path / "data"), "--speed", "2", "--seed", "7"],
