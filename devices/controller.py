@@ -32,7 +32,8 @@ from hall_bus.hall import window_number
 log = logging.getLogger("onewindow.devices.controller")
 
 NOTE_S = 6.0               # a sign-in result stays this long on the window's LED screen
-SIGN_IN_TIMEOUT_S = 20.0   # the server slows a window's repeated bad logins down: wait for its answer
+SIGN_IN_TIMEOUT_S = 40.0   # the server slows a window's repeated bad logins down (up to 30 s): wait for its answer,
+                           # sent once (a re-send would be checked as one more attempt)
 # What the window's LED screen says after a keypad's staff op (line 1, for NOTE_S seconds).
 NOTES = {"signed_in": "签到成功 {name}", "signed_out": "已签退", "bad_login": "工号或密码错误",
          "not_signed_in": "请先签到", "failed": "签到失败 请重试"}
@@ -342,7 +343,8 @@ class DeviceController:
         try:
             if signing_in:
                 data = self.bus.request(Op.STAFF_SIGN_IN, {"window": window, "staff": command.staff,
-                                                           "pin": command.pin}, timeout=SIGN_IN_TIMEOUT_S)
+                                                           "pin": command.pin},
+                                        timeout=SIGN_IN_TIMEOUT_S, attempt=SIGN_IN_TIMEOUT_S)
             else:
                 data = self.bus.request(Op.STAFF_SIGN_OUT, {"window": window})
         except RequestError as exc:
