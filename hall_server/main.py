@@ -13,7 +13,7 @@ import sys
 import threading
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from hall_bus import parse_broker_url
@@ -184,6 +184,23 @@ def _reimport(cfg: HallConfig, path: str, service: "HallService", override: str 
         service.import_appointments(load_appointments(cfg, file))
 
 
+class _AlertsThroughService:
+    """The heartbeat's bus: its `broker` alert goes through the service (stored, kept in state/alerts until
+    acknowledged, published by the worker); everything else goes straight to the bus client."""
+
+    def __init__(self, service: "HallService") -> None:
+        self._service = service
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._service.bus, name)
+
+    def publish(self, topic: str, payload: Any, **kwargs: Any) -> Any:
+        if topic == self._service.topics.event_alert and isinstance(payload, dict):
+            self._service.raise_alert(payload)
+            return None
+        return self._service.bus.publish(topic, payload, **kwargs)
+
+
 def run(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="onewindow server", description="Run the hall server.")
     p.add_argument("--config", default="config/hall.toml")
@@ -285,7 +302,8 @@ def run(argv: list[str]) -> int:
         signal.signal(signal.SIGHUP, lambda *_: threading.Thread(
             target=reload_config, args=(args.config, service, args.appointments), daemon=True).start())
     beat_s = float(os.environ.get("ONEWINDOW_HEARTBEAT_S", "2"))     # tests shorten it
-    heartbeat = Heartbeat(service.bus, cfg.hall.id, alert_topic=service.topics.event_alert, on_fatal=give_up,
+    heartbeat = Heartbeat(_AlertsThroughService(service), cfg.hall.id, alert_topic=service.topics.event_alert,
+                          on_fatal=give_up,
                           clock=service._clock, interval=beat_s, timeout=3 * beat_s)
     if not service.start():
         print(f"onewindow server: cannot reach the broker at {service.bus.address.url}; still trying",

@@ -304,3 +304,15 @@ def test_pin_checks_never_hold_up_the_worker(hall: Hall) -> None:
         hall.s._process([hall.s._inbox.get(timeout=30)])
         done = sum(1 for i, w in enumerate(windows) if hall.reply(f"panel-{w}", f"s{i}"))
     assert sum(1 for w in windows if hall.s.engine.signed_in_at(w)) == len(staff)   # one window per member
+
+
+def test_no_pin_is_stored_not_even_in_the_idempotency_digest(hall: Hall) -> None:
+    import hashlib
+    hall.sign_in("w3", "1002")
+    rows = hall.s.store.db.execute("SELECT reply, op, digest FROM replies WHERE op='staff.sign_in'").fetchall()
+    assert len(rows) == 1 and DEMO_PIN not in rows[0][0]
+    with_pin = json.dumps({"pin": DEMO_PIN, "staff": "1002", "window": "w3"}, ensure_ascii=False, sort_keys=True,
+                          separators=(",", ":"))
+    assert rows[0][2] != hashlib.sha256(with_pin.encode()).hexdigest()
+    events = hall.s.store.db.execute("SELECT record FROM events").fetchall()
+    assert not any(DEMO_PIN in r[0] and '"pin"' in r[0] for r in events)
