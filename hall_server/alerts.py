@@ -7,6 +7,7 @@ The store keeps the open alerts (table `alerts`), so a restart shows the same li
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable
@@ -15,6 +16,7 @@ from hall_bus import payloads as bus
 from hall_bus.contract import BusError, ErrorCode
 
 MAX_SHOWN = 200
+MAX_BYTES = 60 * 1024      # state/alerts stays under the bus's 64 KiB message limit
 DEVICE_KINDS = ("device_fault", "device_offline")
 # roles whose clients own devices: their going offline (presence offline, last will) takes their devices with them
 DEVICE_OWNER_PREFIXES = ("kiosk-", "devices-")    # a panel only once it reported a device
@@ -50,9 +52,16 @@ class AlertBoard:
         return {**alert, "acked_by": actor, "acked_at": at.isoformat()}
 
     def view(self) -> dict[str, Any]:
-        """`state/alerts`: newest first, at most MAX_SHOWN."""
+        """`state/alerts`: newest first, at most MAX_SHOWN, and within the bus's message limit (the oldest left
+        out first: they stay open and return to the list as newer ones are acknowledged)."""
         newest = sorted(self.open.values(), key=lambda a: a.get("ts", ""), reverse=True)[:MAX_SHOWN]
-        return bus.AlertsState.parse({"alerts": newest}).wire()
+        wire = bus.AlertsState.parse({"alerts": newest}).wire()
+        sizes = [len(json.dumps(a, ensure_ascii=False, separators=(",", ":")).encode()) + 1 for a in wire["alerts"]]
+        total = sum(sizes) + 64
+        while wire["alerts"] and total > MAX_BYTES:
+            wire["alerts"].pop()
+            total -= sizes.pop()
+        return wire
 
 
 @dataclass

@@ -177,3 +177,17 @@ def test_department_updates_are_audited(hall: Hall) -> None:
     audit = hall.last("/event/audit")
     assert (audit["op"], audit["target"], audit["actor"], audit["client"]) == \
         ("case.update", case["number"], "审批员", f"dept-{SVC.department}")
+
+
+def test_state_alerts_keeps_the_newest_200_within_the_message_limit() -> None:
+    from hall_bus.contract import encode_json
+    from hall_server.alerts import AlertBoard
+    board = AlertBoard()
+    for i in range(300):
+        board.add({"v": 1, "id": f"long_wait-A{i:03d}", "level": "yellow", "kind": "long_wait", "target": f"A{i:03d}",
+                   "text_zh": "号已等候很久" * 10, "text_en": "has waited a long time " * 5,
+                   "ts": f"2026-11-30T09:{i // 60:02d}:{i % 60:02d}+08:00", "acked_by": None, "acked_at": None})
+    view = board.view()
+    assert len(encode_json(view)) < 64 * 1024 and 50 < len(view["alerts"]) <= 200
+    assert view["alerts"][0]["id"] == "long_wait-A299"                  # newest first
+    assert len(board.open) == 300                                        # all still open
