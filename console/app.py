@@ -291,7 +291,7 @@ def devices_view(con: Console, lang: Lang) -> list[dict[str, Any]]:
                      "owner_state": owner_state})
     for client, seen in m.presence.items():
         role = seen.role or client.partition("-")[0]
-        if client in owners_with_devices or role not in ("kiosk", "devices", "display", "panel"):
+        if client in owners_with_devices or role not in ("kiosk", "devices", "display"):
             continue
         kind = DEVICE_KINDS.get(role, (role, role))
         rows.append({"owner": client, "device": "", "kind": kind[1] if lang == "en" else kind[0],

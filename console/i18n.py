@@ -50,7 +50,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "r_wrong_service": ("取错业务", "wrong service"), "r_staff_request": ("工作人员要求", "staff request"),
     "r_other": ("其他", "other"), "r_break": ("临时休息", "break"), "r_meeting": ("会议", "meeting"),
     "r_system": ("系统故障", "system fault"),
-    "not_found": ("没有找到", "Not found"), "last_status": ("最近状态", "last status"),
+    "not_found": ("没有找到", "Not found"),
+    "state_ok": ("正常", "ok"), "state_warning": ("警告", "warning"), "state_error": ("故障", "fault"),
+    "state_offline": ("离线", "offline"), "state_unknown": ("未知", "unknown"), "last_status": ("最近状态", "last status"),
 }
 
 ROLE_KEYS = {"manager": "role_manager", "supervisor": "role_supervisor", "desk": "role_desk"}
