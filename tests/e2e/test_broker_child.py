@@ -31,9 +31,10 @@ def _mosquitto() -> None:
 
 
 def expected_retained() -> int:
-    """What the server retains for the reference hall: catalog, guides, zones and queues, windows, calls, server."""
+    """What the server retains for the reference hall: catalog, guides, zones and queues, windows and their staff,
+    calls, server, alerts, notice."""
     cfg = load_hall_config(HALL_CONFIG)
-    return 1 + len(cfg.guides()) + 2 * len(cfg.zones) + len(cfg.windows) + 1 + 1
+    return 1 + len(cfg.guides()) + 2 * len(cfg.zones) + 2 * len(cfg.windows) + 1 + 1 + 2
 
 
 def retained_count(port: int, settle: float = 1.5, timeout: float = 15.0, filt: str = "onewindow/daan/state/#"
