@@ -8,7 +8,9 @@
   function show(id, on) { var e = $(id); if (e) e.classList.toggle("hidden", !on); }
   function text(id, v) { var e = $(id); if (e && v !== undefined) e.textContent = v; }
   function alertUser() {
-    try { if (navigator.vibrate) navigator.vibrate([400, 150, 400, 150, 400]); } catch (e) {}
+    // browsers refuse to vibrate for a page nobody has touched yet (and say so in the console)
+    var touched = !navigator.userActivation || navigator.userActivation.hasBeenActive;
+    try { if (navigator.vibrate && touched) navigator.vibrate([400, 150, 400, 150, 400]); } catch (e) {}
     try {
       var C = window.AudioContext || window.webkitAudioContext, ctx = new C(), o = ctx.createOscillator(), g = ctx.createGain();
       o.frequency.value = 880; g.gain.value = 0.2; o.connect(g); g.connect(ctx.destination);

@@ -26,7 +26,7 @@ import pytest
 from hall_bus import BusClient
 from hall_bus.contract import Op
 from hall_bus.idnumber import check_digit
-from tests.support.browser import browser_factory, chrome, full_page_png, scroll_width, transferred_bytes  # noqa: F401
+from tests.support.browser import chrome, console_errors, full_page_png, scroll_width, transferred_bytes
 from tests.support.hall import HALL_CONFIG, ONEWINDOW, ROOT, RunningHall, start_hall, wait_for_line
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -137,6 +137,11 @@ def drv(site: Site) -> Iterator[Any]:
         d.quit()
 
 
+@pytest.fixture(autouse=True)
+def _console_of_this_test_only(drv: Any) -> None:
+    console_errors(drv)              # what earlier tests left in the browser's console is theirs
+
+
 def wait_for(drv: Any, check: Any, what: str, timeout: float = WAIT_S) -> Any:
     from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
@@ -163,6 +168,8 @@ def visible(drv: Any, css: str) -> bool:
 def shoot(site: Site, drv: Any, name: str) -> Path:
     """A PNG of the page as it is now, here and in /tmp/web-shots/; the page must fit 360 px (no horizontal
     scroll)."""
+    errors = console_errors(drv)
+    assert not errors, f"{name}: the browser console says {errors}"
     width = scroll_width(drv)
     assert width <= 360, f"{name}: the page is {width} px wide at a 360 px phone (horizontal scroll)"
     path = site.shots / f"{name}.png"
@@ -201,6 +208,7 @@ def test_the_ticket_page_changes_without_reload_on_call_and_finish_then_rates_on
     wait_for(drv, lambda d: visible(d, "#rate-box"), "the rating link after the window finished")
     assert drv.execute_script("return window.__stillTheSamePage;") == 42, "the page was reloaded"
     assert not visible(drv, "#called") and not visible(drv, "#live")
+    assert console_errors(drv) == []          # the script ran its updates without an error or a CSP refusal
 
     # rate it: the link, a grade and a comment → thanks; the same form sent again from a second tab → rated already
     drv.find_element(By.CSS_SELECTOR, "#rate-box a").click()
@@ -282,6 +290,7 @@ def test_case_query_shows_the_public_view_and_the_case_link_rates_once(site: Sit
     submit(drv)
     wait_for(drv, lambda d: d.find_elements(By.CSS_SELECTOR, "p.err"), "the failed lookup")
     assert not drv.find_elements(By.CSS_SELECTOR, "p.status")
+    assert [e for e in console_errors(drv) if "404" not in e] == []       # the failed lookup's page is a 404
 
     drv.get(f"{site.url}/c/{token}")
     assert text_of(drv, ".number") == number and "已受理" in text_of(drv, "p.status")
@@ -327,7 +336,11 @@ def test_pages_at_360_px_in_both_languages_fit_and_the_ticket_page_loads_under_5
     finally:
         fresh.quit()
     assert any("/static/web.css" in k for k in kinds) and any("/static/ticket.js" in k for k in kinds), kinds
+    assert len(kinds) == 2, kinds            # nothing else (no /favicon.ico answered with the not-found page)
     assert 1000 < moved < 50_000, f"first load of /t/ moved {moved} bytes"
+    SHOTS_COPY.mkdir(parents=True, exist_ok=True)
+    (SHOTS_COPY / "first-load.json").write_text(json.dumps({"path": "/t/{token}", "transfer_bytes": moved,
+                                                            "resources": kinds}, indent=1))
 
     for lang in ("zh", "en"):
         pages = [("home", "/"), ("ticket-waiting", f"/t/{token_waiting}"), ("ticket-called", f"/t/{token_called}"),

@@ -30,6 +30,7 @@ def chrome(width: int = PHONE_WIDTH, height: int = PHONE_HEIGHT, lang: str = "zh
     opts.add_argument(f"--window-size={width},{height}")
     opts.add_argument(f"--lang={lang}")
     opts.binary_location = binary
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})       # console errors: see console_errors()
     drv = webdriver.Chrome(service=Service(driver), options=opts)
     drv.set_page_load_timeout(30)
     # --window-size is the outer window in some versions: make the layout viewport exactly the phone's width
@@ -80,3 +81,8 @@ def full_page_png(drv: Any, path: Any) -> None:
     finally:
         drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                             {"width": PHONE_WIDTH, "height": PHONE_HEIGHT, "deviceScaleFactor": 1, "mobile": True})
+
+
+def console_errors(drv: Any) -> list[str]:
+    """The browser console's errors since the last call (a CSP violation, a script error, a failed load)."""
+    return [e["message"] for e in drv.get_log("browser") if e.get("level") == "SEVERE"]
