@@ -17,27 +17,40 @@
       o.start(); o.stop(ctx.currentTime + 0.6);
     } catch (e) {}
   }
-  var es = new EventSource(box.getAttribute("data-events"));
-  es.onopen = function () { live.textContent = box.getAttribute("data-on"); live.classList.remove("off"); };
-  es.onerror = function () {
-    live.textContent = box.getAttribute("data-off"); live.classList.add("off");
-  };
-  es.addEventListener("queue", function (m) {
-    var d = JSON.parse(m.data); text("ahead", d.ahead); text("wait", d.wait);
-  });
-  es.addEventListener("call", function (m) {
-    var d = JSON.parse(m.data);
-    text("called", d.call); show("called", true); text("state", d.state_text);
-    text("window", d.window); show("window-box", true); show("ahead-box", false); show("wait-box", false);
-    var c = $("called"); c.style.animation = "none"; void c.offsetWidth; c.style.animation = "";
-    alertUser();
-    if (c.scrollIntoView) c.scrollIntoView({ block: "center" });
-  });
-  es.addEventListener("ticket", function (m) {
-    var d = JSON.parse(m.data);
-    text("state", d.state_text); text("ahead", d.ahead); text("wait", d.wait); text("window", d.window);
-    show("ahead-box", d.waiting); show("wait-box", d.waiting); show("window-box", !!d.window);
-    text("called", d.call); show("called", !!d.call); show("rate-box", d.rate);
-    if (d.final) { es.close(); live.classList.add("hidden"); }
-  });
+  // EventSource retries by itself after a dropped connection, but gives up for good on any answer other than a
+  // stream (429 too many pages, 502/503 while a node restarts): then open a new one after a while, a few times.
+  var es, tries = 0, done = false;
+  function connect() {
+    es = new EventSource(box.getAttribute("data-events"));
+    es.onopen = function () { tries = 0; live.textContent = box.getAttribute("data-on"); live.classList.remove("off"); };
+    es.onerror = function () {
+      live.textContent = box.getAttribute("data-off"); live.classList.add("off");
+      if (es.readyState === 2 && !done && tries < 20) {
+        tries += 1;
+        setTimeout(connect, (10 + Math.random() * 5) * 1000 * Math.min(tries, 4));
+      }
+    };
+    listen(es);
+  }
+  function listen(es) {
+    es.addEventListener("queue", function (m) {
+      var d = JSON.parse(m.data); text("ahead", d.ahead); text("wait", d.wait);
+    });
+    es.addEventListener("call", function (m) {
+      var d = JSON.parse(m.data);
+      text("called", d.call); show("called", true); text("state", d.state_text);
+      text("window", d.window); show("window-box", true); show("ahead-box", false); show("wait-box", false);
+      var c = $("called"); c.style.animation = "none"; void c.offsetWidth; c.style.animation = "";
+      alertUser();
+      if (c.scrollIntoView) c.scrollIntoView({ block: "center" });
+    });
+    es.addEventListener("ticket", function (m) {
+      var d = JSON.parse(m.data);
+      text("state", d.state_text); text("ahead", d.ahead); text("wait", d.wait); text("window", d.window);
+      show("ahead-box", d.waiting); show("wait-box", d.waiting); show("window-box", !!d.window);
+      text("called", d.call); show("called", !!d.call); show("rate-box", d.rate);
+      if (d.final) { done = true; es.close(); live.classList.add("hidden"); }
+    });
+  }
+  connect();
 })();

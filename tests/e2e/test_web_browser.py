@@ -54,13 +54,42 @@ def hall_config(tmp: Path) -> Path:
     return path
 
 
-def web_config(tmp: Path) -> Path:
-    text = (ROOT / "config" / "web.toml").read_text(encoding="utf-8").replace('id = "w1"', 'id = "browser"', 1)
-    for key, value in (("page_per_minute", 3000), ("lookup_per_minute", 3000), ("post_per_minute", 600)):
-        text = re.sub(rf"^{key} = \d+", f"{key} = {value}", text, count=1, flags=re.M)
-    path = tmp / "web.toml"
+def web_config(tmp: Path, node_id: str = "browser", **limits: int) -> Path:
+    text = (ROOT / "config" / "web.toml").read_text(encoding="utf-8").replace('id = "w1"', f'id = "{node_id}"', 1)
+    limits = {"page_per_minute": 3000, "lookup_per_minute": 3000, "post_per_minute": 600, **limits}
+    for key, value in limits.items():
+        text, n = re.subn(rf"^{key} = \d+", f"{key} = {value}", text, count=1, flags=re.M)
+        assert n == 1, key
+    path = tmp / f"web-{node_id}.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def start_node(tmp: Path, hall: RunningHall, node_id: str = "browser", **limits: int) -> tuple[subprocess.Popen, str]:
+    """`onewindow web` on a free port → (process, its URL)."""
+    log = tmp / f"web-{node_id}.log"
+    with log.open("w") as err:
+        node = subprocess.Popen(ONEWINDOW + ["web", "--config", str(web_config(tmp, node_id, **limits)),
+                                             "--listen", "127.0.0.1:0", "--broker", hall.url, "--log-level", "info"],
+                                stdout=subprocess.PIPE, stderr=err, text=True, cwd=ROOT,
+                                env=dict(os.environ, PYTHONUNBUFFERED="1", **ENV))
+    line, _ = wait_for_line(node, 40)
+    if not line:
+        stop_node(node)
+        raise RuntimeError(f"the web node did not become ready: {log.read_text()[-2000:]}")
+    return node, json.loads(line)["url"]
+
+
+def stop_node(node: subprocess.Popen) -> None:
+    if node.poll() is None:
+        node.terminate()
+        try:
+            node.wait(10)
+        except subprocess.TimeoutExpired:
+            node.kill()
+            node.wait()
+    if node.stdout:
+        node.stdout.close()
 
 
 @dataclass
@@ -70,6 +99,7 @@ class Site:
     node: subprocess.Popen
     log: Path
     shots: Path
+    tmp: Path
     clients: dict[str, BusClient] = field(default_factory=dict)
     opened: set[str] = field(default_factory=set)
 
@@ -99,33 +129,18 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("web-browser")
     hall = start_hall(tmp, config=hall_config(tmp))
-    log = tmp / "web-node.log"
     node = None
     try:
-        with log.open("w") as err:
-            node = subprocess.Popen(ONEWINDOW + ["web", "--config", str(web_config(tmp)), "--listen", "127.0.0.1:0",
-                                                 "--broker", hall.url, "--log-level", "info"],
-                                    stdout=subprocess.PIPE, stderr=err, text=True, cwd=ROOT,
-                                    env=dict(os.environ, PYTHONUNBUFFERED="1", **ENV))
-        line, _ = wait_for_line(node, 40)
-        if not line:
-            raise RuntimeError(f"the web node did not become ready: {log.read_text()[-2000:]}")
+        node, url = start_node(tmp, hall)
         shots = tmp / "shots"
         shots.mkdir()
-        s = Site(hall, json.loads(line)["url"], node, log, shots)
+        s = Site(hall, url, node, tmp / "web-browser.log", shots, tmp)
         yield s
         for c in s.clients.values():
             c.stop()
     finally:
-        if node is not None and node.poll() is None:
-            node.terminate()
-            try:
-                node.wait(10)
-            except subprocess.TimeoutExpired:
-                node.kill()
-                node.wait()
-        if node is not None and node.stdout:
-            node.stdout.close()
+        if node is not None:
+            stop_node(node)
         hall.stop()
 
 
@@ -360,3 +375,28 @@ def test_pages_at_360_px_in_both_languages_fit_and_the_ticket_page_loads_under_5
     shoot(site, drv, "ticket-called-zh-large")
     drv.get(f"{site.url}/?size=normal")
     site.finish("w7")
+
+
+# ---------------------------------------------------------------- 5. a live page refused a stream comes back
+def test_a_page_refused_its_stream_reconnects_later_and_then_shows_the_call(site: Site, drv: Any) -> None:
+    """EventSource gives up for good on a 429 (or a 502/503 while a node restarts); the page's script opens a new
+    one later. Here a node allows one live page per address: the second tab is refused until the first closes."""
+    node, url = start_node(site.tmp, site.hall, "strict", max_streams_per_ip=1)
+    try:
+        ticket = site.issue()
+        first = drv.current_window_handle
+        drv.get(f"{url}/t/{ticket['token']}")
+        wait_for(drv, lambda d: text_of(d, "#live") == "实时更新中", "the first tab's stream")
+        drv.switch_to.new_window("tab")
+        second = drv.current_window_handle
+        drv.get(f"{url}/t/{ticket['token']}")
+        wait_for(drv, lambda d: text_of(d, "#live") == "连接中断，正在自动重连…", "the second tab refused (429)")
+        drv.switch_to.window(first)
+        drv.close()
+        drv.switch_to.window(second)
+        wait_for(drv, lambda d: text_of(d, "#live") == "实时更新中", "the second tab's stream, opened again", 40)
+        site.call("w6", ticket["number"])
+        wait_for(drv, lambda d: visible(d, "#called") and text_of(d, "#called") == "请到6号窗口", "the call")
+        console_errors(drv)            # the refused stream's 429 is in the console: expected here
+    finally:
+        stop_node(node)
