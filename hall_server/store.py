@@ -13,6 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from hall_bus.contract import Op
 from hall_server import cases as case_records
 from hall_server.crypto import Sealer
 from hall_server.engine import Outcome
@@ -473,7 +474,7 @@ class Store:
             self._write_cases(cur, outcome)
         if client is not None and request_id is not None and reply is not None:
             text = _dumps(reply)
-            if op is not None and (op.startswith("case.") or op == "appointment.book"):   # the code opens the booking
+            if op is not None and (op.startswith("case.") or op == Op.APPOINTMENT_BOOK):   # the code opens the booking
                 text = SEALED_REPLY + self._sealer().seal(text, "reply")
             cur.execute("INSERT INTO replies (client, request_id, day, reply, op, digest) VALUES (?,?,?,?,?,?)",
                         (client, request_id, d, text, op, digest))
