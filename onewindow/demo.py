@@ -289,6 +289,32 @@ def _spawn_app(args: list[str], name: str, procs: list[tuple[str, subprocess.Pop
         say(f"could not start {name}: {exc}")
 
 
+def _ready_line(log_path: Path, proc: subprocess.Popen, timeout: float = 15) -> dict | None:
+    """The JSON ready line a role prints into its log, or None when it exits or stays silent."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in log_path.read_text(errors="replace").splitlines() if log_path.exists() else []:
+            if line.startswith("{") and '"ready"' in line:
+                return json.loads(line)
+        if proc.poll() is not None:
+            return None
+        time.sleep(0.2)
+    return None
+
+
+def start_console(broker_url: str, procs: list[tuple[str, subprocess.Popen, Path]], data: Path) -> None:
+    """The supervisor console (值班长) with a demo login it prints."""
+    _spawn_app(["console", "--config", str(ROOT / "config" / "console.toml"), "--broker", broker_url,
+                "--listen", "127.0.0.1:0", "--data", str(data / "console"), "--demo-login"],
+               "supervisor console", procs, data)
+    ready = _ready_line(data / "console.log", procs[-1][1]) if procs else None
+    if ready is None:
+        say(f"the console did not start; see {data / 'console.log'}")
+        return
+    login = ready.get("demo_login") or {}
+    say(f"supervisor console: {ready['url']}/  (demo login: {login.get('user')} / {login.get('password')})")
+
+
 def start_web(cfg: HallConfig, broker_url: str, procs: list[tuple[str, subprocess.Popen, Path]], data: Path,
               id_key: str) -> str | None:
     """One citizen web node (互联网+政务服务) on a free local port; returns its address once it serves."""
@@ -296,19 +322,13 @@ def start_web(cfg: HallConfig, broker_url: str, procs: list[tuple[str, subproces
     _spawn_app(["web", "--config", str(ROOT / "config" / "web.toml"), "--broker", broker_url,
                 "--listen", f"127.0.0.1:{port}"], "citizen web node", procs, data,
                env={"ONEWINDOW_ID_HMAC_KEY": id_key, "ONEWINDOW_WEB_SECRET": secrets.token_urlsafe(24)})
-    log_path = data / "web.log"
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        for line in log_path.read_text(errors="replace").splitlines() if log_path.exists() else []:
-            if line.startswith("{") and '"ready"' in line:
-                web_url = json.loads(line)["url"]
-                say(f"citizen web: {web_url}/ (hall now, guides, booking {web_url}/book, case query {web_url}/case)")
-                return web_url
-        if procs and procs[-1][1].poll() is not None:
-            break
-        time.sleep(0.2)
-    say(f"the citizen web node did not start; see {log_path}")
-    return None
+    ready = _ready_line(data / "web.log", procs[-1][1]) if procs else None
+    if ready is None:
+        say(f"the citizen web node did not start; see {data / 'web.log'}")
+        return None
+    web_url = ready["url"]
+    say(f"citizen web: {web_url}/ (hall now, guides, booking {web_url}/book, case query {web_url}/case)")
+    return web_url
 
 
 def debian_package(soname: str) -> str:
@@ -412,6 +432,7 @@ def run(argv: list[str]) -> int:
     # A real hall keeps the ID-reference key in the kiosks' and web nodes' environment; the demo makes one per run.
     id_key = os.environ.get("ONEWINDOW_ID_HMAC_KEY") or secrets.token_hex(32)
     web_url = start_web(cfg, url, procs, data, id_key)
+    start_console(url, procs, data)
     devices_cfg = ROOT / "config" / "devices.toml"
     if devices_cfg.exists():
         _spawn_app(["devices", "--config", str(devices_cfg), "--broker", url, "--voice-out", str(data / "voice")],
