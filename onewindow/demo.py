@@ -331,6 +331,102 @@ def start_web(cfg: HallConfig, broker_url: str, procs: list[tuple[str, subproces
     return web_url
 
 
+# ---- demo faults (演示故障): real faults of the crowd's devices, through the real drivers --------------------
+EVALUATOR_SILENT_AFTER_S = 6.0     # after the device controller's 7E line starts
+PAPER_OUT_AFTER_S = 5.0            # after the crowd comes in
+DEVICE_ALERTS = ("device_fault", "device_offline")
+
+
+def devices_config_with_fault(src: Path, dest: Path, after_s: float = EVALUATOR_SILENT_AFTER_S) -> tuple[Path, str | None]:
+    """A copy of devices.toml whose last evaluator on a simulated 7E line stops answering `after_s` seconds after
+    the line starts (sim://bus7e?...&silent_after=ADDR:S): the controller finds it offline and says so on
+    device/devices-<name>/<id>/status. Returns (config to run, the evaluator's id); (src, None) when there is no
+    simulated evaluator (a site file on real lines is never touched)."""
+    import tomllib
+    text = src.read_text(encoding="utf-8")
+    try:
+        cfg = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return src, None
+    buses = cfg.get("buses", {})
+    for ev in reversed(cfg.get("evaluators", [])):
+        url = str(buses.get(ev.get("bus"), {}).get("url", ""))
+        quoted = f'"{url}"'
+        if url.startswith("sim://bus7e") and "silent_after" not in url and text.count(quoted) == 1:
+            faulty = f"{url}{'&' if '?' in url else '?'}silent_after={ev['addr']}:{after_s:g}"
+            dest.write_text(text.replace(quoted, f'"{faulty}"'), encoding="utf-8")
+            return dest, str(ev.get("id"))
+    return src, None
+
+
+class KioskPrinterFault:
+    """The ticket printer of the crowd's first kiosk, as the Qt kiosk runs it: the real driver (devices.printer) on
+    a simulated printer (sim://printer), polled for its real-time status, each change published as the kiosk
+    publishes it (kiosk.hardware.printer_health -> device/kiosk-<id>/printer-<id>/status, retained). The fault:
+    the paper roll ends (the simulator's paper sensor), the driver reads paper_end, the server raises device_fault."""
+
+    URL = "sim://printer?encoding=gbk"
+
+    def __init__(self, client: BusClient) -> None:
+        self.client = client
+        owner = client.client_id
+        self.topic = client.topics.device_status(owner, f"printer-{owner.removeprefix('kiosk-')}")
+        self.driver = None
+        self._lock = threading.Lock()
+
+    def start(self) -> "KioskPrinterFault":
+        from devices.printer import TicketPrinter
+        self.driver = TicketPrinter(self.URL, require_status=True, confirm_delay=0.3)
+        self.driver.add_listener(self)
+        self.driver.open()
+        self.driver.start_monitor(interval=1.0)
+        return self
+
+    def status_changed(self, status) -> None:      # the driver's listener (monitor thread)
+        from kiosk.hardware import printer_health
+        with self._lock:
+            self.client.publish(self.topic, printer_health(status, self.URL).status_payload(), retain=True)
+
+    def paper_out(self) -> None:
+        self.driver.transport.simulator.set_fault(paper="out")
+
+    def close(self) -> None:
+        if self.driver is not None:
+            self.driver.close()
+
+
+def follow_device_alerts(client: BusClient) -> None:
+    """The server's device alerts, as the supervisor console lists them, in the demo's log too."""
+    def on_alert(_topic: str, alert: dict) -> None:
+        if isinstance(alert, dict) and alert.get("kind") in DEVICE_ALERTS and not alert.get("acked_by"):
+            say(f"告警 [{alert['kind']}] {alert.get('text_zh', alert.get('target', ''))}（值班长控制台可见）")
+    client.subscribe(client.topics.event_alert, on_alert, retained=False)
+
+
+def inject_demo_faults(crowd: "Crowd", headless: bool, evaluator: str | None, stop: threading.Event) -> list:
+    """Starts what the faults need; returns what to close at the end."""
+    kiosk = next((c for c in crowd.clients if c.client_id.startswith("kiosk-")), None)
+    if kiosk is None:
+        return []
+    follow_device_alerts(kiosk)
+    if evaluator:
+        say(f"演示故障：评价器 {evaluator} 约{EVALUATOR_SILENT_AFTER_S:g}秒后停止应答（模拟断线），设备控制器将报告其离线")
+    if not headless:          # the Qt kiosk runs its own printer
+        return []
+    try:
+        printer = KioskPrinterFault(kiosk).start()
+    except Exception as exc:   # no python-escpos, no pty: the demo runs on without this fault
+        say(f"演示故障：{kiosk.client_id} 的打印机无法模拟（{exc}）")
+        return []
+
+    def later() -> None:
+        if not stop.wait(PAPER_OUT_AFTER_S):
+            printer.paper_out()
+            say(f"演示故障：{kiosk.client_id} 的取号机打印纸用完（模拟打印机缺纸）")
+    threading.Thread(target=later, daemon=True).start()
+    return [printer]
+
+
 def debian_package(soname: str) -> str:
     """Debian's package name for a shared library: libxcb-icccm.so.4 → libxcb-icccm4, libxkbcommon-x11.so.0 →
     libxkbcommon-x11-0 (a hyphen when the name ends in a digit)."""
@@ -434,7 +530,9 @@ def run(argv: list[str]) -> int:
     web_url = start_web(cfg, url, procs, data, id_key)
     start_console(url, procs, data)
     devices_cfg = ROOT / "config" / "devices.toml"
+    faulty_evaluator = None
     if devices_cfg.exists():
+        devices_cfg, faulty_evaluator = devices_config_with_fault(devices_cfg, data / "devices.toml")
         _spawn_app(["devices", "--config", str(devices_cfg), "--broker", url, "--voice-out", str(data / "voice")],
                    "device controller (simulated keypads, LED screens, evaluators)", procs, data)
     if not headless:
@@ -449,6 +547,7 @@ def run(argv: list[str]) -> int:
     crowd.web_url = web_url
     crowd.start()
     stop = threading.Event()
+    faults = inject_demo_faults(crowd, headless, faulty_evaluator, stop)
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     say("the crowd is coming in; Ctrl+C stops the demo")
@@ -457,6 +556,9 @@ def run(argv: list[str]) -> int:
         remaining = args.duration - 4.0 if args.duration > 0 else None
         if remaining is None or remaining > 0:
             stop.wait(remaining)
+    stop.set()
+    for fault in faults:
+        fault.close()
     crowd.close()
     for _name, proc, _log in procs:
         if proc.poll() is None:

@@ -5,9 +5,13 @@ answered again without acting twice, events held until the master ACKs them. Scr
 they show (until a power loss). Faults, all per device unless said otherwise: `silence(addr)`,
 `garbage(data)` on the line, `corrupt_next_reply(addr)` (bad CRC once), `busy_next(addr)` (NAK busy
 once), `lose_next_ack(addr)`, `power_loss(addr)` (blank screen, forgets everything, reports content lost).
+A fault can also come from the URL, for a process that owns the line (the demo's device controller):
+`silent_after=13:20,12:45` — device 13 stops answering 20 s after the line starts (a pulled cable, a dead
+evaluator), device 12 after 45 s; `silence(addr, False)` brings one back.
 """
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -61,7 +65,7 @@ class Bus7ESimulator(BusLineSimulator):
 
     def __init__(self, params: dict[str, str]) -> None:
         super().__init__(p.FrameParser())
-        check_params(params, {"screens", "evaluators", "keypads"}, "bus7e")
+        check_params(params, {"screens", "evaluators", "keypads", "silent_after"}, "bus7e")
         self.devices: dict[int, SimDevice] = {}
         for name, kind in (("screens", p.DeviceKind.SCREEN), ("evaluators", p.DeviceKind.EVALUATOR),
                            ("keypads", p.DeviceKind.KEYPAD)):
@@ -70,6 +74,8 @@ class Bus7ESimulator(BusLineSimulator):
                     raise ValueError(f"sim://bus7e: address {addr} used twice")
                 self.devices[addr] = SimDevice(addr, kind)
         self._bcast_last: tuple[int, int, bytes] | None = None
+        self._silent_after = _silent_after(params.get("silent_after", ""), self.devices)
+        self._born = time.monotonic()
 
     # ------------------------------------------------------------ test / demo controls
     def device(self, addr: int) -> SimDevice:
@@ -127,6 +133,8 @@ class Bus7ESimulator(BusLineSimulator):
 
     # ------------------------------------------------------------ the wire
     def _handle(self, frame: p.Frame) -> None:
+        if self._silent_after:
+            self._strike_timed_faults()
         if frame.dst == p.BROADCAST:
             key = (frame.seq, frame.cmd, frame.payload)
             if key == self._bcast_last:
@@ -209,6 +217,33 @@ class Bus7ESimulator(BusLineSimulator):
             return nak(p.NakReason.UNKNOWN_COMMAND)
         dev.executed.append((cmd, payload))
         return ack()
+
+
+    def _strike_timed_faults(self) -> None:
+        age = time.monotonic() - self._born
+        for addr, after in list(self._silent_after.items()):
+            if age >= after:
+                del self._silent_after[addr]
+                self.devices[addr].silent = True
+
+
+def _silent_after(raw: str, devices: dict[int, SimDevice]) -> dict[int, float]:
+    """`13:20,12:45` -> {13: 20.0, 12: 45.0} (address: seconds after the line starts)."""
+    out: dict[int, float] = {}
+    for part in (x.strip() for x in raw.split(",")):
+        if not part:
+            continue
+        addr_s, _, secs_s = part.partition(":")
+        try:
+            addr, secs = int(addr_s), float(secs_s)
+        except ValueError:
+            raise ValueError(f"sim://bus7e silent_after={raw!r}: use ADDR:SECONDS[,ADDR:SECONDS]") from None
+        if addr not in devices:
+            raise ValueError(f"sim://bus7e silent_after: no device at address {addr}")
+        if secs < 0:
+            raise ValueError(f"sim://bus7e silent_after: {secs} seconds is negative")
+        out[addr] = secs
+    return out
 
 
 def _with_bad_crc(raw: bytes) -> bytes:

@@ -39,6 +39,10 @@ def test_headless_demo_serves_all_six_zones(tmp_path) -> None:
     assert summary["zones_called"] == ["z1", "z2", "z3", "z4", "z5", "z6"]
     assert "取号" in out.stdout and "叫号 请" in out.stdout
     assert "stopped at start" not in out.stdout                  # the device controller ran the whole time
+    # the demo's faults (演示故障) reach the server as device alerts, the ones the supervisor console lists
+    assert "演示故障：" in out.stdout
+    assert "告警 [device_fault] kiosk-crowd1 的设备 printer-crowd1 故障（code=paper_out）" in out.stdout
+    assert "告警 [device_offline] devices-hall 的设备 eval-w3 离线" in out.stdout
     devices_log = (tmp_path / "data" / "devices.log").read_text(errors="replace")
     assert "voice worker" in devices_log                         # its speakers synthesize the calls
     if "no sound card" in devices_log:                           # without a card they are kept as WAV files
