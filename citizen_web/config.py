@@ -8,27 +8,12 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from hall_bus.configfile import BrokerUrl, ConfigError, ConfigModel, load_toml
+from hall_bus.configfile import BrokerUrl, ConfigError, ConfigModel, load_toml, parse_listen
 from hall_bus.payloads import HallId
 
 __all__ = ["WebConfig", "load", "ConfigError", "PACKAGE_FORMS", "parse_listen"]
 
 PACKAGE_FORMS = Path(__file__).resolve().parent / "forms"
-
-
-def parse_listen(value: str) -> tuple[str, int]:
-    """HOST:PORT (IPv6 as [::1]:8080) → (host, port); raises ValueError."""
-    host, sep, port = value.rpartition(":")
-    if not sep or not host:
-        raise ValueError(f"{value!r} is not HOST:PORT")
-    host = host.strip("[]")
-    try:
-        number = int(port)
-    except ValueError:
-        raise ValueError(f"{value!r}: port {port!r} is not a number") from None
-    if not 0 <= number <= 65535:
-        raise ValueError(f"{value!r}: port {number} is out of range")
-    return host, number
 
 
 def _env_only(what: str, value: str) -> str:
