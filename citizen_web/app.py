@@ -443,6 +443,23 @@ async def submit_rating(page: Page, token: str, args: dict[str, Any]) -> tuple[s
     return page.t("rate_title"), page.t("thanks")
 
 
+async def posted_rating(page: "Page", token: str, title: str | None = None
+                        ) -> tuple[Response | None, dict[str, str], dict[str, str]]:
+    """A posted 好差评 for a ticket or a case token: (the answer page, {}, {}) when it is settled (thanks, already
+    rated, not found, a refused form), else (None, errors, values) to show the form again."""
+    form = await form_of(page)
+    if isinstance(form, Response):
+        return form, {}, {}
+    values = {"grade": form.get("grade", ""), "comment": form.get("comment", "")[:400]}
+    args, errors = check_rating(page, form)
+    if args is None:
+        return None, errors, values
+    said = await submit_rating(page, token, args)
+    if said is None:
+        return page.not_found(), {}, {}
+    return page.render("message.html", title=title or said[0], text=said[1]), {}, {}
+
+
 @limited("lookup")
 async def rate_page(request: Request) -> Response:
     web = web_of(request)
@@ -457,16 +474,9 @@ async def rate_page(request: Request) -> Response:
     errors: dict[str, str] = {}
     values: dict[str, str] = {}
     if request.method == "POST":
-        form = await form_of(page)
-        if isinstance(form, Response):
-            return form
-        values = {"grade": form.get("grade", ""), "comment": form.get("comment", "")[:400]}
-        args, errors = check_rating(page, form)
-        if args is not None:
-            said = await submit_rating(page, token, args)
-            if said is None:
-                return page.not_found()
-            return page.render("message.html", title=said[0], text=said[1])
+        done, errors, values = await posted_rating(page, token)
+        if done is not None:
+            return done
     return page.render("rate.html", 400 if errors else 200, ticket=ticket, view=ticket_view(web, ticket, page.lang),
                        grades=grade_choices(page.lang), errors=errors, values=values, action=f"/rate/{token}")
 
@@ -527,16 +537,9 @@ async def case_token(request: Request) -> Response:
     errors: dict[str, str] = {}
     values: dict[str, str] = {}
     if request.method == "POST":
-        form = await form_of(page)
-        if isinstance(form, Response):
-            return form
-        values = {"grade": form.get("grade", ""), "comment": form.get("comment", "")[:400]}
-        args, errors = check_rating(page, form)
-        if args is not None:
-            said = await submit_rating(page, token, args)
-            if said is None:
-                return page.not_found()
-            return page.render("message.html", title=page.t("rate_case_title"), text=said[1])
+        done, errors, values = await posted_rating(page, token, title=page.t("rate_case_title"))
+        if done is not None:
+            return done
     try:
         data = await web.gateway.call(Op.CASE_GET, {"token": token})
     except RequestError as exc:
