@@ -139,7 +139,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--rate", type=float, default=10.0, help="events per second")
     ap.add_argument("--events", type=int, default=600)
     ap.add_argument("--devices", type=int, default=20)
-    ap.add_argument("--driven", type=int, default=0, help="windows the window events rotate over (default 24; --quick 12); all are open")
+    ap.add_argument("--driven", type=int, default=0,
+                    help="windows the window events rotate over (default 24; --quick 12); all are open")
     ap.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each event's screen update")
     args = ap.parse_args(argv)
     n_events = 120 if args.quick else args.events

@@ -337,7 +337,8 @@ PAPER_OUT_AFTER_S = 5.0            # after the crowd comes in
 DEVICE_ALERTS = ("device_fault", "device_offline")
 
 
-def devices_config_with_fault(src: Path, dest: Path, after_s: float = EVALUATOR_SILENT_AFTER_S) -> tuple[Path, str | None]:
+def devices_config_with_fault(src: Path, dest: Path,
+                              after_s: float = EVALUATOR_SILENT_AFTER_S) -> tuple[Path, str | None]:
     """A copy of devices.toml whose last evaluator on a simulated 7E line stops answering `after_s` seconds after
     the line starts (sim://bus7e?...&silent_after=ADDR:S): the controller finds it offline and says so on
     device/devices-<name>/<id>/status. Returns (config to run, the evaluator's id); (src, None) when there is no
