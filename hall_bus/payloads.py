@@ -188,6 +188,15 @@ class PriorityRules(Part):
     appointment: bool = True
 
 
+class NoShowRule(Part):
+    """The missed-number rule in force (hall.toml `[calling] no_show`), for the ticket, the display and the kiosk:
+    "manual" (called back by number, all day), "requeue" (back in the queue once, behind the next `requeue_after`
+    tickets, for `callback_s` after the no_show), "void" (a missed number is final)."""
+    rule: Literal["manual", "requeue", "void"] = "manual"
+    requeue_after: int = 3
+    callback_s: int = 1800
+
+
 class Catalog(Message):
     """`state/catalog`: what every client needs to draw its menus. Guides are per service in `state/guide/{id}`."""
     hall: HallInfo
@@ -199,6 +208,7 @@ class Catalog(Message):
     windows: tuple[CatalogWindow, ...] = ()
     departments: tuple[Department, ...] = ()
     priority: PriorityRules = PriorityRules()
+    no_show_rule: NoShowRule = NoShowRule()
 
     def zone(self, zone_id: str) -> CatalogZone | None:
         return next((z for z in self.zones if z.id == zone_id), None)

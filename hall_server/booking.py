@@ -20,6 +20,7 @@ from typing import Callable, Iterable
 
 from hall_bus import payloads as bus
 from hall_bus.contract import BusError, ErrorCode
+from hall_server.calendar import HallCalendar
 from hall_server.config import BOOKING_CODE_LENGTH, BookingRules, HallConfig, parse_clock
 from hall_server.records import BOOKED, NO_SHOW_APPT, Appointment
 
@@ -97,13 +98,26 @@ def closed_reason(config: HallConfig, service: str, day: date, today: date) -> s
     if day > today + timedelta(days=rules.days_ahead):
         return (f"只能预约{rules.days_ahead}天内的时段 · bookings open {rules.days_ahead} days ahead"
                 if rules.days_ahead else "只能预约当天 · bookings are for today only")
+    why = day_closed(cal, day)
+    return None if why is None else f"{why[0]} · {why[1]}"
+
+
+# Why a day is no issuing or booking day (Chinese, English): the one home of these texts (booking's closed_reason,
+# the engine's `closed` error).
+CLOSED_HALL_DAY = ("大厅当天不对外办公", "the hall is closed that day")
+CLOSED_WEEKEND = ("周末休息", "weekend")
+CLOSED_HOLIDAY = ("法定节假日", "statutory holiday")
+
+
+def day_closed(cal: HallCalendar, day: date) -> tuple[str, str] | None:
+    """Why the hall calendar gives `day` no issuing and no bookings (Chinese, English), or None on an issuing day."""
     if cal.is_issuing_day(day):
         return None
     if day in cal.closed_days:
-        return "大厅当天不对外办公 · the hall is closed that day"
+        return CLOSED_HALL_DAY
     if day.weekday() >= 5:
-        return "周末休息 · weekend"
-    return "法定节假日 · statutory holiday"
+        return CLOSED_WEEKEND
+    return CLOSED_HOLIDAY
 
 
 def seats_taken(appointments: Iterable[Appointment], service: str, day: date) -> dict[str, int]:

@@ -66,10 +66,21 @@ class HallInfo(ConfigModel):
 
 class Issuing(ConfigModel):
     hours: list[tuple[ClockTime, ClockTime]] = Field(min_length=1)
-    weekdays: list[Annotated[int, Field(ge=1, le=7)]] = [1, 2, 3, 4, 5]
+    weekdays: list[Annotated[int, Field(ge=1, le=7)]] | None = Field(
+        None, description="deprecated and ignored: the hall calendar decides the issuing days (statutory holidays "
+                          "closed, 调休 weekend days open, closed_days / extra_days); check-config warns")
     closed_days: list[date] = Field([], description="the hall's own closed days (issuing and booking only; never "
                                                      "statutory deadlines)")
     extra_days: list[date] = Field([], description="the hall's own extra opening days (issuing and booking only)")
+    holder_daily_cap: int = Field(0, ge=0, le=100, description="tickets one holder (by ID-card ref) may take a day "
+                                                               "over all services, cancelled ones not counted, "
+                                                               "appointment check-ins counted; 0: no cap")
+
+    def warnings(self) -> list[str]:
+        if self.weekdays is not None:
+            return ["issuing.weekdays is ignored: issuing days follow the hall calendar (statutory holidays, 调休 "
+                    "working weekend days, [issuing] closed_days / extra_days); remove it"]
+        return []
 
     @field_validator("hours")
     @classmethod
@@ -101,7 +112,15 @@ class Supervision(ConfigModel):
 class Calling(ConfigModel):
     repeat_window_s: float = Field(5, ge=0, le=60, description="a call at a window within this many seconds of that "
                                                               "window's previous call recalls the same ticket")
-    no_show: Literal["manual"] = Field("manual", description="the missed-number rule; only \"manual\" (0.1) so far")
+    no_show: Literal["manual", "requeue", "void"] = Field(
+        "manual", description="the missed-number rule (过号): \"manual\" — a no_show ticket can be called back by "
+                              "number all day; \"requeue\" — the first no_show puts it back in its queue behind the "
+                              "next requeue_after waiting tickets, for callback_s, and a second no_show (or the "
+                              "callback time running out) is final; \"void\" — no_show is final")
+    requeue_after: int = Field(3, ge=0, le=100, description="\"requeue\": waiting tickets called before a requeued one")
+    callback_s: int = Field(1800, ge=60, le=86400, description="\"requeue\": how long after its no_show a requeued "
+                                                              "ticket keeps its place; a window reaching it later "
+                                                              "makes it a final no_show")
 
 
 class StoreSettings(ConfigModel):
@@ -429,7 +448,9 @@ class HallConfig(ConfigModel):
                 initials=self.service_initials[s.id]) for s in self.services],
             windows=[bus.CatalogWindow(**w.model_dump()) for w in self.windows],
             departments=[bus.Department(**d.model_dump()) for d in self.departments],
-            priority=bus.PriorityRules(**self.priority.model_dump()))
+            priority=bus.PriorityRules(**self.priority.model_dump()),
+            no_show_rule=bus.NoShowRule(rule=self.calling.no_show, requeue_after=self.calling.requeue_after,
+                                        callback_s=self.calling.callback_s))
 
     def guides(self) -> list[bus.Guide]:
         """`state/guide/{service}`: each service's 办事指南."""

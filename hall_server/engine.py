@@ -97,6 +97,9 @@ class Engine(BusViews):
         self.service_times: dict[str, deque[float]] = {s.id: deque(maxlen=SERVICE_TIME_SAMPLES) for s in config.services}
         self.appointments: dict[str, Appointment] = {}
         self._reserved: dict[str, int] | None = None   # service -> today's web bookings not checked in (see below)
+        self._checkins: dict[str, list[str]] | None = None   # holder ref -> ticket ids of today's booking check-ins
+        self.requeue_keys: dict[str, tuple[int, datetime, int, str]] = {}   # requeued no-shows: their place in line
+        self.requeued: set[str] = set()           # ids of requeued no-shows waiting again ([calling] no_show requeue)
         self.directed: dict[str, set[str]] = {}   # window -> queued tickets transferred to it by name
         self.held: set[str] = set()               # ids of held (挂起) tickets
         self.no_shows: set[str] = set()           # ids of no-show (过号) tickets, callable back until the day ends
@@ -131,6 +134,10 @@ class Engine(BusViews):
         for t in sorted(tickets, key=lambda t: (t.issued_at, t.seq)):
             self._adopt(t, when)
             self._index(t, appended=False)
+        for t in list(self.tickets.values()):
+            if t.state is TicketState.WAITING and t.finished_at is not None and t.service in self.queues:
+                self._dequeue(t)            # a requeued no_show: back to its place behind the tickets after it
+                self._requeue(t)
         for w in windows:
             if w.id in self.windows:
                 if w.current and (w.current not in self.tickets
@@ -146,7 +153,7 @@ class Engine(BusViews):
                 self.last_call[c["window"]] = at
         for a in appointments:
             self.appointments[a.code] = a
-        self._reserved = None
+        self._bookings_moved()
         for t in self.tickets.values():
             if t.state is TicketState.DONE and t.called_at and t.finished_at and t.service in self.service_times:
                 self.service_times[t.service].append((t.finished_at - t.called_at).total_seconds())
@@ -203,6 +210,8 @@ class Engine(BusViews):
         self.directed.clear()
         self.held.clear()
         self.no_shows.clear()
+        self.requeue_keys.clear()
+        self.requeued.clear()
         self.call_seq = 0
         self.recent_calls.clear()
         self.last_call.clear()
@@ -223,8 +232,8 @@ class Engine(BusViews):
             self._enqueue(t, appended=appended)
         elif t.state is TicketState.HELD:
             self.held.add(t.id)
-        elif t.state is TicketState.NO_SHOW:
-            self.no_shows.add(t.id)
+        elif t.state is TicketState.NO_SHOW and self.config.calling.no_show == "manual":
+            self.no_shows.add(t.id)     # callable back by number (the other rules make a no_show final)
 
     # ------------------------------------------------------------------ time
     def business_day(self, now: datetime) -> date:
@@ -268,28 +277,44 @@ class Engine(BusViews):
         kept_appointments = {c: a for c, a in self.appointments.items() if a.day >= today}
         self._reset_day(today)
         self.appointments = kept_appointments
-        self._reserved = None
+        self._bookings_moved()
 
     def is_issuing(self, now: datetime, open_all_day: bool) -> bool:
+        return self.closed_why(now, open_all_day) is None
+
+    def closed_why(self, now: datetime, open_all_day: bool) -> tuple[str, str] | None:
+        """Why no number is issued at `now` (English, Chinese), or None when issuing. The day comes from the hall
+        calendar (statutory holidays closed, 调休 weekend days open, [issuing] closed_days / extra_days), the time
+        from `[issuing] hours`; `--open-all-day` ignores both."""
         if open_all_day:
-            return True
+            return None
         local = self.local(now)
-        if local.isoweekday() not in self.config.issuing.weekdays:
-            return False
+        hours = ", ".join(f"{a}-{b}" for a, b in self.config.issuing.hours)
+        day = booking.day_closed(self.config.hall_calendar, local.date())
+        if day is not None:
+            zh, en = day
+            return (f"no numbers are issued today ({en}); numbers are issued {hours} on the hall's working days",
+                    f"今日不取号（{zh}），取号时间为工作日 {hours}")
         clock = local.time()
-        return any(parse_clock(a) <= clock < parse_clock(b) for a, b in self.config.issuing.hours)
+        if any(parse_clock(a) <= clock < parse_clock(b) for a, b in self.config.issuing.hours):
+            return None
+        return f"numbers are issued {hours} on working days", f"取号时间为工作日 {hours}"
 
     # ------------------------------------------------------------------ queues
     def _enqueue(self, t: Ticket, *, appended: bool = False) -> None:
         """Queue t. `appended`: a ticket just issued, which no one waiting has to let ahead unless it is a priority
         ticket (it sorts after every waiting one of its class, in every window's merge)."""
-        bisect.insort(self.queues[t.service], (t.sort_key(), t.id))
+        bisect.insort(self.queues[t.service], (self._key(t), t.id))
         if t.to_window:
             self.directed.setdefault(t.to_window, set()).add(t.id)
         if appended and not t.priority and self._after_every_directed(t):
             self._queue_append(t)
         else:
             self._queues_moved()
+
+    def _key(self, t: Ticket) -> tuple[int, datetime, int, str]:
+        """t's place in its queue: its own sort key, or the place it was requeued to after a no_show."""
+        return self.requeue_keys.get(t.id) or t.sort_key()
 
     def _directed_tickets(self) -> Iterable[tuple[str, Ticket]]:
         """(target window, ticket) of every queued ticket transferred to a window by name (few at any time)."""
@@ -298,8 +323,8 @@ class Engine(BusViews):
                 yield target, self.tickets[tid]
 
     def _after_every_directed(self, t: Ticket) -> bool:
-        key = (t.sort_key(), t.id)
-        return all((d.sort_key(), d.id) < key for _w, d in self._directed_tickets() if d.id != t.id)
+        key = (self._key(t), t.id)
+        return all((self._key(d), d.id) < key for _w, d in self._directed_tickets() if d.id != t.id)
 
     def _queues_moved(self) -> None:
         """Who waits where, which windows are open or how long a service takes has changed: every zone's
@@ -309,7 +334,7 @@ class Engine(BusViews):
     def _dequeue(self, t: Ticket) -> None:
         self._queues_moved()
         q = self.queues[t.service]
-        i = bisect.bisect_left(q, (t.sort_key(), t.id))
+        i = bisect.bisect_left(q, (self._key(t), t.id))
         if i < len(q) and q[i][1] == t.id:
             del q[i]
         if t.to_window:
@@ -330,7 +355,7 @@ class Engine(BusViews):
                         best = (key, tid)
                     break
         for tid in self.directed.get(window, ()):   # transferred to this window by name
-            cand = (self.tickets[tid].sort_key(), tid)
+            cand = (self._key(self.tickets[tid]), tid)
             if best is None or cand < best:
                 best = cand
         return self.tickets[best[1]] if best else None
@@ -343,9 +368,9 @@ class Engine(BusViews):
         of them before the hall opens. (A window serving only t's service gives t's place in its own queue.)"""
         if t.state not in QUEUED:
             return 0
-        key = (t.sort_key(), t.id)
+        key = (self._key(t), t.id)
         # named transfers ahead of t (few): each counts only at its own window, whatever queue it sits in
-        directed = [(target, d) for target, d in self._directed_tickets() if (d.sort_key(), d.id) < key]
+        directed = [(target, d) for target, d in self._directed_tickets() if (self._key(d), d.id) < key]
         windows = self._windows_that_may_call(t)
         if not windows:                        # a service no window serves: its own queue is all there is
             return bisect.bisect_left(self.queues[t.service], key)
@@ -437,10 +462,9 @@ class Engine(BusViews):
         svc = self.config.services_by_id.get(service)
         if svc is None:
             raise HallError(ErrorCode.UNKNOWN_SERVICE, f"no service {service!r}")
-        if not self.is_issuing(now, open_all_day):
-            hours = ", ".join(f"{a}-{b}" for a, b in self.config.issuing.hours)
-            raise HallError(ErrorCode.CLOSED, f"numbers are issued {hours} on working days",
-                            f"取号时间为工作日 {hours}")
+        why = self.closed_why(now, open_all_day)
+        if why is not None:
+            raise HallError(ErrorCode.CLOSED, *why)
         reserved = 0 if appointment is not None else self._seats_booked(service, self.day or self.business_day(now))
         if self.issued_per_service.get(service, 0) + reserved >= svc.daily_quota:
             raise HallError(ErrorCode.QUOTA_EXHAUSTED, f"today's {svc.daily_quota} numbers for {service} are all taken",
@@ -459,6 +483,12 @@ class Engine(BusViews):
                     raise HallError(ErrorCode.DUPLICATE_HOLDER,
                                     f"this person already holds {t.number} for {service}",
                                     f"您已取得{t.number}号，正在等候此项业务，请勿重复取号")
+            cap = self.config.issuing.holder_daily_cap
+            if cap and appointment is None and self.holder_tickets_today(ref) >= cap:
+                raise HallError(ErrorCode.HOLDER_CAP,
+                                f"this person has taken {cap} numbers today: the hall issues at most {cap} a day "
+                                "to one person",
+                                f"您今天已取号{cap}次，本大厅每人每天最多取号{cap}次，请明天再来或网上预约")
         priority = False
         birth = holder.get("birth_date") if holder else None
         if birth:
@@ -482,7 +512,7 @@ class Engine(BusViews):
             appointment.ticket_id = t.id
             appointment.status = CHECKED_IN
             appointment.changed_at = self.local(now)
-            self._reserved = None
+            self._bookings_moved()
             out.appointments.append(appointment)
         out.events.append(self._ticket_event(t, "issue", now))
         out.publish_windows.update(self.service_windows[service])
@@ -503,7 +533,22 @@ class Engine(BusViews):
 
     def appointments_changed(self) -> None:
         """A booking was added, cancelled or checked in (the booking desk tells the engine): recount the seats."""
+        self._bookings_moved()
+
+    def _bookings_moved(self) -> None:
         self._reserved = None
+        self._checkins = None
+
+    def holder_tickets_today(self, ref: str) -> int:
+        """What `[issuing] holder_daily_cap` counts: the holder's tickets of today (any service, any state but
+        cancelled) plus the tickets of today's check-ins of their web bookings (not cancelled either)."""
+        if self._checkins is None:
+            self._checkins = {}
+            for a in self.appointments.values():
+                if a.holder_ref and a.ticket_id and a.status == CHECKED_IN:
+                    self._checkins.setdefault(a.holder_ref, []).append(a.ticket_id)
+        ids = set(self.by_holder.get(ref, ())) | set(self._checkins.get(ref, ()))
+        return sum(1 for tid in ids if tid in self.tickets and self.tickets[tid].state is not TicketState.CANCELLED)
 
     def _seats_booked(self, service: str, day: date) -> int:
         """Web bookings of `day` not checked in yet: their seats come out of the day's quota (walk-ins cannot take
@@ -539,7 +584,7 @@ class Engine(BusViews):
             raise HallError(ErrorCode.TOO_EARLY if appt.day > today else ErrorCode.TOO_LATE,
                             f"the appointment is for {appt.day.isoformat()}", f"该预约的办理日期是{appt.day.isoformat()}，不是今天")
         # A web booking's day is a booking day of the hall calendar and its slot lies in the issuing hours: the slot
-        # and its grace govern, not the issuing weekdays (a 调休 Saturday) or the minutes before the hall opens.
+        # and its grace govern, not the hall's issuing hours (the minutes before the hall opens).
         return self.issue(now, appt.service, "appointment", None, open_all_day=open_all_day or appt.source == "web",
                           appointment=appt, issued_by=issued_by)
 
@@ -565,6 +610,8 @@ class Engine(BusViews):
                             f"{t.number}号当前状态为{_STATE_ZH[t.state]}，不能取消")
         if t.state in QUEUED:
             self._dequeue(t)
+        self.requeue_keys.pop(t.id, None)
+        self.requeued.discard(t.id)
         self.held.discard(t.id)
         self.no_shows.discard(t.id)
         if t.state is TicketState.SERVING and t.window and self.windows[t.window].current == t.id:
@@ -584,6 +631,8 @@ class Engine(BusViews):
     def _start_serving(self, w: WindowState, t: Ticket, now: datetime, out: Outcome, action: str) -> None:
         if t.state in QUEUED:
             self._dequeue(t)
+        self.requeue_keys.pop(t.id, None)
+        self.requeued.discard(t.id)
         self.held.discard(t.id)
         self.no_shows.discard(t.id)
         t.state = TicketState.SERVING
@@ -636,8 +685,17 @@ class Engine(BusViews):
         self._refuse_paused(w)
         if self._repeated_call(w, now):
             return self.recall(now, window)
+        expired = [(t, self.requeue_keys.get(t.id)) for t in self._expired_requeues(now)]
+        for t, _key in expired:
+            self._void_missed(t, now, out)      # requeued no-shows past their callback time are skipped for good
         nxt = self.next_for(window)
         if nxt is None:
+            for t, key in expired:              # nothing happens on an error: they go back until supervise()
+                t.state = TicketState.WAITING
+                self.requeued.add(t.id)
+                if key:
+                    self.requeue_keys[t.id] = key
+                self._enqueue(t)
             raise HallError(ErrorCode.NO_TICKET, f"nobody waits for window {window}", "当前没有等候的号")
         self._open_if_closed(w, now, out)
         self._finish_current(w, now, out)
@@ -655,6 +713,11 @@ class Engine(BusViews):
         if t.state not in (TicketState.WAITING, TicketState.TRANSFERRED, TicketState.HELD, TicketState.NO_SHOW):
             raise HallError(ErrorCode.CONFLICT, f"{number} is {t.state.value} and cannot be called",
                             f"{number}号当前状态为{_STATE_ZH[t.state]}，不能呼叫")
+        rule = self.config.calling.no_show
+        if t.state is TicketState.NO_SHOW and rule != "manual" or self._callback_over(t, now):
+            raise HallError(ErrorCode.CONFLICT, f"{number} missed its call and is void ([calling] no_show = {rule}): "
+                                                "a new number is needed",
+                            f"{number}号已过号作废，请重新取号")
         if t.state is TicketState.HELD and t.window != window:
             raise HallError(ErrorCode.CONFLICT, f"{number} is held by window {t.window}",
                             f"{number}号由其他窗口挂起")
@@ -709,7 +772,71 @@ class Engine(BusViews):
         return out
 
     def no_show(self, now: datetime, window: str) -> Outcome:
-        return self._set_aside(now, window, TicketState.NO_SHOW, "no_show")
+        """`window.no_show` (过号) under `[calling] no_show`: "manual" — set aside, callable back by number all day;
+        "void" — final; "requeue" — the first time back into its queue (`_requeue`), with `finished_at` marking
+        when it was missed (that is how a restart knows it), the second time final."""
+        rule = self.config.calling.no_show
+        if rule == "requeue" and self.day == self.business_day(now):     # (a new day: _set_aside rolls first)
+            t = self._current(self._window(window))
+            if t.finished_at is None and t.service in self.queues:
+                return self._requeue_missed(now, window, t)
+        out = self._set_aside(now, window, TicketState.NO_SHOW, "no_show")
+        if rule != "manual":
+            t = self.tickets[out.data["id"]]
+            self.no_shows.discard(t.id)
+            t.finished_at = self.local(now)
+        return out
+
+    def _requeue_missed(self, now: datetime, window: str, t: Ticket) -> Outcome:
+        out = Outcome()
+        self.roll(now, out)
+        w = self._window(window)
+        w.current = None
+        t.state = TicketState.WAITING
+        t.finished_at = self.local(now)     # when it was missed: the callback time counts from here
+        self._requeue(t)
+        out.touch(t)
+        out.windows.add(window)
+        out.publish_windows.update(self.service_windows[t.service])
+        n = self.config.calling.requeue_after
+        out.events.append(self._ticket_event(t, "no_show", now, reason=f"requeued behind {n} (过号顺延{n}位)"))
+        out.data = self.ticket_view(t)
+        return out
+
+    def _requeue(self, t: Ticket) -> None:
+        """Queue a missed ticket again behind the next `requeue_after` tickets of its queue that were already
+        waiting when it was called (fewer: behind the last of them; none: first). Only tickets issued before its
+        call count, so a restart, which knows only the stored tickets, puts it back in the same place or later,
+        never earlier (a ticket called after the no_show no longer counts then)."""
+        n = self.config.calling.requeue_after
+        before = t.called_at or t.issued_at
+        behind = [k for k, tid in self.queues[t.service]
+                  if tid != t.id and tid not in self.requeue_keys and self.tickets[tid].issued_at <= before]
+        self.requeue_keys.pop(t.id, None)
+        self.requeued.add(t.id)
+        if n and behind:
+            cls, issued_at, seq, prefix = behind[min(n, len(behind)) - 1]
+            self.requeue_keys[t.id] = (cls, issued_at, seq, prefix + "~")   # right after that ticket
+        self._enqueue(t)
+
+    def _callback_over(self, t: Ticket, now: datetime) -> bool:
+        """A requeued ticket whose `[calling] callback_s` has run out."""
+        return (t.state is TicketState.WAITING and t.finished_at is not None
+                and (now - t.finished_at).total_seconds() > self.config.calling.callback_s)
+
+    def _void_missed(self, t: Ticket, now: datetime, out: Outcome) -> None:
+        """A requeued ticket reached after its callback time: a final no_show (it left its queue already)."""
+        if t.state in QUEUED:
+            self._dequeue(t)
+        self.requeue_keys.pop(t.id, None)
+        self.requeued.discard(t.id)
+        t.state = TicketState.NO_SHOW
+        out.touch(t)
+        out.publish_windows.update(self.service_windows.get(t.service, ()))
+        out.events.append(self._ticket_event(t, "no_show", now, reason="callback time over (过号顺延已超时)"))
+
+    def _expired_requeues(self, now: datetime) -> list[Ticket]:
+        return [self.tickets[tid] for tid in sorted(self.requeued) if self._callback_over(self.tickets[tid], now)]
 
     def hold(self, now: datetime, window: str) -> Outcome:
         return self._set_aside(now, window, TicketState.HELD, "hold")
@@ -828,6 +955,8 @@ class Engine(BusViews):
         out = Outcome()
         self.roll(now, out)
         sup = self.config.supervision
+        for t in self._expired_requeues(now):
+            self._void_missed(t, now, out)
         for t in self.tickets.values():
             if t.state in QUEUED and not t.alerted and (now - t.issued_at).total_seconds() >= sup.long_wait_s:
                 t.alerted = True
@@ -910,7 +1039,7 @@ class Engine(BusViews):
                 continue
             self.appointments[a.code] = replace(a, ticket_id=existing.ticket_id, status=existing.status,
                                                 changed_at=existing.changed_at) if existing else a
-        self._reserved = None
+        self._bookings_moved()
 
 
 _STATE_ZH = {TicketState.WAITING: "等候中", TicketState.SERVING: "办理中", TicketState.HELD: "挂起",
