@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from devices.frame7e import protocol as p
+from devices.errors import DeviceError
 from devices.frame7e.bus import Bus7E, DeviceOffline, DeviceState, NakError
 from devices.transport import open_transport
 
@@ -153,3 +154,26 @@ def test_unplugged_line_marks_every_device_error(line) -> None:
     assert back.wait(10)
     bus.request(1, p.Cmd.SHOW_TEXT, p.text_payload(0, "back"))
     assert sim.screen_text(1) == "back"
+
+
+def test_a_device_told_to_fall_silent_goes_offline_on_the_bus() -> None:
+    """`silent_after=ADDR:SECONDS` (the demo's evaluator going offline): the device answers, then stops, and the
+    master marks it offline; a bad setting is refused with the form to use."""
+    url = "sim://bus7e?evaluators=11,12&silent_after=12:0.3"
+    transport = open_transport(url)
+    bus = Bus7E(transport, url=url, reply_timeout=0.1, poll_interval=0.02, offline_retry_s=0.2)
+    for addr in (11, 12):
+        bus.add_device(addr)
+    states: "queue.Queue[tuple[int, DeviceState]]" = queue.Queue()
+    bus.on_state(lambda addr, state, _detail: states.put((addr, state)))
+    bus.start()
+    try:
+        seen: list[tuple[int, DeviceState]] = []
+        while not any(a == 12 and s is DeviceState.OFFLINE for a, s in seen):
+            seen.append(states.get(timeout=5))
+        assert not any(a == 11 and s is DeviceState.OFFLINE for a, s in seen)
+    finally:
+        bus.close()
+    for bad in ("12", "99:1", "12:-1"):
+        with pytest.raises(DeviceError, match="silent_after"):
+            open_transport(f"sim://bus7e?evaluators=12&silent_after={bad}")
