@@ -37,8 +37,8 @@ def _hall_summary(cfg: Any) -> str:
 
 
 def _hall_password_file(cfg: Any, path: Path) -> tuple[list[str], str]:
-    for warning in cfg.broker.warnings():       # e.g. allow_anonymous beyond loopback: valid, but said
-        print(f"{path}: warning: {warning}", file=sys.stderr)
+    for warning in [*cfg.broker.warnings(), *cfg.issuing.warnings()]:   # valid, but said (anonymous beyond
+        print(f"{path}: warning: {warning}", file=sys.stderr)                # loopback, a deprecated key ...)
     # deadlines, issuing and booking days need next year's holidays (chinese-calendar knows only up to its release)
     from datetime import datetime
     from zoneinfo import ZoneInfo
