@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from hall_bus.hall import age_on
 from kiosk.model import (
-    CASE_FIELD_LEN, CASE_FIELDS, Catalog, Connectivity, DeviceHealth, Health, Holder, IssueOutcome, ZoneLoad, case_day,
+    CASE_FIELD_LEN, CASE_FIELDS, Catalog, Connectivity, DeviceHealth, Health, Holder, IssueOutcome, Keyword, Service,
+    Usage, ZoneLoad, by_use, case_day, keyword, search_services,
 )
 
 ELDERLY_SCALE = 1.25
@@ -80,6 +81,14 @@ class Journey:
     case_error_text: str = ""
     case_found: IssueOutcome | None = None
 
+    # finding a service: pinyin initials typed on the letter pad and a tapped keyword; how much each service is
+    # used today, and the use as it was when the list was drawn (so that a zone update never reorders it under a
+    # finger: it changes only when a list is opened again)
+    search_letters: str = ""
+    search_word: str = ""                   # Keyword.zh
+    usage: Usage = field(default_factory=Usage)
+    use_seen: dict[str, int] = field(default_factory=dict)
+
     # idle return: when the running idle timer fires (clock time), None when it is stopped
     idle_deadline: float | None = None
 
@@ -142,6 +151,52 @@ class Journey:
             return p.code if p.code in ("paper_out", "cover_open") else "printer_offline"
         return None
 
+    @property
+    def day(self) -> str:
+        return self.catalog.business_day if self.catalog and self.catalog.business_day else _dt.date.today().isoformat()
+
+    def note_use(self) -> None:
+        """Take the services' use as it is now, for the lists about to be drawn."""
+        cat = self.catalog
+        self.use_seen = {s.id: self.usage.score(s, self.loads, self.day) for s in cat.state.services} if cat else {}
+
+    def note_issue(self, service: str) -> None:
+        self.usage.note_issue(service, self.day)
+
+    def zone_services(self, zone_id: str) -> list[Service]:
+        """A zone's services, most used first (the config order among equals)."""
+        return by_use(self.catalog.services_of(zone_id), self.use_seen) if self.catalog else []
+
+    @property
+    def search_keyword(self) -> Keyword | None:
+        return keyword(self.search_word) if self.search_word else None
+
+    @property
+    def searching(self) -> bool:
+        return bool(self.search_letters or self.search_word)
+
+    def search_results(self) -> list[Service]:
+        """What the search finds; before anything is typed, the whole hall most used first."""
+        if self.catalog is None:
+            return []
+        return search_services(self.catalog.services, self.search_letters, self.search_keyword, self.lang,
+                               self.use_seen)
+
+    def type_search_key(self, key: str) -> None:
+        if key == "DEL":
+            self.search_letters = self.search_letters[:-1]
+        elif key == "CLR":
+            self.search_letters = ""
+        elif len(key) == 1 and key.isascii() and key.isalpha() and len(self.search_letters) < 12:
+            self.search_letters += key.upper()
+
+    def choose_search_word(self, word: str) -> None:
+        """A keyword tapped: it filters; tapped again (or "" given) it stops filtering."""
+        self.search_word = "" if word == self.search_word or keyword(word) is None else word
+
+    def clear_search(self) -> None:
+        self.search_letters = self.search_word = ""
+
     # ------------------------------------------------------------ changes
     def enter(self, name: str, *, push: bool = True) -> None:
         """Now on screen `name`; the one left goes on the back history unless it was a passing state."""
@@ -162,6 +217,7 @@ class Journey:
         self.zone_id = self.service_id = self.guide_service = None
         self.page = 0
         self.clear_code()
+        self.clear_search()
         self.checklist_msg = None
         self.id_error = False
         self.status_mode = "ticket"

@@ -259,3 +259,120 @@ def case_day(business_day: str | None, today: _dt.date | None = None) -> str:
     if re.fullmatch(r"\d{8}", digits):
         return digits
     return (today or _dt.date.today()).strftime("%Y%m%d")
+
+
+# ------------------------------------------------------------------ finding a service by touch
+@dataclass
+class Usage:
+    """How much each service is used today, as far as this kiosk can tell without asking anyone: the tickets it
+    issued itself today (it sees every one it prints) plus the tickets now waiting for the service in the whole
+    hall (`state/zone/{zone}`.services, which every kiosk already receives). No server op, nothing stored: the
+    counts start again with the business day (or with the kiosk)."""
+    day: str = ""
+    issued: dict[str, int] = field(default_factory=dict)
+
+    def note_issue(self, service: str, day: str) -> None:
+        if day != self.day:
+            self.day, self.issued = day, {}
+        self.issued[service] = self.issued.get(service, 0) + 1
+
+    def score(self, service: bus.CatalogService, loads: dict[str, ZoneLoad], day: str) -> int:
+        mine = self.issued.get(service.id, 0) if day == self.day else 0
+        load = loads.get(service.zone)
+        waiting = load.services[service.id].waiting if load is not None and service.id in load.services else 0
+        return mine + waiting
+
+
+def by_use(services: list[Service] | tuple[Service, ...], score: dict[str, int]) -> list[Service]:
+    """Most used first; equal use keeps the catalogue's (config) order, so the list never shuffles at random."""
+    order = sorted(enumerate(services), key=lambda p: (-score.get(p[1].id, 0), p[0]))
+    return [s for _, s in order]
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """A tappable word for the search screen (a kiosk has no Chinese input method): it finds the services whose
+    Chinese name holds any of its `needles`."""
+    zh: str
+    en: str
+    needles: tuple[str, ...]
+
+    def label(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+    def matches(self, svc: bus.CatalogService) -> bool:
+        return any(n in svc.name for n in self.needles)
+
+
+# The words citizens come with, most asked for first; only those that find a service of the hall are shown.
+KEYWORDS: tuple[Keyword, ...] = (
+    Keyword("养老", "Pension", ("养老", "退休")),
+    Keyword("医保", "Medical", ("医疗", "医保", "就医")),
+    Keyword("社保", "Insurance", ("社保", "社会保", "参保")),
+    Keyword("税", "Tax", ("税",)),
+    Keyword("户口", "Hukou", ("户口", "户籍", "出生登记")),
+    Keyword("身份证", "ID card", ("身份证",)),
+    Keyword("营业执照", "Licence", ("营业执照", "企业设立", "个体工商户")),
+    Keyword("公积金", "Housing fund", ("公积金",)),
+    Keyword("就业", "Jobs", ("失业", "就业", "创业")),
+    Keyword("企业", "Companies", ("企业",)),
+    Keyword("发票", "Invoices", ("发票",)),
+    Keyword("居住证", "Residence", ("居住证",)),
+    Keyword("工伤", "Work injury", ("工伤",)),
+    Keyword("生育", "Maternity", ("生育", "出生")),
+    Keyword("证明", "Certificates", ("证明",)),
+    Keyword("许可", "Permits", ("许可", "审批")),
+    Keyword("不动产", "Real estate", ("不动产",)),
+    Keyword("招投标", "Tenders", ("招标", "投标")),
+    Keyword("机动车", "Vehicles", ("机动车", "驾驶")),
+    Keyword("婚姻", "Marriage", ("婚姻", "结婚")),
+)
+
+
+def keywords_for(services: list[Service] | tuple[Service, ...]) -> list[Keyword]:
+    return [k for k in KEYWORDS if any(k.matches(s) for s in services)]
+
+
+def keyword(zh: str) -> Keyword | None:
+    return next((k for k in KEYWORDS if k.zh == zh), None)
+
+
+def _subsequence(q: str, text: str) -> bool:
+    it = iter(text)
+    return all(ch in it for ch in q)
+
+
+def letters_match(svc: bus.CatalogService, letters: str, lang: str) -> int | None:
+    """How well typed letters find a service: 0 they run together in its pinyin initials (YLBX in YLBXDYSL; in
+    English mode also a word or part of a word of its English name), 1 they come in order with gaps (YLSL:
+    养老…申领), None not at all. Initials missing from a catalogue (an old server) find nothing, they break nothing."""
+    q = letters.upper()
+    if not q:
+        return 0
+    initials = svc.initials.upper()
+    texts = [initials]
+    en_words: list[str] = []
+    if lang == "en" and svc.name_en:
+        en_words = re.findall(r"[A-Z0-9]+", svc.name_en.upper())
+        texts.append(" ".join(en_words))
+    if any(q in t for t in texts):
+        return 0
+    if _subsequence(q, initials) or (en_words and _subsequence(q, "".join(w[0] for w in en_words))):
+        return 1
+    return None
+
+
+def search_services(services: list[Service] | tuple[Service, ...], letters: str, word: Keyword | None, lang: str,
+                    score: dict[str, int]) -> list[Service]:
+    """The services found by the typed letters and the chosen keyword (both, when both are given): the closer
+    matches first, most used first among equals, then the catalogue's order."""
+    found: list[tuple[int, int, int, Service]] = []
+    for i, svc in enumerate(services):
+        if word is not None and not word.matches(svc):
+            continue
+        tier = letters_match(svc, letters, lang)
+        if tier is None:
+            continue
+        found.append((tier, -score.get(svc.id, 0), i, svc))
+    found.sort(key=lambda f: f[:3])
+    return [f[3] for f in found]

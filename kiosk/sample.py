@@ -20,7 +20,19 @@ def _svc(sid: str, zone: str, prefix: str, name: str, name_en: str, legal: int, 
          mats: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     return {"id": sid, "zone": zone, "prefix": prefix, "name": name, "name_en": name_en, "legal_days": legal,
             "promised_days": promised, "materials": mats, "steps": STEPS, "steps_en": STEPS_EN,
-            "daily_quota": 200, "bookable": extra.get("appointment", True), "id_required": extra.get("id_required", False)}
+            "daily_quota": 200, "bookable": extra.get("appointment", True), "id_required": extra.get("id_required", False),
+            "initials": INITIALS.get(sid, "")}
+
+
+# What the server computes with pypinyin (hall_server.config.pinyin_initials) into the catalog's `initials`.
+INITIALS = {
+    "ss_pension": "YLBXDYSL", "ss_medical": "YLBXCBDJ", "ss_unemploy": "SYBXJSL", "ss_transfer": "SBGXZYJX",
+    "ss_card": "SHBZKBH", "ss_record": "GRCBZMDY", "ss_injury": "GSRDSQ", "ss_birth": "SYJTSL",
+    "ss_flex": "LHJYRYCBDJ", "ap_company": "QYSLDJ", "ap_change": "QYBGDJ", "ap_food": "SPJYXK",
+    "ap_construct": "JSGCGHXK", "tx_invoice": "FPLY", "tx_declare": "GRSDSSB", "tx_register": "SWDJXXQR",
+    "ps_hukou": "HKQY", "ps_idcard": "JMSFZHL", "ps_residence": "JZZBL", "np_private": "GTGSHDJ",
+    "np_finance": "ZXQYRZFW", "pr_bid": "GCJSXMZBBA", "pr_land": "GYTDSYQCR",
+}
 
 
 def sample_catalog() -> dict[str, Any]:

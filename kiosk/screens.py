@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
 from kiosk import theme
 from kiosk.i18n import error_text, t
 from kiosk.journey import Journey
-from kiosk.model import CasePublic, Service, Ticket, ZoneLoad, minutes
+from kiosk.model import CasePublic, Service, Ticket, ZoneLoad, keywords_for, minutes
 from kiosk.widgets import (
     Badge, CasePad, Keypad, StatusIcon, ZoneTile, text_height, TicketOut, button, clear_layout, frame, hbox, label, sep, vbox,
 )
@@ -254,7 +254,7 @@ class ZoneScreen(Screen):
             return
         index = [z.id for z in j.catalog.zones].index(zone.id)
         colour = theme.zone_colour(index)
-        services = j.catalog.services_of(zone.id)
+        services = j.zone_services(zone.id)          # most used first
         head = hbox(spacing=self.s(20))
         head.addWidget(Badge(services[0].prefix if services else "?", colour, self.s(92)))
         head.addLayout(vbox(label(zone.title(self.lang), "h1" if self.portrait else "h2"),
@@ -262,14 +262,19 @@ class ZoneScreen(Screen):
                             spacing=2), 1)
         stat = label(self.wait_text(j.loads.get(zone.id)), "h3", wrap=False)
         stat.setStyleSheet(f"color: {colour};")
+        find = button(self.tr("search"), None, self.go("search"), name="zone-search")
         if j.elderly and self.portrait:
             self.body.addLayout(head)
-            self.body.addWidget(stat)
-        else:
+            self.body.addLayout(hbox(stat, 0, find, spacing=self.s(20)))
+        elif self.portrait:
             head.addWidget(stat)
             self.body.addLayout(head)
-        if self.portrait:
-            self.body.addWidget(label(self.tr("choose_service"), "h3"))
+        else:
+            head.addWidget(stat)
+            head.addWidget(find)
+            self.body.addLayout(head)
+        if self.portrait and not j.elderly:
+            self.body.addLayout(hbox(label(self.tr("choose_service"), "h3"), 0, find, spacing=self.s(20)))
         per = self.per_page()
         pages = max(1, (len(services) + per - 1) // per)
         page = min(j.page, pages - 1)       # fewer pages than before (elderly mode): the last one
@@ -323,6 +328,147 @@ class ZoneScreen(Screen):
         if svc.promised_days is None:
             return self.tr("no_steps")
         return self.tr("promised", d=svc.promised_days)
+
+
+# ------------------------------------------------------------------ search: a service by initials or keyword
+RESULTS_SHOWN = 30       # rows drawn at once; more letters narrow the list down
+
+
+class SearchScreen(Screen):
+    """Every service of the hall, found by the pinyin initials of its name on a letter pad (in English mode also
+    by its English name) or by a keyword tapped (the kiosk has no Chinese input method); the list follows each key
+    and puts the most used first. A row goes to the usual confirm screen."""
+    name = "search"
+
+    def build(self) -> None:
+        j = self.journey
+        if j.catalog is None:
+            return
+        found = j.search_results()
+        words = self._words()
+        field = button(j.search_letters or self.tr("search_placeholder"),
+                       "fieldOn", self.go("activity"), name="search-field")
+        field.setProperty("empty", "true" if not j.search_letters else "false")
+        field.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        title = label(self.tr("search_title"), "h1" if not j.elderly else "h2", wrap=False, name="screen-title")
+        head = hbox(title, field, spacing=self.s(24))
+        hint = label(self.tr("search_hint"), "body") if not j.elderly else None
+        if found:
+            count = len(found)
+            what = (self.tr("search_popular") if not j.searching
+                    else self.tr("search_found_one") if count == 1 else self.tr("search_found", n=count))
+            caption = label(what, "h3", name="search-count")
+            results: QWidget = self._results(found[:RESULTS_SHOWN], more=count > RESULTS_SHOWN)
+        else:
+            caption = None
+            results = self._nothing()
+        pad = CasePad("letters", self.lang, self.s(92 if self.portrait else 80), ok=False, name="search-pad")
+        pad.key.connect(lambda key: self.intent.emit("search_key", key))
+        if self.portrait:
+            self.body.addLayout(head)
+            if hint:
+                self.body.addWidget(hint)
+            self.body.addLayout(words)
+            if caption:
+                self.body.addWidget(caption)
+            self.body.addWidget(results, 1)
+            self.body.addWidget(pad)
+            return
+        # Landscape: the list gets the left column's whole height; keywords and letters are on the right.
+        left = vbox(head, hint, caption, spacing=self.s(14))
+        left.addWidget(results, 1)
+        row = hbox(spacing=self.s(36))
+        row.addLayout(left, 3)
+        row.addLayout(vbox(words, 0, pad, spacing=self.s(14)), 2)
+        self.body.addLayout(row, 1)
+
+    def _words(self) -> QGridLayout:
+        """The keywords as large chips; the one chosen is filled (tap it again to drop it)."""
+        j = self.journey
+        words = keywords_for(j.catalog.services)
+        en = self.lang == "en"
+        if self.portrait:
+            cols = (3 if en else 4) if j.elderly else (4 if en else 5)
+        else:
+            cols = (2 if en else 3) if j.elderly else (3 if en else 4)
+        rows = 2 if j.elderly else 3
+        shown = words[:cols * rows]
+        chosen = j.search_keyword
+        if chosen is not None and chosen not in shown:     # never hide what filters the list
+            shown = shown[:-1] + [chosen]
+        grid = QGridLayout()
+        grid.setSpacing(self.s(12))
+        for i, w in enumerate(shown):
+            b = button(w.label(self.lang), "wordOn" if w == chosen else "word", self.go("search_word", w.zh),
+                       name=f"word-{w.zh}")
+            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            grid.addWidget(b, i // cols, i % cols)
+        for c in range(cols):
+            grid.setColumnStretch(c, 1)
+        return grid
+
+    def _results(self, services: list[Service], *, more: bool) -> QWidget:
+        content = QWidget()
+        lay = vbox(spacing=self.s(12), margins=(0, 0, self.s(16), 0))
+        for svc in services:
+            lay.addWidget(self._row(svc))
+        if more:
+            lay.addWidget(label(self.tr("search_more", n=RESULTS_SHOWN), "muted", align=AC, name="search-more"))
+        lay.addStretch(1)
+        content.setLayout(lay)
+        scroll = QScrollArea()
+        scroll.setObjectName("search-results")
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(content)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        QScroller.grabGesture(scroll.viewport(), QScroller.ScrollerGestureType.LeftMouseButtonGesture)
+        scroll.viewport().installEventFilter(self)
+        return scroll
+
+    def _row(self, svc: Service) -> QWidget:
+        """One service as a large tile in its zone's colour: name, then zone and floor; the whole tile is the
+        button."""
+        j = self.journey
+        zones = [z.id for z in j.catalog.zones]
+        zone = j.catalog.zone(svc.zone)
+        colour = theme.zone_colour(zones.index(svc.zone) if svc.zone in zones else 0)
+        tile = ZoneTile(colour, self.s(20), self.s(12))
+        tile.setObjectName(f"result-{svc.id}")
+        tile.clicked.connect(self.go("service", svc.id))
+        where = (zone.title(self.lang) if zone else svc.zone) + (f" · {zone.floor}" if zone and zone.floor else "")
+        name = label(svc.title(self.lang), "h3", name=f"result-name-{svc.id}")
+        sub = label(where, "tileSub")
+        sub.setStyleSheet(f"color: {colour};")
+        v = self.s(14 if self.portrait else 10)
+        lay = hbox(spacing=self.s(18), margins=(self.s(30), v, self.s(22), v))
+        lay.addWidget(Badge(svc.prefix, colour, self.s(64)), 0, Qt.AlignmentFlag.AlignVCenter)
+        lay.addLayout(vbox(name, sub, spacing=self.s(2)), 1)
+        go = label("›", "h2", wrap=False)
+        go.setStyleSheet(f"color: {colour};")
+        lay.addWidget(go, 0, Qt.AlignmentFlag.AlignVCenter)
+        tile.setLayout(lay)
+        tile.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        # The tile's height from its text at the width it will get (a layout inside a button cannot say).
+        screen_w = self.screen_width(1080 if self.portrait else 1920)
+        width = (screen_w - 2 * self.s(48)) if self.portrait else (screen_w - 2 * self.s(48) - self.s(36)) * 3 // 5
+        text_w = width - self.s(16 + 30 + 22 + 64 + 18 + 18 + 40)
+        name.ensurePolished()
+        sub.ensurePolished()
+        need = (text_height(svc.title(self.lang), self.s(34), text_w, bold=True)
+                + text_height(where, self.s(28), text_w) + self.s(2) + 2 * v)
+        tile.setMinimumHeight(max(need, self.s(64) + 2 * v))
+        return tile
+
+    def _nothing(self) -> QWidget:
+        """Nothing found: say so, and a way to start again (the footer goes back to the areas)."""
+        box = vbox(label(self.tr("search_none"), "h2", name="search-none"), label(self.tr("search_none_body"), "body"),
+                   spacing=self.s(12), margins=(self.s(28), self.s(22), self.s(28), self.s(22)))
+        again = button(self.tr("search_again"), "primary", self.go("search"), name="search-again")
+        again.setStyleSheet(f"min-height: {self.s(88)}px; font-size: {self.s(34)}px;")
+        box.addWidget(again)
+        w = QWidget()
+        w.setLayout(vbox(frame("warn", box), 0))
+        return w
 
 
 # ------------------------------------------------------------------ confirm

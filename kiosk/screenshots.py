@@ -195,6 +195,12 @@ def render_all(config: KioskConfig, out: Path, family: str) -> int:
                 shot("zone", show("zone", zone_id=smallest))
             if busiest:
                 shot("services", show("zone", zone_id=busiest))
+            shot("search", show("search"))
+            shot("search-initials", show("search", search_letters="YLBX"))
+            shot("search-keyword", show("search", search_word="税"))
+            shot("search-none", show("search", search_letters="QXZ"))
+            shot("elderly-search", show("search", elderly=True, search_letters="SB"))
+            shot("elderly-search-keyword", show("search", elderly=True, search_word="户口"))
             if first:
                 shot("confirm", show("confirm", service_id=first.id))
                 shot("printing", show("printing", progress=("print", 0.62)))

@@ -87,6 +87,9 @@ QPushButton[cls="headerbtn"]:pressed {{ background: rgba(255,255,255,0.2); }}
 QPushButton[cls="key"] {{ font-size: {p(40)}; font-weight: 700; min-height: {p(96)}; min-width: {p(80)}; padding: 0;
               border: 2px solid {LINE}; color: {TEXT}; }}
 QPushButton[cls="key"]:pressed {{ background: #D9E6F5; }}
+QPushButton[cls="word"], QPushButton[cls="wordOn"] {{ font-size: {p(30)}; font-weight: 700; min-height: {p(72)};
+              min-width: 0; padding: 0 {p(8)}; border: 2px solid {LINE}; border-radius: {p(36)}; color: {PRIMARY_DARK}; }}
+QPushButton[cls="wordOn"] {{ background: {PRIMARY}; border-color: {PRIMARY}; color: white; }}
 QPushButton[cls="danger"] {{ border-color: {DANGER}; color: {DANGER}; }}
 
 QPushButton[cls="tile"] {{ background: {CARD}; border: 2px solid {LINE}; border-radius: {p(24)}; padding: 0; text-align: left; }}

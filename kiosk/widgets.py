@@ -284,17 +284,24 @@ class Footer(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         self.back = button("", "nav", lambda: self.intent.emit("back", None), name="back")
         self.home = button("", "nav", lambda: self.intent.emit("home", None), name="home")
+        # Finding a service by initials or keyword, where back / home are not (the home screen): no height is
+        # taken from the zone tiles.
+        self.search = button("", "primary", lambda: self.intent.emit("search", None), name="home-search")
         self.note = label("", "muted", wrap=True)
         self.elderly = button("", "nav", lambda: self.intent.emit("elderly", None), name="elderly")
         self.lang = button("", "nav", lambda: self.intent.emit("language", None), name="language")
-        self.setLayout(hbox(self.back, self.home, self.note, 0, self.elderly, self.lang, spacing=20,
+        self.setLayout(hbox(self.back, self.home, self.search, self.note, 0, self.elderly, self.lang, spacing=20,
                             margins=(32, 18, 32, 18)))
 
-    def render(self, lang: str, elderly: bool, nav: bool, note: str = "") -> None:
+    def render(self, lang: str, elderly: bool, nav: bool, note: str = "", search: bool = False) -> None:
         self.back.setText("‹  " + t("back", lang))
         self.home.setText(t("home", lang))
         self.back.setVisible(nav)
         self.home.setVisible(nav)
+        self.search.setText(t("search", lang))
+        self.search.setStyleSheet(f"font-size: {theme.px(32, 1.25 if elderly else 1.0)}px; "
+                                  f"min-height: {theme.px(72, 1.25 if elderly else 1.0)}px; padding: 8px 28px;")
+        self.search.setVisible(search)
         self.note.setText(note)
         self.note.setVisible(bool(note))
         self.elderly.setText(t("elderly_off" if elderly else "elderly_on", lang))
@@ -340,9 +347,9 @@ class CasePad(QWidget):
     with delete, clear and OK. Fewer, bigger keys than the full keyboard: easier to hit on a touch screen."""
     key = Signal(str)        # a character, or "DEL" / "CLR" / "OK"
 
-    def __init__(self, kind: str, lang: str, key_px: int) -> None:
+    def __init__(self, kind: str, lang: str, key_px: int, *, ok: bool = True, name: str = "") -> None:
         super().__init__()
-        self.setObjectName(f"case-pad-{kind}")
+        self.setObjectName(name or f"case-pad-{kind}")
         grid = QGridLayout(self)
         grid.setSpacing(10)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -358,7 +365,8 @@ class CasePad(QWidget):
                 b = self._key(code, t("delete" if code == "DEL" else "clear", lang), key_px)
                 b.setStyleSheet(f"min-width: 0px; min-height: {key_px}px; font-size: {max(20, key_px * 3 // 10)}px;")
                 grid.addWidget(b, row - 1, col)
-            grid.addWidget(self._key("OK", t("submit", lang), key_px, "primary"), row, 0, 1, cols)
+            if ok:             # the search pad has none: what it finds shows as it is typed
+                grid.addWidget(self._key("OK", t("submit", lang), key_px, "primary"), row, 0, 1, cols)
         else:
             grid.addWidget(self._key("DEL", t("delete", lang), key_px), row, 0)
             grid.addWidget(self._key("0", "0", key_px), row, 1)

@@ -21,7 +21,7 @@ from kiosk.model import (
 )
 from kiosk.screens import (
     AppointmentScreen, ConfirmScreen, FaultScreen, GuideScreen, HomeScreen, MessageScreen, PrintingScreen,
-    Screen, StatusScreen, TicketScreen, ZoneScreen,
+    Screen, SearchScreen, StatusScreen, TicketScreen, ZoneScreen,
 )
 from kiosk.widgets import Footer, Header, clear_layout
 
@@ -57,7 +57,7 @@ class KioskWindow(QWidget):
         self.stack = QStackedWidget()
         self.screens: dict[str, Screen] = {}
         for cls in (HomeScreen, ZoneScreen, ConfirmScreen, PrintingScreen, TicketScreen, GuideScreen,
-                    AppointmentScreen, StatusScreen, FaultScreen, MessageScreen):
+                    AppointmentScreen, StatusScreen, FaultScreen, MessageScreen, SearchScreen):
             screen = cls(self.journey, portrait=portrait)
             screen.intent.connect(self.on_intent)
             self.screens[screen.name] = screen
@@ -141,7 +141,8 @@ class KioskWindow(QWidget):
         note = ""
         if cat and j.current == "home" and not self.portrait:
             note = cat.notice_en if lang == "en" else cat.notice
-        self.footer.render(lang, j.elderly, nav=bool(screen and screen.nav), note=note)
+        self.footer.render(lang, j.elderly, nav=bool(screen and screen.nav), note=note,
+                           search=j.current == "home" and j.catalog is not None)
 
     def refresh(self) -> None:
         if self.journey.current:
@@ -255,7 +256,26 @@ class KioskWindow(QWidget):
     def do_zone(self, zone_id: str) -> None:
         self.journey.zone_id = zone_id
         self.journey.page = 0
+        self.journey.note_use()
         self.show_screen("zone")
+
+    def do_search(self, _arg: Any) -> None:
+        """Find a service by its pinyin initials or a keyword, across the hall."""
+        j = self.journey
+        j.clear_search()
+        j.note_use()
+        if j.current == "search":
+            self.refresh()
+        else:
+            self.show_screen("search")
+
+    def do_search_key(self, key: str) -> None:
+        self.journey.type_search_key(key)
+        self.refresh()
+
+    def do_search_word(self, word: str) -> None:
+        self.journey.choose_search_word(word)
+        self.refresh()
 
     def do_page(self, page: int) -> None:
         self.journey.page = max(0, page)
@@ -457,6 +477,8 @@ class KioskWindow(QWidget):
         j.outcome = outcome
         j.code_busy = False
         if outcome.kind in ("printed", "unprinted"):
+            if outcome.ticket is not None:
+                j.note_issue(outcome.ticket.service)
             j.holder = None           # one card, one ticket
             j.history.clear()
             self.show_screen("done", push=False)

@@ -11,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENS = ["home", "zone", "services", "confirm", "printing", "done", "unprinted", "guide", "appointment",
+           "search", "search-initials", "search-keyword", "search-none", "elderly-search",
            "status-result", "status-evaluate", "id-greeting", "elderly-home", "server-unreachable", "paper-out"]
 
 
