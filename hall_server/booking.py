@@ -8,7 +8,9 @@ knows, and stores what comes back.
 - Slots: each `[issuing] hours` period cut into `slot_minutes` pieces (a piece that does not fit whole is left
   out); today only the slots that have not started.
 - Seats: `seats` per slot when set, else floor(daily_quota x share) spread evenly over the day's slots, the
-  remainder to the earliest; a slot without a seat is not offered.
+  remainder to the earliest; a service with `[[issuing.period_quotas]]`: floor(period quota x share) spread over
+  that period's slots instead (a morning slot's seats come out of the morning's quota); a slot without a seat is
+  not offered.
 - Check-in: from the slot's start − `grace_before_min` to the slot's END + `grace_after_min`.
 """
 from __future__ import annotations
@@ -68,22 +70,33 @@ def day_slots(config: HallConfig, service: str) -> list[SlotSpec]:
     """The slots of a booking day for a service, with their seats (slots without a seat left out)."""
     rules = config.booking_rules(service)
     step = timedelta(minutes=rules.slot_minutes)
-    pieces: list[tuple[str, str]] = []
+    periods: list[list[tuple[str, str]]] = []      # the slots of each hours period
     for a, b in config.issuing.hours:
         start = datetime.combine(date(2000, 1, 3), parse_clock(a))
         end = datetime.combine(date(2000, 1, 3), parse_clock(b))
+        periods.append([])
         while start + step <= end:
-            pieces.append((_clock(start.time()), _clock((start + step).time())))
+            periods[-1].append((_clock(start.time()), _clock((start + step).time())))
             start += step
+    pieces = [p for period in periods for p in period]
     if not pieces:
         return []
+    quotas = config.issuing.period_quotas_of(service)
     if rules.seats is not None:
         seats = [rules.seats] * len(pieces)
+    elif quotas is not None:        # 时段限号: each period's seats come out of its own quota
+        seats = [n for quota, period in zip(quotas, periods) for n in _spread(int(quota * rules.share), len(period))]
     else:
-        total = int(config.services_by_id[service].daily_quota * rules.share)
-        base, extra = divmod(total, len(pieces))
-        seats = [base + (1 if i < extra else 0) for i in range(len(pieces))]
+        seats = _spread(int(config.services_by_id[service].daily_quota * rules.share), len(pieces))
     return [SlotSpec(s, e, n) for (s, e), n in zip(pieces, seats) if n > 0]
+
+
+def _spread(total: int, slots: int) -> list[int]:
+    """`total` seats over `slots` slots, evenly, the remainder to the earliest."""
+    if slots == 0:
+        return []
+    base, extra = divmod(total, slots)
+    return [base + (1 if i < extra else 0) for i in range(slots)]
 
 
 def closed_reason(config: HallConfig, service: str, day: date, today: date) -> str | None:

@@ -64,6 +64,14 @@ class HallInfo(ConfigModel):
         return v
 
 
+class PeriodQuota(ConfigModel):
+    """`[[issuing.period_quotas]]` (时段限号): numbers per `[issuing] hours` period for some services, one quota per
+    period in order (e.g. morning 60, afternoon 40). A service's daily_quota still applies as well; web bookings of
+    a slot come out of its period's quota."""
+    services: list[Ident] = Field(min_length=1)
+    quotas: list[Annotated[int, Field(ge=0, le=999)]] = Field(min_length=1)
+
+
 class Issuing(ConfigModel):
     hours: list[tuple[ClockTime, ClockTime]] = Field(min_length=1)
     weekdays: list[Annotated[int, Field(ge=1, le=7)]] | None = Field(
@@ -75,6 +83,25 @@ class Issuing(ConfigModel):
     holder_daily_cap: int = Field(0, ge=0, le=100, description="tickets one holder (by ID-card ref) may take a day "
                                                                "over all services, cancelled ones not counted, "
                                                                "appointment check-ins counted; 0: no cap")
+    period_quotas: list[PeriodQuota] = Field([], description="时段限号: numbers per hours period for the services "
+                                                             "named (quotas follow hours one for one); a service "
+                                                             "without an entry has its daily_quota only")
+
+    @cached_property
+    def _period_quotas(self) -> dict[str, list[int]]:
+        return {sid: list(pq.quotas) for pq in self.period_quotas for sid in pq.services}
+
+    def period_quotas_of(self, service: str) -> list[int] | None:
+        """The service's quota per `hours` period, or None (its daily_quota alone applies)."""
+        return self._period_quotas.get(service)
+
+    def period_of(self, clock: time) -> int:
+        """The `hours` period a clock time belongs to: the one it falls in; between periods or before the first, the
+        next one to open; after the last, the last."""
+        for i, (_a, b) in enumerate(self.hours):
+            if clock < parse_clock(b):
+                return i
+        return len(self.hours) - 1
 
     def warnings(self) -> list[str]:
         if self.weekdays is not None:
@@ -375,7 +402,7 @@ class HallConfig(ConfigModel):
     @model_validator(mode="after")
     def _references(self) -> "HallConfig":
         problems = cross_references(self.model_dump(include={"zones", "services", "windows", "device_controllers",
-                                                              "departments"}))
+                                                              "departments", "issuing"}))
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -518,6 +545,25 @@ def cross_references(data: dict[str, Any]) -> list[str]:
             for j, x in enumerate(names if isinstance(names, list) else []):
                 if isinstance(x, str) and x not in known:
                     problems.append(f"booking.overrides[{i}].{key}[{j}]: no {key[:-1]} {x!r}")
+    issuing = data.get("issuing")
+    hours = issuing.get("hours") if isinstance(issuing, dict) else None
+    pqs = issuing.get("period_quotas") if isinstance(issuing, dict) else None
+    had: dict[str, int] = {}
+    for i, pq in enumerate(pqs if isinstance(pqs, list) else []):
+        pq = pq if isinstance(pq, dict) else {}
+        quotas = pq.get("quotas")
+        if isinstance(quotas, list) and isinstance(hours, list) and len(quotas) != len(hours):
+            problems.append(f"issuing.period_quotas[{i}].quotas: {len(quotas)} quotas for {len(hours)} periods of "
+                            "issuing.hours (one quota per period, in order)")
+        names = pq.get("services")
+        for j, x in enumerate(names if isinstance(names, list) else []):
+            if isinstance(x, str) and x not in svc_ids:
+                problems.append(f"issuing.period_quotas[{i}].services[{j}]: no service {x!r}")
+            elif isinstance(x, str) and x in had:
+                problems.append(f"issuing.period_quotas[{i}].services[{j}]: {x!r} already has period quotas "
+                                f"(issuing.period_quotas[{had[x]}])")
+            elif isinstance(x, str):
+                had[x] = i
     for i, c in enumerate(items("device_controllers")):
         for j, wid in enumerate(c.get("windows") if isinstance(c.get("windows"), list) else []):
             if wid != "*" and wid not in win_ids:

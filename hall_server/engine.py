@@ -28,6 +28,8 @@ from hall_server.views import BusViews
 VERIFY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"   # no 0/O, 1/I: read aloud and typed by citizens
 RECENT_CALLS = 10
 SERVICE_TIME_SAMPLES = 20
+SERVICE_TIME_ALPHA = 0.2      # the weight of one finished ticket in its service's smoothed service time
+SERVICE_TIME_CLAMP = 3.0      # one service time counts as at most 3x and at least 1/3 of the configured average
 MAX_COUNTER = 999
 
 
@@ -95,6 +97,10 @@ class Engine(BusViews):
         self.recent_calls: deque[dict[str, Any]] = deque(maxlen=RECENT_CALLS)
         self.last_call: dict[str, datetime] = {}  # window -> when it last called (or recalled): repeats recall
         self.service_times: dict[str, deque[float]] = {s.id: deque(maxlen=SERVICE_TIME_SAMPLES) for s in config.services}
+        # service -> its smoothed service time (see _record_service_time); none yet: the configured avg_service_s
+        self.service_ewma: dict[str, float] = {}
+        self._period_issued: dict[tuple[str, int], int] | None = None   # (service, hours period) -> issued today
+        self._reserved_period: dict[tuple[str, int], int] = {}          # (service, period) -> bookings not checked in
         self.appointments: dict[str, Appointment] = {}
         self._reserved: dict[str, int] | None = None   # service -> today's web bookings not checked in (see below)
         self._checkins: dict[str, list[str]] | None = None   # holder ref -> ticket ids of today's booking check-ins
@@ -119,6 +125,8 @@ class Engine(BusViews):
         hours, rules and default service times apply from the next operation."""
         self.config = config
         self._services_of_zone.clear()
+        self._period_issued = None      # hours or period quotas may have changed
+        self._bookings_moved()
         self._queues_moved()
 
     # ------------------------------------------------------------------ restore
@@ -154,9 +162,10 @@ class Engine(BusViews):
         for a in appointments:
             self.appointments[a.code] = a
         self._bookings_moved()
-        for t in self.tickets.values():
+        self._period_issued = None      # counted afresh with the appointments known (a check-in counts in its slot's)
+        for t in sorted(self.tickets.values(), key=lambda t: t.finished_at or t.issued_at):
             if t.state is TicketState.DONE and t.called_at and t.finished_at and t.service in self.service_times:
-                self.service_times[t.service].append((t.finished_at - t.called_at).total_seconds())
+                self._record_service_time(t.service, (t.finished_at - t.called_at).total_seconds())
         self._queues_moved()
 
     def raise_counters(self, marks: dict[str, int]) -> dict[str, tuple[int, int]]:
@@ -205,6 +214,7 @@ class Engine(BusViews):
         self.by_holder.clear()
         self.counters.clear()
         self.issued_per_service.clear()
+        self._period_issued = None
         for q in self.queues.values():
             q.clear()
         self.directed.clear()
@@ -228,6 +238,8 @@ class Engine(BusViews):
         self.counters[t.prefix] = max(self.counters.get(t.prefix, 0), t.seq)
         quota_service = t.issued_for or t.service
         self.issued_per_service[quota_service] = self.issued_per_service.get(quota_service, 0) + 1
+        if self._period_issued is not None:
+            self._count_in_period(t)
         if t.state in QUEUED:
             self._enqueue(t, appended=appended)
         elif t.state is TicketState.HELD:
@@ -394,17 +406,30 @@ class Engine(BusViews):
         return open_now or windows
 
     def avg_service_s(self, service: str) -> float:
-        samples = self.service_times[service]
-        if samples:
-            return sum(samples) / len(samples)
-        return float(self.config.services_by_id[service].avg_service_s)
+        """The service's smoothed service time: an exponentially weighted average of its finished tickets, seeded by
+        the configured avg_service_s (so one quick or slow finish moves it a little, never to that one time)."""
+        ewma = self.service_ewma.get(service)
+        return ewma if ewma is not None else float(self.config.services_by_id[service].avg_service_s)
+
+    def _record_service_time(self, service: str, seconds: float) -> None:
+        """A finished ticket's service time: kept (the last SERVICE_TIME_SAMPLES) and folded into the smoothed
+        average with weight SERVICE_TIME_ALPHA, clamped to [avg/3, 3 x avg] of the configured avg_service_s."""
+        self.service_times[service].append(seconds)
+        base = float(self.config.services_by_id[service].avg_service_s)
+        x = min(max(seconds, base / SERVICE_TIME_CLAMP), base * SERVICE_TIME_CLAMP)
+        current = self.service_ewma.get(service, base)
+        self.service_ewma[service] = current + SERVICE_TIME_ALPHA * (x - current)
 
     def open_windows_for(self, service: str) -> int:
         return sum(1 for w in self.service_windows[service] if self.windows[w].status is WindowStatus.OPEN)
 
+    def est_windows_for(self, service: str) -> int:
+        """The windows an estimate divides by: the open ones serving the service; before any of them is open, the
+        windows hall.toml schedules for it (every configured window serving it), not none."""
+        return max(1, self.open_windows_for(service) or len(self.service_windows.get(service, ())))
+
     def est_wait_s(self, service: str, ahead: int) -> int:
-        windows = max(1, self.open_windows_for(service))
-        return int(round(self.avg_service_s(service) * ahead / windows))
+        return int(round(self.avg_service_s(service) * ahead / self.est_windows_for(service)))
 
     # ------------------------------------------------------------------ lookups
     def _window(self, wid: str) -> WindowState:
@@ -469,6 +494,7 @@ class Engine(BusViews):
         if self.issued_per_service.get(service, 0) + reserved >= svc.daily_quota:
             raise HallError(ErrorCode.QUOTA_EXHAUSTED, f"today's {svc.daily_quota} numbers for {service} are all taken",
                             f"“{svc.name}”今日{svc.daily_quota}个号已取完，请改日或网上预约办理")
+        self._check_period_quota(svc, now, appointment)
         seq = self.counters.get(svc.prefix, 0) + 1
         if seq > MAX_COUNTER:
             raise HallError(ErrorCode.QUOTA_EXHAUSTED, f"prefix {svc.prefix} has used all {MAX_COUNTER} numbers today",
@@ -519,6 +545,69 @@ class Engine(BusViews):
         out.data = self.ticket_view(t, with_holder=True)
         return out
 
+    # ------------------------------------------------------------------ period quotas (时段限号)
+    def _ticket_period(self, t: Ticket) -> int:
+        """The `[issuing] hours` period whose quota a ticket used: a booking's check-in its slot's, others their
+        issue time's."""
+        a = self.appointments.get(t.appointment) if t.appointment else None
+        clock = parse_clock(a.start) if a is not None else self.local(t.issued_at).time()
+        return self.config.issuing.period_of(clock)
+
+    def _count_in_period(self, t: Ticket) -> None:
+        assert self._period_issued is not None
+        sid = t.issued_for or t.service
+        if self.config.issuing.period_quotas_of(sid) is not None:
+            key = (sid, self._ticket_period(t))
+            self._period_issued[key] = self._period_issued.get(key, 0) + 1
+
+    def issued_in_period(self, service: str, period: int) -> int:
+        """Tickets issued today for `service` that used `period`'s quota (counted once, then kept up to date)."""
+        if self._period_issued is None:
+            self._period_issued = {}
+            for t in self.tickets.values():
+                self._count_in_period(t)
+        return self._period_issued.get((service, period), 0)
+
+    def _period_names(self) -> list[tuple[str, str]]:
+        """Each hours period's name (Chinese, English): 上午 / 下午 / 晚上 by its start, or its times when two
+        periods would share a name."""
+        hours = self.config.issuing.hours
+        names = []
+        for a, _b in hours:
+            h = parse_clock(a).hour
+            names.append(("上午", "morning") if h < 12 else ("下午", "afternoon") if h < 18 else ("晚上", "evening"))
+        if len(set(names)) < len(names):
+            names = [(f"{a}-{b}时段", f"{a}-{b} period") for a, b in hours]
+        return names
+
+    def _check_period_quota(self, svc: Any, now: datetime, appointment: Appointment | None) -> None:
+        """`[[issuing.period_quotas]]`: the period's numbers (a check-in: its slot's period) less the bookings of that
+        period not checked in yet; when they are all taken, `quota_exhausted` names the period and when the next
+        period with numbers left opens (the last: today's numbers are all taken)."""
+        quotas = self.config.issuing.period_quotas_of(svc.id)
+        if quotas is None:
+            return
+        day = self.day or self.business_day(now)
+        clock = parse_clock(appointment.start) if appointment is not None else self.local(now).time()
+        p = self.config.issuing.period_of(clock)
+
+        def full(i: int, booked: bool) -> bool:
+            return self.issued_in_period(svc.id, i) + (self._seats_booked(svc.id, day, i) if booked else 0) >= quotas[i]
+
+        if not full(p, appointment is None):
+            return
+        names = self._period_names()
+        zh, en = names[p]
+        nxt = next((j for j in range(p + 1, len(quotas)) if not full(j, True)), None)
+        if nxt is None:
+            raise HallError(ErrorCode.QUOTA_EXHAUSTED,
+                            f"{svc.name_en}: today's numbers are all taken (the {en}'s {quotas[p]} were the last)",
+                            f"“{svc.name}”今日号已取完，请改日或网上预约办理")
+        start = self.config.issuing.hours[nxt][0]
+        raise HallError(ErrorCode.QUOTA_EXHAUSTED,
+                        f"{svc.name_en}: the {en}'s numbers are all taken; the {names[nxt][1]}'s are issued from {start}",
+                        f"“{svc.name}”{zh}号已取完，{names[nxt][0]} {start} 起可取号")
+
     def _new_token(self) -> str:
         while True:
             token = self.new_token()
@@ -537,6 +626,7 @@ class Engine(BusViews):
 
     def _bookings_moved(self) -> None:
         self._reserved = None
+        self._reserved_period = {}
         self._checkins = None
 
     def holder_tickets_today(self, ref: str) -> int:
@@ -550,14 +640,21 @@ class Engine(BusViews):
         ids = set(self.by_holder.get(ref, ())) | set(self._checkins.get(ref, ()))
         return sum(1 for tid in ids if tid in self.tickets and self.tickets[tid].state is not TicketState.CANCELLED)
 
-    def _seats_booked(self, service: str, day: date) -> int:
+    def _seats_booked(self, service: str, day: date, period: int | None = None) -> int:
         """Web bookings of `day` not checked in yet: their seats come out of the day's quota (walk-ins cannot take
-        them). Counted once per change of the bookings, not per ticket."""
+        them), and out of their slot's period quota (`period`: the bookings of that hours period). Counted once per
+        change of the bookings, not per ticket."""
         if self._reserved is None:
             self._reserved = {}
+            self._reserved_period = {}
+            issuing = self.config.issuing
             for a in self.appointments.values():
                 if a.day == day and a.status == BOOKED and a.source == "web":
                     self._reserved[a.service] = self._reserved.get(a.service, 0) + 1
+                    key = (a.service, issuing.period_of(parse_clock(a.start)))
+                    self._reserved_period[key] = self._reserved_period.get(key, 0) + 1
+        if period is not None:
+            return self._reserved_period.get((service, period), 0)
         return self._reserved.get(service, 0)
 
     def checkin(self, now: datetime, code: str, *, open_all_day: bool = False,
@@ -656,7 +753,7 @@ class Engine(BusViews):
         t.state = TicketState.DONE
         t.finished_at = self.local(now)
         if t.called_at:
-            self.service_times[t.service].append(max(0.0, (now - t.called_at).total_seconds()))
+            self._record_service_time(t.service, max(0.0, (now - t.called_at).total_seconds()))
             self._queues_moved()          # the service's estimates change
         w.current = None
         w.last_finished = t.id
@@ -1040,6 +1137,7 @@ class Engine(BusViews):
             self.appointments[a.code] = replace(a, ticket_id=existing.ticket_id, status=existing.status,
                                                 changed_at=existing.changed_at) if existing else a
         self._bookings_moved()
+        self._period_issued = None      # a check-in counts in its slot's period: a changed slot moves it
 
 
 _STATE_ZH = {TicketState.WAITING: "等候中", TicketState.SERVING: "办理中", TicketState.HELD: "挂起",

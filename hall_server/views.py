@@ -80,7 +80,8 @@ class BusViews:
             avg = sum(self.avg_service_s(s) for s in services) / len(services)
         else:
             avg = 0.0
-        est = int(round(avg * waiting / max(1, open_windows)))
+        scheduled = open_windows or sum(1 for w in self.config.windows if w.zone == zid)   # before opening: hall.toml's
+        est = int(round(avg * waiting / max(1, scheduled)))
         last_called = [c["number"] for c in self.recent_calls if c.get("zone") == zid][:5]
         per_service = {}
         for sid in services:
@@ -135,9 +136,9 @@ class BusViews:
                         best[tid] = place
         if len(best) > MAX_QUEUE_ENTRIES:
             best = dict(sorted(best.items(), key=lambda kv: kv[1])[:MAX_QUEUE_ENTRIES])
-        # est_wait_s(service, ahead), with the service's average and open windows looked up once per service
+        # est_wait_s(service, ahead), with the service's average and windows looked up once per service
         avg = {sid: self.avg_service_s(sid) for sid in services}
-        windows = {sid: max(1, self.open_windows_for(sid)) for sid in services}
+        windows = {sid: self.est_windows_for(sid) for sid in services}
         entries = {}
         for tid, a in best.items():
             sid = self.tickets[tid].service

@@ -323,7 +323,8 @@ class TestCallOrder:
         assert done.state is TicketState.DONE and done.finished_at == at(9, 14)
         assert eng.windows["w1"].last_finished == first["id"]
         assert [e["action"] for e in events(out, "ticket")] == ["finish", "call"]
-        assert eng.avg_service_s("s_a1") == 240.0
+        assert eng.service_times["s_a1"][-1] == 240.0
+        assert eng.avg_service_s("s_a1") == 300 + 0.2 * (240 - 300)     # smoothed from the configured 300 s
 
     def test_no_ticket_does_not_finish_the_current_one(self, eng: Engine) -> None:
         t = issue(eng, "s_a1", at(9))
@@ -648,7 +649,7 @@ class TestEstimates:
     def test_est_wait_from_configured_average_without_samples(self, eng: Engine) -> None:
         issue(eng, "s_a2", at(9))
         t = issue(eng, "s_a2", at(9, 1))
-        assert t["est_wait_s"] == 600                  # 1 ahead x 600 s, no window open (counts as one)
+        assert t["est_wait_s"] == 600                  # 1 ahead x 600 s, no window open: its one scheduled (w2)
 
     def test_est_wait_from_recent_service_times(self, eng: Engine) -> None:
         for i in range(4):
@@ -657,7 +658,9 @@ class TestEstimates:
         eng.call_next(at(9, 12), "w3")                 # 120 s
         eng.call_next(at(9, 16), "w3")                 # 240 s
         t = issue(eng, "s_c", at(9, 17))
-        assert t["ahead"] == 1 and t["est_wait_s"] == 180
+        smoothed = 120 + 0.2 * (120 - 120)             # configured 120 s, then 120 s
+        smoothed += 0.2 * (240 - smoothed)             # then 240 s
+        assert t["ahead"] == 1 and t["est_wait_s"] == round(smoothed) == 144
 
     def test_est_wait_divides_by_open_windows(self, eng: Engine) -> None:
         for i in range(4):
@@ -956,7 +959,8 @@ def test_zone_view_counts_each_service(eng: Engine) -> None:
     issue(eng, "s_b", at(9, 20))
     z = eng.zone_view("z1", at(9, 30))
     assert z["services"]["s_a1"]["waiting"] == 2 and z["services"]["s_a1"]["longest_wait_s"] == 1800
-    assert z["services"]["s_b"] == {"waiting": 1, "est_wait_s": 240, "longest_wait_s": 600}
+    # nothing open yet: s_b's two scheduled windows (w1, w4) share its 240 s
+    assert z["services"]["s_b"] == {"waiting": 1, "est_wait_s": 120, "longest_wait_s": 600}
     assert z["services"]["s_a2"]["waiting"] == 0 and set(z["services"]) == {"s_a1", "s_a2", "s_b"}
 
 
