@@ -94,7 +94,7 @@ def test_the_default_broker_is_a_supervised_mosquitto_child(tmp_path: Path) -> N
 
 
 def test_a_fresh_subscriber_gets_every_retained_message(tmp_path: Path) -> None:
-    """The reference hall retains 162 state messages (catalog, 45 guides, 6 zones, 6 queues, 102 windows, calls,
+    """The reference hall retains 238 state messages (catalog, 121 guides, 6 zones, 6 queues, 102 windows, calls,
     server); its devices add their presence and device status. A display that starts now must get all of them
     (with Mosquitto's max_queued_messages 100 a new subscriber got only 120 of 200)."""
     hall = start_hall(tmp_path)
