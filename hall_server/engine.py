@@ -428,8 +428,19 @@ class Engine(BusViews):
         windows hall.toml schedules for it (every configured window serving it), not none."""
         return max(1, self.open_windows_for(service) or len(self.service_windows.get(service, ())))
 
+    def est_under_way(self, service: str) -> float:
+        """Service times still to run before the first of the service's windows is free: half of one when every
+        open window serving it is busy (the ticket under way is half done on average), else none."""
+        windows = [w for w in self.service_windows.get(service, ()) if self.windows[w].status is WindowStatus.OPEN]
+        return 0.5 if windows and all(self.windows[w].current for w in windows) else 0.0
+
     def est_wait_s(self, service: str, ahead: int) -> int:
-        return int(round(self.avg_service_s(service) * ahead / self.est_windows_for(service)))
+        """(ahead + the part under way) x the smoothed service time / the windows open (else scheduled) for it."""
+        return self._est(self.avg_service_s(service), ahead, self.est_under_way(service), self.est_windows_for(service))
+
+    @staticmethod
+    def _est(avg: float, ahead: int, under_way: float, windows: int) -> int:
+        return int(round(avg * (ahead + under_way) / windows))
 
     # ------------------------------------------------------------------ lookups
     def _window(self, wid: str) -> WindowState:
@@ -713,6 +724,7 @@ class Engine(BusViews):
         self.no_shows.discard(t.id)
         if t.state is TicketState.SERVING and t.window and self.windows[t.window].current == t.id:
             self.windows[t.window].current = None
+            self._queues_moved()
             out.windows.add(t.window)
         if t.window:
             out.publish_windows.add(t.window)
@@ -732,6 +744,7 @@ class Engine(BusViews):
         self.requeued.discard(t.id)
         self.held.discard(t.id)
         self.no_shows.discard(t.id)
+        self._queues_moved()              # a window is busy: the estimates of its services change
         t.state = TicketState.SERVING
         t.called_at = self.local(now) if t.called_at is None or action != "recall" else t.called_at
         t.window = w.id
@@ -889,6 +902,7 @@ class Engine(BusViews):
         self.roll(now, out)
         w = self._window(window)
         w.current = None
+        self._queues_moved()
         t.state = TicketState.WAITING
         t.finished_at = self.local(now)     # when it was missed: the callback time counts from here
         self._requeue(t)
@@ -946,6 +960,7 @@ class Engine(BusViews):
         t.state = state
         (self.held if state is TicketState.HELD else self.no_shows).add(t.id)
         w.current = None
+        self._queues_moved()              # a window is free: the estimates of its services change
         out.touch(t)
         out.windows.add(window)
         out.events.append(self._ticket_event(t, action, now))
@@ -974,6 +989,7 @@ class Engine(BusViews):
         t.to_window = to_window
         t.window = None
         w.current = None
+        self._queues_moved()
         self._enqueue(t)          # keeps its number and issue time, so it goes in ahead of later tickets
         out.touch(t)
         out.windows.add(window)

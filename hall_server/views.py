@@ -139,10 +139,11 @@ class BusViews:
         # est_wait_s(service, ahead), with the service's average and windows looked up once per service
         avg = {sid: self.avg_service_s(sid) for sid in services}
         windows = {sid: self.est_windows_for(sid) for sid in services}
+        under_way = {sid: self.est_under_way(sid) for sid in services}
         entries = {}
         for tid, a in best.items():
             sid = self.tickets[tid].service
-            entries[tid] = (a, int(round(avg[sid] * a / windows[sid])))
+            entries[tid] = (a, self._est(avg[sid], a, under_way[sid], windows[sid]))
         return entries, total - len(entries), max((a for a, _e in entries.values()), default=0)
 
     def _queue_append(self: "Engine", t: Ticket) -> None:

@@ -660,7 +660,8 @@ class TestEstimates:
         t = issue(eng, "s_c", at(9, 17))
         smoothed = 120 + 0.2 * (120 - 120)             # configured 120 s, then 120 s
         smoothed += 0.2 * (240 - smoothed)             # then 240 s
-        assert t["ahead"] == 1 and t["est_wait_s"] == round(smoothed) == 144
+        # w3 is busy with C003: half of the ticket under way counts too
+        assert t["ahead"] == 1 and t["est_wait_s"] == round(smoothed * (1 + 0.5)) == 216
 
     def test_est_wait_divides_by_open_windows(self, eng: Engine) -> None:
         for i in range(4):
