@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hall_bus.hall import window_title
+from hall_bus.payloads import NoShowRule
 
 
 @dataclass
@@ -27,6 +28,7 @@ class BoardModel:
     hall_name_en: str = ""
     notice: str = ""
     notice_en: str = ""
+    no_show_rule: NoShowRule | None = field(default_factory=NoShowRule)     # 过号 ([calling] no_show), in the ticker
     windows: dict[str, dict[str, Any]] = field(default_factory=dict)
     zones: dict[str, ZoneView] = field(default_factory=dict)
     zone_order: list[str] = field(default_factory=list)
@@ -42,6 +44,10 @@ class BoardModel:
         self.hall_name_en = str(hall.get("name_en") or "")
         self.notice = str(hall.get("notice") or cat.get("notice") or "")
         self.notice_en = str(hall.get("notice_en") or cat.get("notice_en") or "")
+        try:
+            self.no_show_rule = NoShowRule.model_validate(cat.get("no_show_rule") or {})
+        except ValueError:      # a rule this display does not know: say nothing rather than something wrong
+            self.no_show_rule = None
         self.windows = {w["id"]: w for w in cat.get("windows", []) if isinstance(w, dict) and "id" in w}
         order = []
         for z in cat.get("zones", []):

@@ -22,9 +22,9 @@ def sample_catalog() -> dict[str, Any]:
                 "services": []} for i in range(1, 103)]
     return {"v": 1, "business_day": "2026-11-27",
             "hall": {"id": "daan", "name": "大安区政务服务中心", "name_en": "Da'an District Government Service Centre",
-                     "notice": "请携带本人有效身份证件办理业务；过号请到原窗口重新呼叫。午间 12:00–13:30 暂停取号。",
-                     "notice_en": "Please bring your valid ID. If your number was passed, ask at the window. "
-                                  "No tickets 12:00–13:30."},
+                     "notice": "请携带本人有效身份证件办理业务。午间 12:00–13:30 暂停取号。",
+                     "notice_en": "Please bring your valid ID. No tickets 12:00–13:30."},
+            "no_show_rule": {"rule": "requeue", "requeue_after": 3, "callback_s": 1800},
             "zones": [{"id": z, "name": n, "name_en": e, "floor": f} for z, n, e, f in ZONES],
             "services": [], "windows": windows}
 

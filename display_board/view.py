@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 
 from display_board.model import BoardModel
+from hall_bus.payloads import NoShowRule
 from hall_bus.hall import call_text
 
 FONT = "Noto Sans CJK SC"
@@ -38,6 +39,12 @@ TEXT = {
     "server_offline": ("服务器暂停服务", "Server offline"),
     "recall": ("重呼", "Recall"),
     "weekdays": ("一二三四五六日", None),
+    # the missed-number rule in force (过号, state/catalog no_show_rule), worded as the ticket and the kiosk say it
+    "no_show_manual": ("过号后可到窗口请工作人员重新呼叫", "If you miss your call, ask at the window to be called again"),
+    "no_show_requeue": ("过号顺延{n}位，仅一次（{m}分钟内有效）", "Missed calls move back {n} places, once, within {m} min"),
+    "no_show_requeue_first": ("过号可重新排到队首，仅一次（{m}分钟内有效）",
+                              "Missed calls go back to the front, once, within {m} min"),
+    "no_show_void": ("过号作废，请重新取号", "A missed number is void: take a new one"),
 }
 
 
@@ -45,6 +52,18 @@ def tr(key: str, lang: str, **kw: Any) -> str:
     zh, en = TEXT[key]
     text = en if lang == "en" and en is not None else zh
     return text.format(**kw) if kw else text
+
+
+def no_show_text(rule: NoShowRule | None, lang: str) -> str:
+    if rule is None:
+        return ""
+    if rule.rule == "void":
+        return tr("no_show_void", lang)
+    if rule.rule == "requeue":
+        m = max(1, rule.callback_s // 60)
+        n = rule.requeue_after
+        return tr("no_show_requeue", lang, n=n, m=m) if n > 0 else tr("no_show_requeue_first", lang, m=m)
+    return tr("no_show_manual", lang)
 
 
 def font(px: float, weight: QFont.Weight = QFont.Weight.Normal) -> QFont:
@@ -397,7 +416,8 @@ class ZoneTiles(Region):
 
 
 class Ticker(Region):
-    """The hall notice scrolling right to left (animation only; nothing is polled)."""
+    """The footer: the missed-number rule in force held still on the left (in the leading language, and the one
+    beneath in "both" mode), the hall notice scrolling right to left beside it (animation only; nothing is polled)."""
 
     def __init__(self, model: BoardModel, langs: Languages, animate: bool = True) -> None:
         super().__init__(model, langs)
@@ -413,6 +433,11 @@ class Ticker(Region):
             parts.reverse()
         return "      ·      ".join(parts)
 
+    def rule_lines(self) -> list[str]:
+        """The missed-number rule as shown: one line per language on screen."""
+        langs = [self.langs.primary] + ([self.langs.secondary] if self.langs.secondary else [])
+        return [t for t in (no_show_text(self.model.no_show_rule, lang) for lang in langs) if t]
+
     def _step(self) -> None:
         self.offset += max(2.0, self.height() * 0.035)
         self.update()
@@ -421,16 +446,47 @@ class Ticker(Region):
         p = self.begin()
         w, h = self.width(), self.height()
         p.fillRect(QRectF(0, 0, w, h), QColor("#0c1630"))
+        left = 0.0
+        rule = self.rule_lines()
+        if rule:
+            pad = h * 0.3
+            max_w = w * 0.6
+            if len(rule) == 1 and QFontMetrics(font(h * 0.46)).horizontalAdvance(rule[0]) > max_w - 2 * pad:
+                rule = _halves(rule[0])         # a narrow (portrait) screen: two lines rather than small type
+            line_h = h * (0.46 if len(rule) == 1 else 0.36)
+            widest = max(QFontMetrics(font(line_h)).horizontalAdvance(t) for t in rule)
+            box_w = min(widest + 2 * pad, max_w)
+            p.fillRect(QRectF(0, 0, box_w, h), PANEL)
+            p.fillRect(QRectF(box_w - 4, 0, 4, h), AMBER)
+            top = (h - line_h * 1.25 * len(rule)) / 2
+            for i, line in enumerate(rule):
+                f = fit(line, line_h, box_w - 2 * pad)
+                p.setFont(f)
+                p.setPen(AMBER if i == 0 else WHITE)
+                p.drawText(QRectF(pad, top + i * line_h * 1.25, box_w - 2 * pad, line_h * 1.25),
+                           int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), line)
+            left = box_w
         p.fillRect(QRectF(0, 0, w, 3), PANEL_EDGE)
         text = self.text()
         if text:
+            room = w - left
+            p.setClipRect(QRectF(left, 0, room, h))
             f = font(h * 0.5)
             p.setFont(f)
             p.setPen(WHITE)
-            span = QFontMetrics(f).horizontalAdvance(text) + w * 0.3
-            x = w - (self.offset % (span + w)) if self.offset else h * 0.4
+            span = QFontMetrics(f).horizontalAdvance(text) + room * 0.3
+            x = left + room - (self.offset % (span + room)) if self.offset else left + h * 0.4
             p.drawText(QRectF(x, 0, span, h), int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
         p.end()
+
+
+def _halves(text: str) -> list[str]:
+    """Split a sentence at the clause break nearest its middle (after ，or ", "), for two lines."""
+    breaks = [i + 1 for i, ch in enumerate(text) if ch in "，：" or (ch in ",:" and text[i + 1:i + 2] == " ")]
+    if not breaks:
+        return [text]
+    cut = min(breaks, key=lambda i: abs(i - len(text) / 2))
+    return [text[:cut].strip(), text[cut:].strip()]
 
 
 class BoardView(QWidget):

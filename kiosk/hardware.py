@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any, Callable
 
 from kiosk.config import KioskConfig
+from kiosk.i18n import no_show_text
 from kiosk.model import Catalog, DeviceHealth, Health, Holder, PrintFailed, Service, Ticket
 
 log = logging.getLogger("onewindow.kiosk.hw")
@@ -85,7 +86,8 @@ class PrinterAdapter:
             hall_name=hall, zone_name=zone_name, service_name=service_name, number=ticket.number,
             ahead=ticket.ahead or 0, est_wait_s=ticket.est_wait_s, issued_at=issued, verify=ticket.verify,
             status_url=cat.ticket_url(ticket) if cat else "",     # hall.toml's status_url with the ticket's token
-            lang=lang, priority=ticket.priority)
+            lang=lang, priority=ticket.priority,
+            no_show=no_show_text(cat.no_show_rule, lang) if cat else "")   # the 过号 rule in force
 
     def print_ticket(self, ticket: Ticket, lang: str, progress: Callable[[float], None]) -> None:
         """Raises PrintFailed (with the kiosk's code) when the printer refused or lost the job."""

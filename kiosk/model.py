@@ -76,6 +76,11 @@ class Catalog:
         return self.state.business_day
 
     @property
+    def no_show_rule(self) -> bus.NoShowRule:
+        """The missed-number rule (过号) in force, stated on the ticket and the done screen."""
+        return self.state.no_show_rule
+
+    @property
     def priority_age(self) -> int | None:
         return self.state.priority.age
 

@@ -69,6 +69,7 @@ def sample_catalog() -> dict[str, Any]:
                  "notice": "办理业务请携带有效身份证件 · 午间 12:00–13:30 暂停取号",
                  "notice_en": "Please bring valid ID · no numbers issued 12:00–13:30"},
         "issuing_hours": [["08:30", "12:00"], ["13:30", "17:30"]],
+        "no_show_rule": {"rule": "requeue", "requeue_after": 3, "callback_s": 1800},     # [calling] no_show
         "zones": [
             {"id": "z1", "name": "社会保障服务区", "name_en": "Social Security", "floor": "1F"},
             {"id": "z2", "name": "行政审批服务区", "name_en": "Administrative Approval", "floor": "1F"},

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk import theme
-from kiosk.i18n import error_text, t
+from kiosk.i18n import error_text, no_show_text, t
 from kiosk.journey import Journey
 from kiosk.model import CasePublic, Service, Ticket, ZoneLoad, keywords_for, minutes
 from kiosk.widgets import (
@@ -597,6 +597,7 @@ class TicketScreen(Screen):
             label(self.tr("ahead", n=tk.ahead) if tk.ahead else self.tr("ahead_none"), "big", align=AC, name="ahead"),
             label(self.tr("est_wait", m=minutes(tk.est_wait_s) or 1), "h3", align=AC) if tk.ahead else None,
             label(self._where(tk), "body", align=AC),
+            self._no_show_rule(),
             spacing=self.s(10), margins=(self.s(24), self.s(24), self.s(24), self.s(24))))
         if unprinted:
             after = label(self.tr("unprinted_body"), "body", align=AC)
@@ -621,6 +622,12 @@ class TicketScreen(Screen):
             row.addLayout(vbox(0, info, after, 0, spacing=self.s(30)), 1)
             self.body.addLayout(row, 1)
         self.body.addLayout(foot)
+
+    def _no_show_rule(self) -> QWidget | None:
+        """The missed-number rule in force (过号), as the printed ticket states it."""
+        cat = self.journey.catalog
+        text = no_show_text(cat.no_show_rule, self.lang) if cat else ""
+        return label(text, "body", align=AC, name="no-show-rule") if text else None
 
     def _where(self, tk: Ticket) -> str:
         j = self.journey

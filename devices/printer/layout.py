@@ -115,6 +115,29 @@ def wrap(text: str, columns: int) -> list[str]:
 _escpos_lock = threading.Lock()
 
 
+def wrap_clauses(text: str, columns: int) -> list[str]:
+    """Like wrap, but a line too long breaks after its last clause that fits (after ，、；。：, or ", " ": ", or
+    before （) rather than mid-phrase: "过号顺延3位，仅一次" / "（30分钟内有效）" — unless that takes more lines."""
+    text = clean_text(text).strip()
+    if not text:
+        return []
+    if text_width(text) <= columns:
+        return [text]
+    cut = 0
+    for i, ch in enumerate(text):
+        if text_width(text[:i + 1]) > columns:
+            break
+        if ch in "，、；。：" or (ch in ",:" and text[i + 1:i + 2] == " "):
+            cut = i + 1
+        elif ch == "（" and i:
+            cut = i
+    plain = wrap(text, columns)
+    if cut == 0:
+        return plain
+    clauses = [text[:cut].rstrip(), *wrap_clauses(text[cut:], columns)]
+    return clauses if len(clauses) <= len(plain) else plain
+
+
 class _Builder:
     """Collects ticket bytes: our own text path plus python-escpos for set/qr/barcode/cut."""
 
@@ -179,6 +202,7 @@ class TicketData:
     notice: str = ""
     lang: str = "zh"  # "zh" or "en"
     priority: bool = False  # 优先 (elderly, disabled, ...)
+    no_show: str = ""  # the missed-number rule in force (过号, hall.toml [calling] no_show), printed last
 
     def __post_init__(self) -> None:
         if self.lang not in ("zh", "en"):
@@ -189,15 +213,17 @@ _LABELS = {
     "zh": {
         "priority": "优先办理", "ahead": "前面还有 {n} 人等候", "next": "请留意叫号，马上到您",
         "wait": "预计等待约 {m} 分钟", "issued": "取号时间 {t}", "verify": "验证码 {v}",
-        "scan": "扫码查看排队进度", "keep": "请妥善保管此票，过号需重新取号",
+        "scan": "扫码查看排队进度", "keep": "请妥善保管此票，过号需重新取号", "keep_only": "请妥善保管此票",
     },
     "en": {
         "priority": "PRIORITY", "ahead": "{n} ahead of you", "next": "You are next, please watch the screen",
         "wait": "Estimated wait: about {m} min", "issued": "Issued {t}", "verify": "Code {v}",
         "scan": "Scan to follow your place", "keep": "Keep this ticket. If missed, take a new one.",
+        "keep_only": "Please keep this ticket.",
     },
 }
 NOTICE_MAX_LINES = 3  # keeps a standard ticket within the 400-byte budget
+NO_SHOW_MAX_LINES = 2
 
 
 def render_ticket(data: TicketData, paper_mm: int = 80, encoding: str = "gbk", *, qr_size: int | None = None) -> bytes:
@@ -225,8 +251,11 @@ def render_ticket(data: TicketData, paper_mm: int = 80, encoding: str = "gbk", *
     if data.status_url:
         b.escpos("qr", data.status_url, native=True, size=qr_size or (5 if paper_mm == 80 else 4))
         b.line(t["scan"])
-    notice = data.notice or t["keep"]
+    # the default notice speaks of the missed-number rule only when the ticket does not state the one in force
+    notice = data.notice or (t["keep_only"] if data.no_show else t["keep"])
     for part in wrap(notice, b.columns)[:NOTICE_MAX_LINES]:
+        b.line(part)
+    for part in wrap_clauses(data.no_show, b.columns)[:NO_SHOW_MAX_LINES]:
         b.line(part)
     b.escpos("cut")
     return b.bytes()

@@ -136,3 +136,18 @@ def test_checklist_prints_materials_with_copies():
     en = printed_text(render_checklist("Pension", [{"name": "居民身份证", "name_en": "Resident ID card",
                                                     "original": True}], lang="en"))
     assert "1. Resident ID card (1 original)" in en
+
+
+@pytest.mark.parametrize("lang, rule", [("zh", "过号顺延3位，仅一次（30分钟内有效）"),
+                                        ("en", "Missed calls move back 3 places, once, within 30 min")])
+@pytest.mark.parametrize("paper", [80, 58])
+def test_the_missed_number_rule_is_printed_last_in_whole_clauses_within_budget(lang, rule, paper):
+    from dataclasses import replace
+    job = render_ticket(replace(sample_ticket(lang), no_show=rule, notice=""), paper_mm=paper)
+    lines = printed_text(job).splitlines()
+    keep = "请妥善保管此票" if lang == "zh" else "Please keep this ticket."
+    assert lines[-3 if paper == 58 or lang == "en" else -2] == keep     # the generic 过号 wording gives way to the rule
+    assert " ".join(lines[lines.index(keep) + 1:]).replace("， ", "，").replace(" （", "（") == rule
+    if lang == "zh" and paper == 58:
+        assert lines[-2:] == ["过号顺延3位，仅一次", "（30分钟内有效）"]      # broken after a clause, not mid-word
+    assert len(render_ticket(replace(sample_ticket(lang), no_show=rule), paper_mm=paper)) <= 400
