@@ -39,12 +39,6 @@ TEXT = {
     "server_offline": ("服务器暂停服务", "Server offline"),
     "recall": ("重呼", "Recall"),
     "weekdays": ("一二三四五六日", None),
-    # the missed-number rule in force (过号, state/catalog no_show_rule), worded as the ticket and the kiosk say it
-    "no_show_manual": ("过号后可到窗口请工作人员重新呼叫", "If you miss your call, ask at the window to be called again"),
-    "no_show_requeue": ("过号顺延{n}位，仅一次（{m}分钟内有效）", "Missed calls move back {n} places, once, within {m} min"),
-    "no_show_requeue_first": ("过号可重新排到队首，仅一次（{m}分钟内有效）",
-                              "Missed calls go back to the front, once, within {m} min"),
-    "no_show_void": ("过号作废，请重新取号", "A missed number is void: take a new one"),
 }
 
 
@@ -55,15 +49,7 @@ def tr(key: str, lang: str, **kw: Any) -> str:
 
 
 def no_show_text(rule: NoShowRule | None, lang: str) -> str:
-    if rule is None:
-        return ""
-    if rule.rule == "void":
-        return tr("no_show_void", lang)
-    if rule.rule == "requeue":
-        m = max(1, rule.callback_s // 60)
-        n = rule.requeue_after
-        return tr("no_show_requeue", lang, n=n, m=m) if n > 0 else tr("no_show_requeue_first", lang, m=m)
-    return tr("no_show_manual", lang)
+    return rule.text(lang) if rule is not None else ""
 
 
 def font(px: float, weight: QFont.Weight = QFont.Weight.Normal) -> QFont:

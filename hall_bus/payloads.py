@@ -196,6 +196,19 @@ class NoShowRule(Part):
     requeue_after: int = 3
     callback_s: int = 1800
 
+    def text(self, lang: Lang) -> str:
+        """The rule in a citizen's words, as the printed ticket, the kiosk and the hall display state it."""
+        m = max(1, self.callback_s // 60)
+        zh, en = {
+            "void": ("过号作废，请重新取号", "A missed number is void: take a new one"),
+            "requeue": ((f"过号顺延{self.requeue_after}位，仅一次（{m}分钟内有效）",
+                         f"Missed calls move back {self.requeue_after} places, once, within {m} min")
+                        if self.requeue_after > 0 else
+                        (f"过号可重新排到队首，仅一次（{m}分钟内有效）",
+                         f"Missed calls go back to the front, once, within {m} min")),
+        }.get(self.rule, ("过号后可到窗口请工作人员重新呼叫", "If you miss your call, ask at the window to be called again"))
+        return en if lang == "en" else zh
+
 
 class Catalog(Message):
     """`state/catalog`: what every client needs to draw its menus. Guides are per service in `state/guide/{id}`."""

@@ -91,12 +91,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "unprinted_body": ("请记下或拍下这个号码，凭号码和验证码办理；工作人员已收到通知。",
                        "Please note or photograph this number and code. Staff have been told."),
     "verify_code": ("验证码", "Check code"),
-    # the missed-number rule in force (过号, hall.toml [calling] no_show), on the ticket and the done screen
-    "no_show_manual": ("过号后可到窗口请工作人员重新呼叫", "If you miss your call, ask at the window to be called again"),
-    "no_show_requeue": ("过号顺延{n}位，仅一次（{m}分钟内有效）", "Missed calls move back {n} places, once, within {m} min"),
-    "no_show_requeue_first": ("过号可重新排到队首，仅一次（{m}分钟内有效）",
-                              "Missed calls go back to the front, once, within {m} min"),
-    "no_show_void": ("过号作废，请重新取号", "A missed number is void: take a new one"),
     # guide
     "guide_title": ("办事指南", "Service guide"),
     "guide_pick": ("请选择要查看的业务", "Choose a service to read about"),
@@ -227,15 +221,7 @@ def t(key: str, lang: str, **kw: Any) -> str:
 
 def no_show_text(rule: Any, lang: str) -> str:
     """The missed-number rule (hall_bus.NoShowRule) in a citizen's words: what happens if the number is missed."""
-    if rule is None:
-        return ""
-    if rule.rule == "void":
-        return t("no_show_void", lang)
-    if rule.rule == "requeue":
-        m = max(1, rule.callback_s // 60)
-        n = rule.requeue_after
-        return t("no_show_requeue", lang, n=n, m=m) if n > 0 else t("no_show_requeue_first", lang, m=m)
-    return t("no_show_manual", lang)
+    return rule.text(lang) if rule is not None else ""
 
 
 PRINTER_PROBLEM = {
