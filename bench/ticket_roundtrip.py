@@ -85,6 +85,7 @@ def bench_config(tmp: Path, *, extra_services: int = 0, repeat_window_s: float |
     data = tomllib.loads(HALL_CONFIG.read_text(encoding="utf-8"))
     if repeat_window_s is not None:      # a bench calling as fast as it can: every call a new citizen
         data.setdefault("calling", {})["repeat_window_s"] = repeat_window_s
+    data.get("issuing", {}).pop("period_quotas", None)      # no period quotas either (时段限号)
     for svc in data["services"]:
         svc["daily_quota"] = 999
         svc["id_required"] = False
