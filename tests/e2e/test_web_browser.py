@@ -158,12 +158,21 @@ def _console_of_this_test_only(drv: Any) -> None:
 
 
 def wait_for(drv: Any, check: Any, what: str, timeout: float = WAIT_S) -> Any:
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
+    from selenium.common.exceptions import (NoSuchElementException, StaleElementReferenceException, TimeoutException,
+                                            WebDriverException)
     from selenium.webdriver.support.ui import WebDriverWait
+    def look(d: Any) -> Any:
+        try:
+            return check(d)
+        except WebDriverException as exc:     # chromedriver's own word for an element the next page replaced
+            if "does not belong to the document" in str(exc):
+                return False
+            raise
+
     try:          # a check may look while the next page replaces the last: stale or missing elements mean "not yet"
         return WebDriverWait(drv, timeout, poll_frequency=0.1,
                              ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
-                             ).until(lambda d: check(d))
+                             ).until(look)
     except TimeoutException:
         raise AssertionError(f"{what}: not within {timeout} s; the page says: "
                              f"{drv.find_element('tag name', 'main').text[:600]!r}") from None

@@ -33,11 +33,17 @@ def chrome(width: int = PHONE_WIDTH, height: int = PHONE_HEIGHT, lang: str = "zh
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})       # console errors: see console_errors()
     drv = webdriver.Chrome(service=Service(driver), options=opts)
     drv.set_page_load_timeout(30)
-    # --window-size is the outer window in some versions: make the layout viewport exactly the phone's width
-    with contextlib.suppress(Exception):
-        drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True})
+    # Chromium keeps a window at least 500 px wide whatever --window-size says: the phone's width comes from device
+    # metrics emulation, which must take (a test at 500 px would pass a page a phone has to scroll sideways)
+    phone_viewport(drv, width, height)
     return drv
+
+
+def phone_viewport(drv: Any, width: int = PHONE_WIDTH, height: int = PHONE_HEIGHT) -> None:
+    """A phone's screen: device metrics emulation at `width` CSS pixels (a page with the usual
+    `<meta name="viewport" content="width=device-width">` then lays out at exactly that width)."""
+    drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True})
 
 
 @pytest.fixture
@@ -66,7 +72,10 @@ def transferred_bytes(drv: Any) -> int:
 
 
 def scroll_width(drv: Any) -> int:
-    """The page's layout width in CSS pixels (≤ 360 at a phone's width: no horizontal scroll)."""
+    """The page's layout width in CSS pixels at a phone's viewport (≤ 360: no horizontal scroll)."""
+    phone_viewport(drv)
+    viewport = int(drv.execute_script("return document.documentElement.clientWidth;"))
+    assert viewport == PHONE_WIDTH, f"the page lays out {viewport} px wide on a {PHONE_WIDTH} px phone (viewport meta?)"
     return int(drv.execute_script("return document.documentElement.scrollWidth;"))
 
 
