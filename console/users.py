@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import re
 import sys
@@ -13,6 +12,8 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from hall_bus.configfile import ask_twice
 
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 MIN_PASSWORD = 8
@@ -118,8 +119,8 @@ def run_user(argv: list[str]) -> int:
     if args.password_env:
         password = os.environ.get(args.password_env, "")
     else:
-        password = getpass.getpass(f"password for {args.name}: ")
-        if getpass.getpass("again: ") != password:
+        password = ask_twice(f"password for {args.name}: ")
+        if password is None:
             sys.stderr.write("the passwords differ; nothing written\n")
             return 1
     try:

@@ -114,3 +114,11 @@ def parse_listen(value: str) -> tuple[str, int]:
     if not 0 <= number <= 65535:
         raise ValueError(f"{value!r}: port {number} is out of range")
     return host, number
+
+
+def ask_twice(prompt: str) -> str | None:
+    """A secret typed twice at the terminal (not echoed), for the commands that write a password or PIN hash into a
+    file (`onewindow passwd`, `staff`, `console user`); None when the two differ."""
+    import getpass
+    first = getpass.getpass(prompt)
+    return first if getpass.getpass("again: ") == first else None

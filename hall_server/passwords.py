@@ -103,8 +103,9 @@ def run(argv: list[str]) -> int:
     """`onewindow passwd FILE CLIENT_ID`: add or change one client's broker password (asked twice, or one line
     on stdin with --stdin). The same file works for the embedded broker and Mosquitto's password_file."""
     import argparse
-    import getpass
     import sys
+
+    from hall_bus.configfile import ask_twice
     ap = argparse.ArgumentParser(prog="onewindow passwd", description=run.__doc__)
     ap.add_argument("file", help="the password file named by [broker] password_file in the hall config")
     ap.add_argument("client", help="the MQTT client id that logs in with it, e.g. kiosk-k1 or panel-w15")
@@ -113,8 +114,8 @@ def run(argv: list[str]) -> int:
     if args.stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = getpass.getpass(f"password for {args.client}: ")
-        if getpass.getpass("again: ") != password:
+        password = ask_twice(f"password for {args.client}: ")
+        if password is None:
             print("onewindow passwd: the two passwords differ; nothing changed", file=sys.stderr)
             return 1
     if len(password) < 8:

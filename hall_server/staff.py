@@ -259,8 +259,9 @@ def run(argv: list[str]) -> int:
     """`onewindow staff FILE NUMBER [--name N --department D --windows w15,w16|*]`: add a staff member or change
     their PIN (asked twice, or one line on stdin with --pin-stdin). The file is hall.toml's `[staff] file`."""
     import argparse
-    import getpass
     import sys
+
+    from hall_bus.configfile import ask_twice
     ap = argparse.ArgumentParser(prog="onewindow staff", description=run.__doc__)
     ap.add_argument("file", help="the staff file named by [staff] file in the hall config")
     ap.add_argument("number", help="the staff number (工号, digits: keypads enter it)")
@@ -272,8 +273,8 @@ def run(argv: list[str]) -> int:
     if args.pin_stdin:
         pin = sys.stdin.readline().rstrip("\r\n")
     else:
-        pin = getpass.getpass(f"PIN for staff {args.number} (4-12 digits): ")
-        if getpass.getpass("again: ") != pin:
+        pin = ask_twice(f"PIN for staff {args.number} (4-12 digits): ")
+        if pin is None:
             print("onewindow staff: the two PINs differ; nothing changed", file=sys.stderr)
             return 1
     if not PIN.fullmatch(pin):
