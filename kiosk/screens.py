@@ -593,11 +593,15 @@ class TicketScreen(Screen):
         number_col.addWidget(label(tk.service_title(self.lang), "h3", align=AC))
         if unprinted and tk.verify:
             number_col.addWidget(label(f"{self.tr('verify_code')}  {tk.verify}", "big", align=AC, name="verify"))
+        rule = self._no_show_rule()
+        if rule is not None and not self.portrait:    # landscape: under the number, where the column has room
+            number_col.addWidget(rule)
+            rule = None
         info = frame("card", vbox(
             label(self.tr("ahead", n=tk.ahead) if tk.ahead else self.tr("ahead_none"), "big", align=AC, name="ahead"),
             label(self.tr("est_wait", m=minutes(tk.est_wait_s) or 1), "h3", align=AC) if tk.ahead else None,
             label(self._where(tk), "body", align=AC),
-            self._no_show_rule(),
+            rule,
             spacing=self.s(10), margins=(self.s(24), self.s(24), self.s(24), self.s(24))))
         if unprinted:
             after = label(self.tr("unprinted_body"), "body", align=AC)
