@@ -305,17 +305,24 @@ async def healthz(request: Request) -> Response:
 
 
 # ---------------------------------------------------------------- the ticket and its live stream
-@limited("lookup")
-async def ticket_page(request: Request) -> Response:
+async def ticket_of_path(request: Request) -> tuple[Any, "Page", str, Any]:
+    """(web, page, token, the ticket of the token in the path) — or, in the ticket's place, the answer to give
+    instead: the one not-found page for any unknown token, or the hall-unavailable page."""
     web = web_of(request)
     page = Page(web, request)
     token = request.path_params["token"]
     try:
         ticket = await get_ticket(web, token)
     except RequestError:
-        return page.unavailable()
-    if ticket is None:
-        return page.not_found()
+        return web, page, token, page.unavailable()
+    return web, page, token, page.not_found() if ticket is None else ticket
+
+
+@limited("lookup")
+async def ticket_page(request: Request) -> Response:
+    web, page, token, ticket = await ticket_of_path(request)
+    if isinstance(ticket, Response):
+        return ticket
     return page.render("ticket.html", ticket=ticket, view=ticket_view(web, ticket, page.lang), token=token,
                        live=not (ticket.state in FINAL_STATES), script=True)
 
@@ -462,15 +469,9 @@ async def posted_rating(page: "Page", token: str, title: str | None = None
 
 @limited("lookup")
 async def rate_page(request: Request) -> Response:
-    web = web_of(request)
-    page = Page(web, request)
-    token = request.path_params["token"]
-    try:
-        ticket = await get_ticket(web, token)
-    except RequestError:
-        return page.unavailable()
-    if ticket is None:
-        return page.not_found()
+    web, page, token, ticket = await ticket_of_path(request)
+    if isinstance(ticket, Response):
+        return ticket
     errors: dict[str, str] = {}
     values: dict[str, str] = {}
     if request.method == "POST":

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from hall_bus.payloads import (
     Catalog, CallEvent, CallsState, Guide, PayloadError, QueueState, ServerState, WindowState, ZoneState,
 )
+from hall_bus.loop import call_on_loop
 from hall_bus.topics import Topics
 
 log = logging.getLogger("onewindow.web.mirror")
@@ -67,14 +68,7 @@ class Mirror:
 
     def feed(self, topic: str, payload: dict[str, Any]) -> None:
         """From any thread: the message is applied on the loop (directly when there is no loop yet or we are on it)."""
-        loop = self._loop
-        if loop is None or _on_loop(loop):
-            self.apply(topic, payload)
-        else:
-            try:
-                loop.call_soon_threadsafe(self.apply, topic, payload)
-            except RuntimeError:            # the loop has closed: the node is stopping
-                pass
+        call_on_loop(self._loop, self.apply, topic, payload)
 
     def apply(self, topic: str, payload: dict[str, Any]) -> None:
         parsed = self.topics.parse(topic)
@@ -188,10 +182,3 @@ class Mirror:
     @property
     def online(self) -> bool:
         return self.server is not None and self.server.state == "online"
-
-
-def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
-    try:
-        return asyncio.get_running_loop() is loop
-    except RuntimeError:
-        return False

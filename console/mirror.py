@@ -14,6 +14,7 @@ from hall_bus.payloads import (
     Alert, AlertsState, AuditEvent, CaseEvent, Catalog, DeviceStatus, NoticeState, PayloadError, Presence,
     ServerState, StaffState, WindowState, ZoneState,
 )
+from hall_bus.loop import call_on_loop
 from hall_bus.topics import Topics
 
 log = logging.getLogger("onewindow.console.mirror")
@@ -86,15 +87,8 @@ class Mirror:
         self.feed("", {"_bus": up})
 
     def feed(self, topic: str, payload: dict[str, Any]) -> None:
-        """From any thread; applied on the loop."""
-        loop = self._loop
-        if loop is None or _on_loop(loop):
-            self.apply(topic, payload)
-            return
-        try:
-            loop.call_soon_threadsafe(self.apply, topic, payload)
-        except RuntimeError:        # the loop has closed: the console is stopping
-            pass
+        """From any thread: the message is applied on the loop (directly when there is no loop yet or we are on it)."""
+        call_on_loop(self._loop, self.apply, topic, payload)
 
     def apply(self, topic: str, payload: dict[str, Any]) -> None:
         if not topic and "_bus" in payload:
@@ -234,10 +228,3 @@ class Mirror:
     @property
     def online(self) -> bool:
         return self.server is not None and self.server.state == "online"
-
-
-def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
-    try:
-        return asyncio.get_running_loop() is loop
-    except RuntimeError:
-        return False
