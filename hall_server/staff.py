@@ -102,9 +102,11 @@ def _check_hash(encoded: Any) -> str | None:
     return None
 
 
-def load_staff_file(path: Path, windows: Iterable[str], departments: Iterable[str]) -> tuple[StaffBook, list[str]]:
+def load_staff_file(path: Path, windows: Iterable[str] | None,
+                    departments: Iterable[str] | None) -> tuple[StaffBook, list[str]]:
     """Read the staff file; problems ('staff[1015].windows[0]: no window 'w999'') are returned, the bad rows left
-    out. A file that cannot be read is one problem."""
+    out. A file that cannot be read is one problem. windows / departments None: those references are not checked
+    (a staff file checked on its own, without its hall)."""
     book = StaffBook(path=path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -114,7 +116,8 @@ def load_staff_file(path: Path, windows: Iterable[str], departments: Iterable[st
         return book, [f"staff.file: {path} cannot be read: {exc}"]
     except tomllib.TOMLDecodeError as exc:
         return book, [f"{path.name}: (syntax): {exc}"]
-    window_ids, dept_ids = set(windows), set(departments)
+    window_ids = set(windows) if windows is not None else None
+    dept_ids = set(departments) if departments is not None else None
     problems: list[str] = []
     extra = sorted(set(data) - {"staff"})
     if extra:
@@ -140,14 +143,14 @@ def load_staff_file(path: Path, windows: Iterable[str], departments: Iterable[st
         if not isinstance(name, str) or not name.strip() or len(name) > 40:
             mine.append(f"{where}.name: required, at most 40 characters")
         dept = row.get("department")
-        if not isinstance(dept, str) or (dept_ids and dept not in dept_ids):
+        if not isinstance(dept, str) or (dept_ids is not None and dept not in dept_ids):
             mine.append(f"{where}.department: no department {dept!r}")
         wins = row.get("windows", [])
         if not isinstance(wins, list) or not wins or not all(isinstance(w, str) for w in wins):
             mine.append(f"{where}.windows: a list of window ids, or [\"*\"]")
             wins = []
         for j, w in enumerate(wins):
-            if w != "*" and w not in window_ids:
+            if w != "*" and window_ids is not None and w not in window_ids:
                 mine.append(f"{where}.windows[{j}]: no window {w!r}")
         why = _check_hash(row.get("pin"))
         if why:
@@ -157,6 +160,38 @@ def load_staff_file(path: Path, windows: Iterable[str], departments: Iterable[st
             continue
         book.members[number] = StaffMember(number, name.strip(), dept, tuple(wins), row["pin"])
     return book, problems
+
+
+@dataclass(frozen=True)
+class StaffFileCheck:
+    """What `onewindow check-config staff.toml` found: the members, and the hall file their windows and departments
+    were checked against (None: no hall.toml beside the file names it, so those references went unchecked)."""
+    book: StaffBook
+    hall: Path | None
+
+
+def check_staff_file(path: str | Path) -> StaffFileCheck:
+    """check-config's loader for a staff file: checked against the hall.toml beside it when that file's `[staff] file`
+    is this one (its windows and departments), else on its own. Raises ConfigError listing every problem."""
+    from hall_bus.configfile import ConfigError
+    path = Path(path)
+    hall_path = path.parent / "hall.toml"
+    windows = departments = None
+    hall: Path | None = None
+    try:
+        raw = tomllib.loads(hall_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        raw = {}
+    named = (raw.get("staff") or {}).get("file") if isinstance(raw.get("staff"), dict) else None
+    if isinstance(named, str) and named and (hall_path.parent / named).resolve() == path.resolve():
+        hall = hall_path
+        windows = [w.get("id") for w in raw.get("windows", []) if isinstance(w, dict)]
+        departments = [d.get("id") for d in raw.get("departments", []) if isinstance(d, dict)]
+    book, problems = load_staff_file(path, windows, departments)
+    if problems:
+        prefix = f"{path.name}: "
+        raise ConfigError(path, [p[len(prefix):] if p.startswith(prefix) else p for p in problems])
+    return StaffFileCheck(book, hall)
 
 
 # ---------------------------------------------------------------- sign-in throttling

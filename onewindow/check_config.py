@@ -88,6 +88,12 @@ def _web_summary(cfg: Any) -> str:
             f"{len(cfg.forms)} forms, booking {cfg.booking.days_ahead} days ahead")
 
 
+def _staff_summary(check: Any) -> str:
+    against = (f"windows and departments checked against {check.hall}" if check.hall else
+               "windows and departments not checked (no hall.toml beside it names this file)")
+    return f"{len(check.book.members)} staff members, PINs as argon2 hashes, {against}"
+
+
 # kind -> how to load and recognise it. A role with a config file of its own adds its line here.
 KINDS: dict[str, ConfigKind] = {k.name: k for k in (
     ConfigKind("hall", "the hall server's file (zones, services, windows)", "hall_server.config:load_hall_config",
@@ -118,6 +124,8 @@ KINDS: dict[str, ConfigKind] = {k.name: k for k in (
                frozenset({"session_secret", "session_idle_s", "session_max_s", "users_file", "followup",
                           "hall_config", "presence_timeout_s", "case_due_days", "case_poll_s"}),
                _console_summary),
+    ConfigKind("staff", "the window staff file named by hall.toml [staff] file (numbers, windows, PIN hashes)",
+               "hall_server.staff:check_staff_file", frozenset({"staff"}), _staff_summary),
 )}
 
 

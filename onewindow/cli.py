@@ -26,7 +26,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("device", "devices.cli:run_diagnostic", "installer diagnostics for one device"),
     Command("web", "citizen_web.main:run", "the citizen web node: ticket, hall, guide, booking, case pages"),
     Command("console", "console.main:run", "the supervisor console (值班长): live hall, alerts, 差评 tasks, actions"),
-    Command("check-config", "onewindow.check_config:run", "validate a config file (hall, kiosk, display, devices)"),
+    Command("check-config", "onewindow.check_config:run", "validate a config file (hall, kiosk, display, devices, panel, web, console, staff)"),
     Command("passwd", "hall_server.passwords:run", "set a client's broker login in the password file"),
     Command("staff", "hall_server.staff:run", "add window staff or set a PIN in the staff file (argon2)"),
     Command("report", "hall_server.report:run", "daily statistics (HTML with charts, CSV)"),

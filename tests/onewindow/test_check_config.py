@@ -16,7 +16,7 @@ from tests.support.hall import ROOT
 CONFIG = ROOT / "config"
 SHIPPED = {"hall": CONFIG / "hall.toml", "kiosk": CONFIG / "kiosk.toml", "display": CONFIG / "display.toml",
            "devices": CONFIG / "devices.toml", "panel": CONFIG / "panel.toml",
-           "web": CONFIG / "web.toml", "console": CONFIG / "console.toml"}
+           "web": CONFIG / "web.toml", "console": CONFIG / "console.toml", "staff": CONFIG / "staff.toml"}
 
 # kind -> (replacements that break the shipped file, a pattern per problem the admin must see)
 BROKEN: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
@@ -49,6 +49,13 @@ BROKEN: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
                           '\n[sms.templates]\ncase_accepted = "您在大安区政务服务中心申请的{service}已受理，办件编号'
                           '{number}，查询码{query_code}。"\n\n[appointments]\n')],
                         [r"^sms\.templates\.case_accepted: \d+ UCS-2 units with the longest values \(limit 70"]),
+    # a staff number given twice and a PIN written in clear instead of its argon2 hash (checked with or without the
+    # hall file beside it)
+    "staff": ([('number = "1002"', 'number = "1001"'), ('pin = "$argon2id$v=19$m=19456,t=2,p=1$o6lT', 'pin = "1234"#')],
+              [r"^staff\[1001\]\.number: 1001 appears twice", r"^staff\[1015\]\.pin: not an argon2 hash"]),
+    # a window the hall does not have, found against the hall.toml beside the file that names it
+    "staff references": ([('windows = ["w15", "w16"]', 'windows = ["w999"]')],
+                         [r"^staff\[1015\]\.windows\[0\]: no window 'w999'"]),
     # cross-references between the sections of one file
     "devices references": ([('bus = "keypads"\naddr = 1', 'bus = "keypad"\naddr = 1'), ("addr = 12", "addr = 11")],
                            [r"^keypads\[[\w-]+\]\.bus: no bus 'keypad'", r"^evaluators\[[\w-]+\]\.addr: 11 on bus 'line1' "
@@ -75,9 +82,11 @@ def broken_copy(tmp_path: Path, case: str, name: str | None = None) -> Path:
 
 
 def _staff_beside(tmp_path: Path, kind: str) -> None:
-    """A copy of the hall file finds its staff file ([staff] file = "staff.toml") beside it."""
-    if kind == "hall":
-        (tmp_path / "staff.toml").write_text((CONFIG / "staff.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    """A copy of the hall file finds its staff file ([staff] file = "staff.toml") beside it; a copy of the staff file
+    the hall file that names it."""
+    other = {"hall": "staff.toml", "staff": "hall.toml"}.get(kind)
+    if other:
+        (tmp_path / other).write_text((CONFIG / other).read_text(encoding="utf-8"), encoding="utf-8")
 
 
 def test_every_kind_has_a_shipped_file() -> None:
@@ -180,3 +189,14 @@ def test_the_hall_check_lists_staff_file_problems_with_key_paths(tmp_path, capsy
     staff.unlink()
     code, out, _err = check(capsys, path)
     assert code == 1 and any("staff.file:" in line and "not found" in line for line in out), out
+
+
+def test_a_staff_file_is_checked_against_the_hall_file_that_names_it(tmp_path, capsys) -> None:
+    code, out, _err = check(capsys, SHIPPED["staff"])
+    assert code == 0 and out[0].endswith(f"24 staff members, PINs as argon2 hashes, windows and departments checked "
+                                         f"against {CONFIG / 'hall.toml'}"), out
+    alone = tmp_path / "staff.toml"          # no hall.toml beside it: its rows are checked, their references cannot be
+    alone.write_text(SHIPPED["staff"].read_text(encoding="utf-8").replace('"w15", "w16"', '"w999"', 1), encoding="utf-8")
+    code, out, _err = check(capsys, alone)
+    assert code == 0 and out[0].endswith("windows and departments not checked (no hall.toml beside it names this "
+                                         "file)"), out
