@@ -52,7 +52,8 @@ from hall_bus import BusClient  # noqa: E402
 from hall_bus.contract import Op  # noqa: E402
 from hall_bus.idnumber import check_digit  # noqa: E402
 from hall_server.stats import summary  # noqa: E402
-from tests.support.hall import HALL_CONFIG, ONEWINDOW, RunningHall, start_hall, wait_for_line  # noqa: E402
+from tests.support.hall import (HALL_CONFIG, ONEWINDOW, RunningHall, all_day_issuing, start_hall,  # noqa: E402
+                                wait_for_line)
 
 SERVICE = "ss_enroll"
 ENV = {"ONEWINDOW_ID_HMAC_KEY": "bench-id-key-0123456789", "ONEWINDOW_WEB_SECRET": "bench-web-secret-0123456789"}
@@ -65,7 +66,8 @@ def hall_config(tmp: Path, tickets: int) -> tuple[Path, list[str], list[str]]:
     """The shipped hall with ss_enroll (and clones of it) at 999 a day, issuing and booking every day all day, slots
     of 10 minutes with 50 seats; → (path, the bench services, the windows that call them)."""
     data = tomllib.loads(HALL_CONFIG.read_text(encoding="utf-8"))
-    data["issuing"]["hours"] = [["00:00", "23:59"]]
+    all_day_issuing(data["issuing"])
+    data["issuing"].pop("period_quotas", None)      # every quota at 999 below: no period quotas either (时段限号)
     data["issuing"]["weekdays"] = [1, 2, 3, 4, 5, 6, 7]
     data["booking"]["slot_minutes"] = 10
     data["booking"]["seats"] = 50

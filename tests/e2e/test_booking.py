@@ -15,7 +15,7 @@ import pytest
 
 from hall_bus import RequestError
 from hall_bus.contract import Op
-from tests.support.hall import HALL_CONFIG, RunningHall, start_hall
+from tests.support.hall import HALL_CONFIG, RunningHall, all_day_hall, start_hall
 from tests.support.sms_platform import Platform, wait_for
 
 PHONE = "13912345678"
@@ -26,8 +26,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 def hall_config(tmp_path: Path, platform: Platform) -> Path:
     today = datetime.now(TZ).date()
     text = HALL_CONFIG.read_text(encoding="utf-8")
-    text = text.replace('hours = [["08:30", "12:00"], ["13:30", "17:00"]]',
-                        f'hours = [["00:00", "23:59"]]\nextra_days = ["{today}", "{today + timedelta(days=1)}"]')
+    text = all_day_hall(text, extra_days=[today, today + timedelta(days=1)])
     text = text.replace("slot_minutes = 30", "slot_minutes = 10").replace("# seats = 4", "seats = 2", 1)
     text += (f'\n[sms]\ngateway = "{platform.url}"\nsignature = "【大安政务】"\nretry_max_s = 2\n')
     path = tmp_path / "hall.toml"

@@ -27,7 +27,7 @@ from hall_bus import BusClient
 from hall_bus.contract import Op
 from hall_bus.idnumber import check_digit
 from tests.support.browser import chrome, console_errors, full_page_png, scroll_width, transferred_bytes
-from tests.support.hall import HALL_CONFIG, ONEWINDOW, ROOT, RunningHall, start_hall, wait_for_line
+from tests.support.hall import HALL_CONFIG, ONEWINDOW, ROOT, RunningHall, all_day_hall, start_hall, wait_for_line
 
 TZ = ZoneInfo("Asia/Shanghai")
 ENV = {"ONEWINDOW_ID_HMAC_KEY": "e2e-id-key-0123456789", "ONEWINDOW_WEB_SECRET": "e2e-web-secret-0123456789"}
@@ -43,8 +43,7 @@ def hall_config(tmp: Path) -> Path:
     10 minutes (the next one starts within the kiosk's check-in grace)."""
     today = datetime.now(TZ).date()
     text = HALL_CONFIG.read_text(encoding="utf-8")
-    text = text.replace('hours = [["08:30", "12:00"], ["13:30", "17:00"]]',
-                        f'hours = [["00:00", "23:59"]]\nextra_days = ["{today}", "{today + timedelta(days=1)}"]')
+    text = all_day_hall(text, extra_days=[today, today + timedelta(days=1)])
     text = text.replace("slot_minutes = 30", "slot_minutes = 10").replace("# seats = 4", "seats = 2", 1)
     # the staff file is relative to the shipped hall.toml; windows here call without a staff member signed in
     text = re.sub(r'^file = "([^"/]+)"', lambda m: f'file = "{HALL_CONFIG.parent / m.group(1)}"', text, flags=re.M)

@@ -6,6 +6,7 @@ import atexit
 import json
 import os
 import queue
+import re
 import shutil
 import signal
 import socket
@@ -14,7 +15,10 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Callable
 
@@ -43,6 +47,47 @@ def _without_sign_in() -> Path:
 
 HALL_CONFIG = _without_sign_in()
 ONEWINDOW = [sys.executable, "-m", "onewindow"]
+ALL_DAY = [["00:00", "23:59"]]
+
+
+def all_day_issuing(issuing: dict) -> dict:
+    """An `[issuing]` table (as tomllib reads it) made to issue all day: `hours` one period, 00:00-23:59, and each
+    `[[issuing.period_quotas]]` entry fitted to that one period by summing its quotas (the same numbers a day, no
+    morning/afternoon split: the config check wants one quota per period). Changed in place and returned."""
+    issuing["hours"] = [list(h) for h in ALL_DAY]
+    for pq in issuing.get("period_quotas", []):
+        pq["quotas"] = [sum(pq["quotas"])]
+    return issuing
+
+
+def all_day_hall(text: str, *, extra_days: Iterable[date] = ()) -> str:
+    """A hall file's text issuing all day (`all_day_issuing`), with `extra_days` as the hall's extra opening days;
+    the rest of the text, comments too, stays as it was (so a caller's further `.replace`s still find theirs). The
+    result is checked to read back as exactly that change."""
+    want = tomllib.loads(text)
+    issuing = all_day_issuing(want["issuing"])
+    days = [d.isoformat() for d in extra_days]
+    hours = f"hours = {json.dumps(ALL_DAY)}"
+    if days:
+        assert "extra_days" not in issuing, "the hall file has extra_days of its own"
+        issuing["extra_days"] = days
+        hours += f"\nextra_days = {json.dumps(days)}"
+    text, n = re.subn(r"^hours = .*$", lambda _m: hours, text, count=1, flags=re.M)
+    assert n == 1, "the hall file has no [issuing] hours line"
+    text = re.sub(r"^quotas = \[([^\]]*)\]", lambda m: f"quotas = [{sum(int(x) for x in m.group(1).split(','))}]",
+                  text, flags=re.M)
+    assert tomllib.loads(text) == want, "the all-day hall file does not read back as intended"
+    return text
+
+
+def without_period_quotas(text: str) -> str:
+    """A hall file's text without its `[[issuing.period_quotas]]` tables (时段限号): for benches that set every quota
+    to 999; the rest of the text stays as it was, checked to read back so."""
+    want = tomllib.loads(text)
+    want["issuing"].pop("period_quotas", None)
+    text = re.sub(r"^\[\[issuing\.period_quotas\]\]\n(?:[a-z_]+ = .*\n)*", "", text, flags=re.M)
+    assert tomllib.loads(text) == want, "the hall file without period quotas does not read back as intended"
+    return text
 
 
 def free_port() -> int:
