@@ -3,7 +3,8 @@ Unit tier: the engine and hall_server.booking on small configs, time passed in."
 from __future__ import annotations
 
 import random
-from datetime import date
+import re
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from hall_server.config import HallConfig, load_hall_config
 from hall_server.engine import Appointment, Engine, HallError
 from hall_server.records import BOOKED, CHECKED_IN
 from tests.hall_server.test_engine import FRIDAY, REFERENCE_CONFIG, at, small_config_dict
+from tests.support.hall import all_day_hall
 
 HOURS = [["08:30", "12:00"], ["13:30", "17:00"]]
 
@@ -192,28 +194,109 @@ class TestConfig:
         cfg = config([{"services": ["s_c", "s_b"], "quotas": [60, 40]}])
         assert cfg.issuing.period_quotas_of("s_b") == [60, 40] and cfg.issuing.period_quotas_of("s_a1") is None
 
+    @staticmethod
+    def reference_with(tmp_path: Path, text: str) -> Path:
+        """A copy of the reference hall file, its staff file beside it."""
+        path = tmp_path / "hall.toml"
+        path.write_text(text, encoding="utf-8")
+        (tmp_path / "staff.toml").write_bytes((REFERENCE_CONFIG.parent / "staff.toml").read_bytes())
+        return path
+
     def test_wrong_entries_are_refused_with_key_paths(self, tmp_path: Path) -> None:
         text = REFERENCE_CONFIG.read_text(encoding="utf-8")
-        example = '# [[issuing.period_quotas]]\n# services = ["ss_retire"]\n# quotas = [60, 40]\n'
-        assert example in text
-        bad = text.replace(example, '[[issuing.period_quotas]]\nservices = ["ss_retire", "nope"]\nquotas = [60]\n'
-                                    '[[issuing.period_quotas]]\nservices = ["ss_retire"]\nquotas = [1, 2]\n'
-                                    '[[issuing.period_quotas]]\nservices = ["ss_enroll"]\nquotas = [1, -1]\n')
-        path = tmp_path / "hall.toml"
-        path.write_text(bad, encoding="utf-8")
+        enabled = re.search(r"^\[\[issuing\.period_quotas\]\]\n.*?(?=\n\n)", text, flags=re.M | re.S)
+        assert enabled, "config/hall.toml enables no [[issuing.period_quotas]]"
+        bad = text.replace(enabled.group(0),
+                           '[[issuing.period_quotas]]\nservices = ["ss_retire", "nope"]\nquotas = [60]\n'
+                           '[[issuing.period_quotas]]\nservices = ["ss_retire"]\nquotas = [1, 2]\n'
+                           '[[issuing.period_quotas]]\nservices = ["ss_enroll"]\nquotas = [1, -1]', 1)
         with pytest.raises(ConfigError) as exc:
-            load_hall_config(path)
+            load_hall_config(self.reference_with(tmp_path, bad))
         problems = "\n".join(exc.value.problems)
         assert "issuing.period_quotas[0].quotas: 1 quotas for 2 periods of issuing.hours" in problems
         assert "issuing.period_quotas[0].services[1]: no service 'nope'" in problems
         assert "issuing.period_quotas[1].services[0]: 'ss_retire' already has period quotas" in problems
         assert "issuing.period_quotas[2].quotas[1]" in problems
 
-    def test_the_reference_example_loads_when_uncommented(self, tmp_path: Path) -> None:
+    def test_the_reference_hall_enables_them_one_quota_per_period(self) -> None:
+        cfg = load_hall_config(REFERENCE_CONFIG)
+        assert cfg.issuing.period_quotas, "config/hall.toml enables no [[issuing.period_quotas]]"
+        assert cfg.issuing.period_quotas_of("ss_retire") == [70, 50]
+        assert cfg.issuing.period_quotas_of("ap_estate_move") == [90, 60]
+        for pq in cfg.issuing.period_quotas:
+            assert len(pq.quotas) == len(cfg.issuing.hours)
+            for sid in pq.services:      # the periods add up to no more than the day: both quotas mean something
+                assert sum(pq.quotas) <= cfg.services_by_id[sid].daily_quota, sid
+
+    def test_the_reference_hours_changed_to_one_period_need_the_quotas_changed_too(self, tmp_path: Path) -> None:
         text = REFERENCE_CONFIG.read_text(encoding="utf-8")
-        good = text.replace('# [[issuing.period_quotas]]\n# services = ["ss_retire"]\n# quotas = [60, 40]\n',
-                            '[[issuing.period_quotas]]\nservices = ["ss_retire"]\nquotas = [60, 40]\n')
-        path = tmp_path / "hall.toml"
-        path.write_text(good, encoding="utf-8")
-        (tmp_path / "staff.toml").write_bytes((REFERENCE_CONFIG.parent / "staff.toml").read_bytes())
-        assert load_hall_config(path).issuing.period_quotas_of("ss_retire") == [60, 40]
+        one = text.replace('hours = [["08:30", "12:00"], ["13:30", "17:00"]]', 'hours = [["08:30", "17:00"]]', 1)
+        with pytest.raises(ConfigError) as exc:
+            load_hall_config(self.reference_with(tmp_path, one))
+        assert "issuing.period_quotas[0].quotas: 2 quotas for 1 periods of issuing.hours" in exc.value.problems[0]
+        # the tests' and benches' all-day hall (tests.support.hall.all_day_hall) sums them into its one period
+        cfg = load_hall_config(self.reference_with(tmp_path, all_day_hall(text)))
+        assert cfg.issuing.hours == [("00:00", "23:59")]
+        assert cfg.issuing.period_quotas_of("ss_retire") == [120]
+        assert cfg.issuing.period_quotas_of("ap_estate_move") == [150]
+
+
+# ---------------------------------------------------------------- the reference hall
+@pytest.fixture(scope="module")
+def reference() -> HallConfig:
+    return load_hall_config(REFERENCE_CONFIG)
+
+
+class TestReferenceHall:
+    """config/hall.toml enables 时段限号 and the engine enforces it (issue 12: every rule is in hall.toml and enforced
+    by the server): 退休待遇核定 has 70 numbers in the morning and 50 in the afternoon."""
+
+    def test_a_full_morning_refuses_until_the_afternoon_and_the_afternoon_ends_the_day(self,
+                                                                                       reference: HallConfig) -> None:
+        e = Engine(reference, rng=random.Random(5))
+        morning, afternoon = reference.issuing.period_quotas_of("ss_retire") or []
+        opens = reference.issuing.hours[1][0]
+        people = iter(range(1000))
+
+        def take(now):     # id_required: every citizen swipes an ID card of their own (holder_daily_cap 3)
+            return e.issue(now, "ss_retire", "id_card", {"ref": f"holder-{next(people)}", "birth_date": "1966-03-01"})
+
+        for i in range(morning):
+            take(at(8, 30) + timedelta(minutes=2 * i))
+        with pytest.raises(HallError) as exc:
+            take(at(11, 30))
+        assert exc.value.code == ErrorCode.QUOTA_EXHAUSTED
+        assert f"“退休待遇核定”上午号已取完，下午 {opens} 起可取号" in exc.value.message_zh
+        assert f"the morning's numbers are all taken; the afternoon's are issued from {opens}" in exc.value.message
+        assert e.issued_in_period("ss_retire", 0) == morning
+        e.issue(at(11, 31), "ss_enroll", "id_card", {"ref": "someone-else", "birth_date": "1980-01-01"})  # others go on
+
+        h, m = map(int, opens.split(":"))
+        for i in range(afternoon):
+            take(at(h, m) + timedelta(minutes=3 * i))
+        assert e.issued_in_period("ss_retire", 1) == afternoon
+        with pytest.raises(HallError) as exc:
+            take(at(16, 45))
+        assert exc.value.code == ErrorCode.QUOTA_EXHAUSTED        # the periods add up to the daily quota: the day's
+        assert "“退休待遇核定”今日120个号已取完" in exc.value.message_zh                          # numbers are all taken
+        assert e.issued_per_service["ss_retire"] == morning + afternoon == 120
+
+    def test_the_mornings_unused_numbers_do_not_carry_over(self, reference: HallConfig) -> None:
+        e = Engine(reference, rng=random.Random(6))
+        _morning, afternoon = reference.issuing.period_quotas_of("ss_retire") or []
+        for i in range(afternoon):
+            e.issue(at(14) + timedelta(minutes=i), "ss_retire", "id_card", {"ref": f"holder-{i}",
+                                                                              "birth_date": "1966-03-01"})
+        with pytest.raises(HallError) as exc:
+            e.issue(at(16), "ss_retire", "id_card", {"ref": "one-more", "birth_date": "1966-03-01"})
+        assert exc.value.code == ErrorCode.QUOTA_EXHAUSTED
+        assert exc.value.message_zh == "“退休待遇核定”今日号已取完，请改日或网上预约办理"
+        assert f"the afternoon's {afternoon} were the last" in exc.value.message
+
+    def test_booking_seats_come_out_of_each_periods_quota(self, reference: HallConfig) -> None:
+        morning, afternoon = reference.issuing.period_quotas_of("ss_retire") or []
+        share = reference.booking_rules("ss_retire").share
+        slots = booking.day_slots(reference, "ss_retire")
+        opens = reference.issuing.hours[1][0]
+        assert sum(s.seats for s in slots if s.start < opens) == int(morning * share)
+        assert sum(s.seats for s in slots if s.start >= opens) == int(afternoon * share)
