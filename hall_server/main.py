@@ -208,7 +208,9 @@ def run(argv: list[str]) -> int:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--broker-port", type=int, help="port of the embedded broker (0: any free port)")
     g.add_argument("--broker", help="external broker URL, mqtt://[user:pass@]host:port")
-    p.add_argument("--open-all-day", action="store_true", help="ignore the configured issuing hours")
+    p.add_argument("--open-all-day", action="store_true",
+                   help="ignore the configured issuing hours and days (period quotas still count: a number takes "
+                        "the quota of the period its time falls in, else the next one's, after the last the last's)")
     p.add_argument("--appointments", help="CSV of code,service,date,start,end (instead of [appointments] file)")
     p.add_argument("--sms-out", metavar="DIR", help="demo: SMS go as files into DIR (instead of [sms] gateway)")
     p.add_argument("-v", "--verbose", action="store_true")
