@@ -7,6 +7,7 @@ the protocol error code. The service layer persists an outcome in one transactio
 from __future__ import annotations
 
 import bisect
+import heapq
 import random
 import secrets
 from collections import deque
@@ -23,7 +24,7 @@ from hall_server.config import HallConfig, parse_clock
 from hall_server.records import (
     BOOKED, CHECKED_IN, OPEN_STATES, QUEUED, Appointment, Ticket, TicketState, WindowState, WindowStatus,
 )
-from hall_server.views import BusViews
+from hall_server.views import _FOREVER, BusViews, _along
 
 VERIFY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"   # no 0/O, 1/I: read aloud and typed by citizens
 RECENT_CALLS = 10
@@ -35,6 +36,15 @@ MAX_COUNTER = 999
 
 class HallError(BusError):
     """A request the hall cannot serve (carries the protocol error code)."""
+
+
+@dataclass
+class _Replay:
+    """The calls replayed for the estimates (Engine._replay_afresh): seconds of calling time from now."""
+    start: dict[str, float]              # waiting ticket id -> when a window calls it
+    free: dict[str, float]               # window taking part -> when it has called every ticket it may call
+    callers: dict[str, list[str]]        # service -> the windows taking part that call it
+    avg: dict[str, float]                # service -> the smoothed service time the replay used
 
 
 @dataclass
@@ -99,6 +109,8 @@ class Engine(BusViews):
         self.service_times: dict[str, deque[float]] = {s.id: deque(maxlen=SERVICE_TIME_SAMPLES) for s in config.services}
         # service -> its smoothed service time (see _record_service_time); none yet: the configured avg_service_s
         self.service_ewma: dict[str, float] = {}
+        self.clock: datetime | None = None         # the latest operation's `now`: the views' estimates count from it
+        self._replay_cache: _Replay | None = None  # the calls replayed for the estimates (see _replay)
         self._period_issued: dict[tuple[str, int], int] | None = None   # (service, hours period) -> issued today
         self._reserved_period: dict[tuple[str, int], int] = {}          # (service, period) -> bookings not checked in
         self.appointments: dict[str, Appointment] = {}
@@ -139,6 +151,7 @@ class Engine(BusViews):
         self._reset_day(day)
         self.orphans = Outcome()
         when = now or datetime.combine(day, datetime.min.time(), self.tz)
+        self.clock = when
         for t in sorted(tickets, key=lambda t: (t.issued_at, t.seq)):
             self._adopt(t, when)
             self._index(t, appended=False)
@@ -256,6 +269,7 @@ class Engine(BusViews):
 
     def roll(self, now: datetime, out: Outcome) -> None:
         """Start a new business day when `now` is past the current one: leftovers expire, counters restart."""
+        self.clock = now
         today = self.business_day(now)
         if self.day == today:
             return
@@ -319,7 +333,8 @@ class Engine(BusViews):
         bisect.insort(self.queues[t.service], (self._key(t), t.id))
         if t.to_window:
             self.directed.setdefault(t.to_window, set()).add(t.id)
-        if appended and not t.priority and self._after_every_directed(t):
+        if appended and not t.priority and self._after_every_directed(t) and self._sorts_last(t):
+            self._replay_append(t)
             self._queue_append(t)
         else:
             self._queues_moved()
@@ -340,8 +355,9 @@ class Engine(BusViews):
 
     def _queues_moved(self) -> None:
         """Who waits where, which windows are open or how long a service takes has changed: every zone's
-        state/queue is computed afresh when next asked for."""
+        state/queue and the replay behind the estimates are computed afresh when next asked for."""
         self._queue_cache.clear()
+        self._replay_cache = None
 
     def _dequeue(self, t: Ticket) -> None:
         self._queues_moved()
@@ -423,24 +439,138 @@ class Engine(BusViews):
     def open_windows_for(self, service: str) -> int:
         return sum(1 for w in self.service_windows[service] if self.windows[w].status is WindowStatus.OPEN)
 
-    def est_windows_for(self, service: str) -> int:
-        """The windows an estimate divides by: the open ones serving the service; before any of them is open, the
-        windows hall.toml schedules for it (every configured window serving it), not none."""
-        return max(1, self.open_windows_for(service) or len(self.service_windows.get(service, ())))
+    # ------------------------------------------------------------------ estimates
+    # est_wait_s replays the calls: every window that may call calls the earliest ticket it may call as soon as it is
+    # free, each ticket taking its service's smoothed time (avg_service_s). A window serving several services spends
+    # its time on all of them, so a service's windows are not each counted in full for every service they serve. The
+    # replay gives calling time from now; the hall's hours turn that into time on the clock (_on_the_clock).
+    def _replay(self) -> _Replay:
+        """The replay of today's queues as they stand (kept until the queues, windows or service times change)."""
+        if self._replay_cache is None:
+            self._replay_cache = self._replay_afresh()
+        return self._replay_cache
 
-    def est_under_way(self, service: str) -> float:
-        """Service times still to run before the first of the service's windows is free: half of one when every
-        open window serving it is busy (the ticket under way is half done on average), else none."""
-        windows = [w for w in self.service_windows.get(service, ()) if self.windows[w].status is WindowStatus.OPEN]
-        return 0.5 if windows and all(self.windows[w].current for w in windows) else 0.0
+    def _replay_afresh(self) -> _Replay:
+        """Windows that take part: the open ones, with all their services; one that is not open only for those of its
+        services that no open window serves (before opening: every window of hall.toml, for all of them), and for the
+        tickets transferred to it by name. A free window starts now; the busy ones free up in the order they called
+        their current ticket, evenly over its service time: with k busy, after 1/(k+1), 2/(k+1) ... k/(k+1) of it
+        (one busy window: half of it, the ticket under way being half done on average)."""
+        avg = {s: self.avg_service_s(s) for s in self.queues}
+        served = {s: self.open_windows_for(s) > 0 for s in self.queues}
+        callers: dict[str, tuple[str, ...]] = {}
+        for wid, services in self.window_services.items():
+            is_open = self.windows[wid].status is WindowStatus.OPEN
+            callers[wid] = tuple(s for s in services if is_open or not served[s])
+        directed: dict[str, list[tuple[Any, str]]] = {}
+        for target, d in self._directed_tickets():
+            directed.setdefault(target, []).append((self._key(d), d.id))
+        named = {tid for items in directed.values() for _k, tid in items}
+        for items in directed.values():
+            items.sort()
+        queues = {s: [item for item in q if item[1] not in named] if named else q for s, q in self.queues.items()}
+        taking_part = [w for w in self.windows if callers.get(w) or directed.get(w)]
+        busy = sorted((self.tickets[self.windows[w].current].called_at or datetime.min.replace(tzinfo=self.tz), w)
+                      for w in taking_part if self.windows[w].current in self.tickets)
+        heap: list[tuple[float, str]] = [(0.0, w) for w in taking_part if self.windows[w].current not in self.tickets]
+        for rank, (_called, w) in enumerate(busy, 1):
+            current = self.tickets[self.windows[w].current]
+            heap.append((avg.get(current.service, 0.0) * rank / (len(busy) + 1), w))
+        heapq.heapify(heap)
+        at = {s: 0 for s in queues}
+        at_named = {w: 0 for w in directed}
+        start: dict[str, float] = {}
+        free: dict[str, float] = {}
+        while heap:
+            f, w = heapq.heappop(heap)
+            best, where = None, None
+            for s in callers.get(w, ()):
+                q, i = queues[s], at[s]
+                if i < len(q) and (best is None or q[i] < best):
+                    best, where = q[i], s
+            mine = directed.get(w)
+            if mine and at_named[w] < len(mine) and (best is None or mine[at_named[w]] < best):
+                best, where = mine[at_named[w]], None
+            if best is None:
+                free[w] = f                  # nothing more for this window
+                continue
+            if where is None:
+                at_named[w] += 1
+            else:
+                at[where] += 1
+            tid = best[1]
+            start[tid] = f
+            heapq.heappush(heap, (f + avg.get(self.tickets[tid].service, 0.0), w))
+        by_service: dict[str, list[str]] = {}
+        for w in taking_part:
+            for s in callers.get(w, ()):
+                by_service.setdefault(s, []).append(w)
+        return _Replay(start, free, {s: sorted(ws) for s, ws in by_service.items()}, avg)
 
-    def est_wait_s(self, service: str, ahead: int) -> int:
-        """(ahead + the part under way) x the smoothed service time / the windows open (else scheduled) for it."""
-        return self._est(self.avg_service_s(service), ahead, self.est_under_way(service), self.est_windows_for(service))
+    def _replay_append(self, t: Ticket) -> None:
+        """A ticket just issued, after every ticket its windows may call: the first of its windows to run out of
+        earlier tickets calls it (what the replay afresh would give), so the kept replay takes it in place."""
+        r = self._replay_cache
+        if r is None:
+            return
+        windows = r.callers.get(t.service)
+        if not windows or t.service not in r.avg:
+            self._replay_cache = None
+            return
+        w = min(windows, key=lambda w: (r.free[w], w))
+        r.start[t.id] = r.free[w]
+        r.free[w] += r.avg[t.service]
 
-    @staticmethod
-    def _est(avg: float, ahead: int, under_way: float, windows: int) -> int:
-        return int(round(avg * (ahead + under_way) / windows))
+    def calling_s(self, t: Ticket) -> float:
+        """Calling time (the hall's hours, from now) until t is called, by the replay."""
+        r = self._replay()
+        got = r.start.get(t.id)
+        return got if got is not None else self.ahead_of(t) * self.avg_service_s(t.service)
+
+    def calling_new_s(self, service: str) -> float:
+        """Calling time until a ticket of `service` issued now would be called."""
+        r = self._replay()
+        windows = r.callers.get(service)
+        if not windows:
+            return len(self.queues[service]) * self.avg_service_s(service)
+        return min(r.free[w] for w in windows)
+
+    def open_for(self, t: Ticket) -> bool:
+        """Whether a window that may call t is open now."""
+        return any(self.windows[w].status is WindowStatus.OPEN for w in self._windows_that_may_call(t))
+
+    def est_wait_s(self, t: Ticket, now: datetime | None = None) -> int:
+        """The ticket's estimated wait: its calling time by the replay, on the clock (`now`: the latest operation's)."""
+        return int(round(self._on_the_clock(self.calling_s(t), self.open_for(t), now)))
+
+    def est_new_s(self, service: str, now: datetime | None = None) -> int:
+        """The estimated wait of a ticket of `service` issued now."""
+        return int(round(self._on_the_clock(self.calling_new_s(service), self.open_windows_for(service) > 0, now)))
+
+    def _on_the_clock(self, seconds: float, open_now: bool, now: datetime | None = None) -> float:
+        return _along(self._calling_spans(now, open_now), seconds)
+
+    def _calling_spans(self, now: datetime | None, open_now: bool) -> list[tuple[float, float]]:
+        """When the windows call, in seconds from `now` (default: the latest operation's time): the periods of
+        `[issuing] hours` still to come today, the last one without end (the windows serve who is left after it). The
+        time before the next period (before opening, over lunch) is skipped, unless a window that may call is open
+        now: then it is taken to go on calling until the period starts."""
+        now = now or self.clock
+        if now is None:
+            return [(0.0, _FOREVER)]
+        local = self.local(now)
+        hours = self.config.issuing.hours
+        spans: list[tuple[float, float]] = []
+        for i, (a, b) in enumerate(hours):
+            end = _FOREVER if i == len(hours) - 1 else \
+                (datetime.combine(local.date(), parse_clock(b), self.tz) - local).total_seconds()
+            if end <= 0:
+                continue
+            begin = max(0.0, (datetime.combine(local.date(), parse_clock(a), self.tz) - local).total_seconds())
+            if open_now and not spans:
+                begin = 0.0
+            spans.append((begin, end))
+        return spans
 
     # ------------------------------------------------------------------ lookups
     def _window(self, wid: str) -> WindowState:

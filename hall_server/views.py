@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from hall_bus import payloads as bus
 from hall_server.records import QUEUED, Ticket, WindowStatus, _iso
 
+_FOREVER = float("inf")
+
 if TYPE_CHECKING:
     from hall_server.engine import Engine
 
@@ -31,7 +33,7 @@ class BusViews:
         return bus.Ticket(
             id=t.id, number=t.number, service=t.service, zone=t.zone, state=t.state.value, channel=t.channel,
             priority=t.priority, issued_at=t.issued_at.isoformat(), called_at=_iso(t.called_at), window=t.window,
-            ahead=ahead, est_wait_s=self.est_wait_s(t.service, ahead) if t.state in QUEUED else 0, verify=t.verify,
+            ahead=ahead, est_wait_s=self.est_wait_s(t) if t.state in QUEUED else 0, verify=t.verify,
             token=(t.token or None) if with_token else None,
             service_name=svc.name if svc else t.service, service_name_en=svc.name_en if svc else t.service,
             zone_name=zone.name if zone else t.zone, zone_name_en=zone.name_en if zone else t.zone,
@@ -69,7 +71,9 @@ class BusViews:
             services=list(cfg.services), since=_iso(w.since)).wire()
 
     def zone_view(self: "Engine", zid: str, now: datetime | None = None) -> dict[str, Any]:
-        """Counts of the zone and of each of its services (waiting, estimate, longest wait so far)."""
+        """Counts of the zone and of each of its services (waiting, the estimate for a ticket issued now, longest wait
+        so far). The zone's own estimate: its services' mean smoothed time x its waiting tickets / its open windows
+        (before opening: all of them), on the clock (the time to opening added)."""
         services = [s.id for s in self.config.services if s.zone == zid]
         waiting = sum(len(self.queues[s]) for s in services)
         serving = sum(1 for w in self.windows.values()
@@ -81,7 +85,7 @@ class BusViews:
         else:
             avg = 0.0
         scheduled = open_windows or sum(1 for w in self.config.windows if w.zone == zid)   # before opening: hall.toml's
-        est = int(round(avg * waiting / max(1, scheduled)))
+        est = int(round(self._on_the_clock(avg * waiting / max(1, scheduled), open_windows > 0, now)))
         last_called = [c["number"] for c in self.recent_calls if c.get("zone") == zid][:5]
         per_service = {}
         for sid in services:
@@ -90,7 +94,7 @@ class BusViews:
             heads = [q[0], q[min(bisect.bisect_left(q, ((1,),)), len(q) - 1)]] if q else []
             oldest = min((self.tickets[tid].issued_at for _k, tid in heads), default=None)
             per_service[sid] = bus.ServiceLoad(
-                waiting=len(q), est_wait_s=self.est_wait_s(sid, len(q)),
+                waiting=len(q), est_wait_s=self.est_new_s(sid, now),
                 longest_wait_s=max(0, int((now - oldest).total_seconds())) if oldest and now else 0)
         return bus.ZoneState(waiting=waiting, serving=serving, open_windows=open_windows, est_wait_s=est,
                              last_called=last_called, services=per_service).wire()
@@ -100,17 +104,22 @@ class BusViews:
         every open ticket page current without asking the server. The MAX_QUEUE_ENTRIES tickets nearest the front
         are listed (about 35 KB, under the 64 KiB message limit); `more` counts the others, each of which has at
         least MAX_QUEUE_ENTRIES ahead. It runs on every flush, so it is kept: a plain issue appends to it, anything
-        else that moves the queues recomputes it, at a cost bounded by that cap, not by the queue."""
+        else that moves the queues recomputes it, at a cost bounded by that cap, not by the queue. What is kept is
+        each ticket's calling time; the estimates are put on the clock of the latest operation here (the time to
+        opening, a lunch break), as est_wait_s does."""
         cached = self._queue_cache.get(zid)
         if cached is None:
             cached = self._queue_cache[zid] = self._queue_entries(zid)
         entries, more, _last = cached
+        spans = {True: self._calling_spans(None, True), False: self._calling_spans(None, False)}
+        tickets = {tid: (a, int(round(_along(spans[open_now], calling))))
+                   for tid, (a, calling, open_now) in entries.items()}
         # Built without re-validating ~1,000 entries on every flush (the test suite checks it against the model).
-        return bus.QueueState.model_construct(tickets=entries, more=more).wire()
+        return bus.QueueState.model_construct(tickets=tickets, more=more).wire()
 
-    def _queue_entries(self: "Engine", zid: str) -> tuple[dict[str, tuple[int, int]], int, int]:
-        """The zone's state/queue computed afresh: (ticket id -> (ahead, est_wait_s), tickets not listed, the largest
-        ahead listed)."""
+    def _queue_entries(self: "Engine", zid: str) -> tuple[dict[str, tuple[int, float, bool]], int, int]:
+        """The zone's state/queue computed afresh: (ticket id -> (ahead, calling time, a window that may call it is
+        open), tickets not listed, the largest ahead listed)."""
         services = self._zone_services(zid)
         total = sum(len(self.queues[s]) for s in services)
         best: dict[str, int] = {}
@@ -136,15 +145,13 @@ class BusViews:
                         best[tid] = place
         if len(best) > MAX_QUEUE_ENTRIES:
             best = dict(sorted(best.items(), key=lambda kv: kv[1])[:MAX_QUEUE_ENTRIES])
-        # est_wait_s(service, ahead), with the service's average and windows looked up once per service
-        avg = {sid: self.avg_service_s(sid) for sid in services}
-        windows = {sid: self.est_windows_for(sid) for sid in services}
-        under_way = {sid: self.est_under_way(sid) for sid in services}
+        # est_wait_s's calling time and open windows, the latter looked up once per service
+        open_now = {sid: self.open_windows_for(sid) > 0 for sid in services}
         entries = {}
         for tid, a in best.items():
-            sid = self.tickets[tid].service
-            entries[tid] = (a, self._est(avg[sid], a, under_way[sid], windows[sid]))
-        return entries, total - len(entries), max((a for a, _e in entries.values()), default=0)
+            t = self.tickets[tid]
+            entries[tid] = (a, self.calling_s(t), self.open_for(t) if t.to_window else open_now[t.service])
+        return entries, total - len(entries), max((e[0] for e in entries.values()), default=0)
 
     def _queue_append(self: "Engine", t: Ticket) -> None:
         """A ticket just issued joins its zone's kept state/queue without recomputing it: it is last in every merge
@@ -158,7 +165,7 @@ class BusViews:
             return
         ahead = self.ahead_of(t)
         if len(entries) < MAX_QUEUE_ENTRIES:
-            entries[t.id] = (ahead, self.est_wait_s(t.service, ahead))
+            entries[t.id] = (ahead, self.calling_s(t), self.open_for(t))
             self._queue_cache[t.zone] = (entries, more, max(last, ahead))
         elif ahead >= last:                         # behind everyone listed: counted, not listed
             self._queue_cache[t.zone] = (entries, more + 1, last)
@@ -185,3 +192,12 @@ class BusViews:
 
     def calls_view(self: "Engine") -> list[dict[str, Any]]:
         return list(self.recent_calls)
+
+
+def _along(spans: list[tuple[float, float]], seconds: float) -> float:
+    """Seconds from now until `seconds` of the spans' time (from, to: seconds from now, in order) have passed."""
+    for begin, end in spans:
+        if seconds <= end - begin:
+            return begin + seconds
+        seconds -= end - begin
+    return spans[-1][1] + seconds if spans else seconds

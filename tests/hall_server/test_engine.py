@@ -960,8 +960,9 @@ def test_zone_view_counts_each_service(eng: Engine) -> None:
     issue(eng, "s_b", at(9, 20))
     z = eng.zone_view("z1", at(9, 30))
     assert z["services"]["s_a1"]["waiting"] == 2 and z["services"]["s_a1"]["longest_wait_s"] == 1800
-    # nothing open yet: s_b's two scheduled windows (w1, w4) share its 240 s
-    assert z["services"]["s_b"] == {"waiting": 1, "est_wait_s": 120, "longest_wait_s": 600}
+    # nothing open yet, its scheduled windows count: w1 calls the two earlier s_a1 tickets first, so w4 calls B001 and,
+    # 240 s later, a new s_b ticket
+    assert z["services"]["s_b"] == {"waiting": 1, "est_wait_s": 240, "longest_wait_s": 600}
     assert z["services"]["s_a2"]["waiting"] == 0 and set(z["services"]) == {"s_a1", "s_a2", "s_b"}
 
 

@@ -1,6 +1,9 @@
-"""Issue 12 item 3, honest estimates: est_wait_s uses the windows hall.toml schedules for a service before any of them
-opens, a smoothed service time per service (one quick finish moves it a little), and half a service time when every
-open window is busy; a simulated day (bench/estimates.py) compares the estimates with the waits it produced."""
+"""Issue 12 item 3, honest estimates: est_wait_s replays the calls (each window calls the earliest ticket it may call
+as soon as it is free, each ticket taking its service's smoothed time) with the windows hall.toml schedules for a
+service before any of them opens, half a service time left when one window is busy, a window shared with other
+services counted only for the time they leave it; the replay's calling time is laid over `[issuing] hours` (the time
+to opening and a lunch break count); a simulated day (bench/estimates.py) compares the estimates with the waits it
+produced."""
 from __future__ import annotations
 
 import random
@@ -33,12 +36,13 @@ class TestSmoothedServiceTime:
     def test_one_quick_finish_is_no_jump(self) -> None:
         e = engine()
         for i in range(5):
-            e.issue(at(9, i), "s_c", "walk_in")
-        before = e.issue(at(9, 5), "s_c", "walk_in").data
-        serve(e, "w3", (9, 10), 60)                   # one citizen done in a minute
+            e.issue(at(8, 30 + i), "s_c", "walk_in")
+        before = e.issue(at(8, 35), "s_c", "walk_in").data   # 5 x 40 min: called before noon, no lunch in it
+        assert before["est_wait_s"] == 5 * 2400
+        serve(e, "w3", (8, 40), 60)                   # one citizen done in a minute
         assert e.avg_service_s("s_c") >= 0.8 * 2400   # not 60: 2400 + 0.2 x (800 - 2400) = 2080
         assert e.avg_service_s("s_c") == pytest.approx(2400 + SERVICE_TIME_ALPHA * (2400 / 3 - 2400))
-        after = e.get(at(9, 12), ticket_id=before["id"]).data
+        after = e.get(at(8, 42), ticket_id=before["id"]).data
         assert after["ahead"] == before["ahead"] - 1
         assert after["est_wait_s"] >= 0.6 * before["est_wait_s"]   # one fewer ahead, the time about the same
 
@@ -75,7 +79,8 @@ class TestWindows:
         t = e.issue(at(8, 31), "s_b", "walk_in").data
         # nobody open yet: s_b is scheduled at w1 and w4 — 4 ahead x 240 s / 2, not zero, not / 1
         assert t["ahead"] == 4 and t["est_wait_s"] == 4 * 240 // 2
-        assert e.zone_view("z1", at(8, 31))["services"]["s_b"]["est_wait_s"] == 5 * 240 // 2
+        # a new one, 5 ahead: the two windows call two at a time, so it comes with the fifth, after 2 x 240 s
+        assert e.zone_view("z1", at(8, 31))["services"]["s_b"]["est_wait_s"] == 2 * 240
         assert e.zone_view("z1", at(8, 31))["est_wait_s"] > 0
 
     def test_once_open_the_open_windows_count(self) -> None:
@@ -108,6 +113,80 @@ class TestWindows:
             for tid, (ahead, est) in kept.items():
                 view = e.get(at(9, 30), ticket_id=tid).data
                 assert (ahead, est) == (view["ahead"], view["est_wait_s"])
+
+
+class TestSharedWindows:
+    def test_a_window_busy_with_another_service_first_is_not_counted_in_full(self) -> None:
+        e = engine()
+        e.set_window(at(9), "w1", "open")             # w1 calls s_a1 and s_b, w4 s_b alone
+        e.set_window(at(9), "w4", "open")
+        for i in range(4):
+            e.issue(at(9, i), "s_a1", "walk_in")      # earlier: w1 calls these first
+        e.issue(at(9, 4), "s_b", "walk_in")
+        e.issue(at(9, 5), "s_b", "walk_in")
+        t = e.issue(at(9, 6), "s_b", "walk_in").data
+        # not 2 x 240 / 2 windows: w4 calls both earlier B tickets, then this one
+        assert t["ahead"] == 2 and t["est_wait_s"] == 2 * 240
+        assert e.zone_view("z1", at(9, 6))["services"]["s_b"]["est_wait_s"] == 3 * 240
+
+    def test_the_shared_window_helps_once_the_other_queue_is_done(self) -> None:
+        e = engine()
+        e.set_window(at(9), "w1", "open")
+        e.set_window(at(9), "w4", "open")
+        e.issue(at(9), "s_a1", "walk_in")             # w1: 300 s of s_a1, then s_b
+        for i in range(4):
+            e.issue(at(9, 1 + i), "s_b", "walk_in")
+        t = e.issue(at(9, 5), "s_b", "walk_in").data
+        # w4: B001 at 0, B002 at 240, B004 at 480, this one at 720; w1: A001 at 0, B003 at 300, then free at 540
+        assert t["ahead"] == 4 and t["est_wait_s"] == 540
+
+
+class TestOpeningHours:
+    """hall: [issuing] hours 08:30-12:00, 13:30-17:00 (small_config_dict)."""
+
+    def test_before_opening_the_time_to_opening_counts(self) -> None:
+        e = engine()
+        e.issue(at(8, 0), "s_b", "walk_in", open_all_day=True)     # a crowd before the windows open
+        e.issue(at(8, 5), "s_b", "walk_in", open_all_day=True)
+        t = e.issue(at(8, 10), "s_b", "walk_in", open_all_day=True).data
+        # 20 min to 08:30, then w1 and w4 call the two ahead of it and one of them this one 240 s later
+        assert t["ahead"] == 2 and t["est_wait_s"] == 20 * 60 + 240
+        later = e.get(at(8, 20), ticket_id=t["id"]).data
+        assert later["est_wait_s"] == 10 * 60 + 240   # the time to opening counts down
+        assert e.queue_view("z1")["tickets"][t["id"]] == [2, 10 * 60 + 240]
+        zone = e.zone_view("z1", at(8, 20))
+        assert zone["services"]["s_b"]["est_wait_s"] == 10 * 60 + 240      # a new one: with the third, by w1 or w4
+        assert zone["est_wait_s"] >= 10 * 60
+
+    def test_a_window_open_before_the_hours_calls_now(self) -> None:
+        e = engine()
+        e.set_window(at(8, 5), "w4", "open")          # staff at work early: nothing waits for 08:30
+        e.issue(at(8, 6), "s_b", "walk_in", open_all_day=True)
+        e.issue(at(8, 7), "s_b", "walk_in", open_all_day=True)
+        t = e.issue(at(8, 10), "s_b", "walk_in", open_all_day=True).data
+        assert t["est_wait_s"] == 2 * 240             # w4 alone (the open ones count), from now
+
+    def test_a_ticket_not_reached_before_noon_waits_through_lunch(self) -> None:
+        e = engine(600)                               # s_c: 10 min, at w3 alone
+        e.set_window(at(11), "w3", "open")
+        assert e.issue(at(11, 40), "s_c", "walk_in").data["est_wait_s"] == 0
+        assert e.issue(at(11, 45), "s_c", "walk_in").data["est_wait_s"] == 600     # called at 11:55, before noon
+        t = e.issue(at(11, 55), "s_c", "walk_in").data
+        # 20 min of calling: 5 before 12:00, the other 15 from 13:30
+        assert t["ahead"] == 2 and t["est_wait_s"] == 5 * 60 + 90 * 60 + 15 * 60
+
+    def test_issued_over_lunch_it_waits_for_the_afternoon(self) -> None:
+        e = engine(600)
+        t = e.issue(at(12, 30), "s_c", "walk_in", open_all_day=True).data    # e.g. a booking check-in
+        assert t["ahead"] == 0 and t["est_wait_s"] == 60 * 60
+        e.set_window(at(12, 40), "w3", "open")        # someone serves through lunch: no waiting for 13:30
+        assert e.get(at(12, 41), ticket_id=t["id"]).data["est_wait_s"] == 0
+
+    def test_after_the_last_period_the_windows_serve_on(self) -> None:
+        e = engine(600)
+        e.issue(at(17, 5), "s_c", "walk_in", open_all_day=True)
+        t = e.issue(at(17, 6), "s_c", "walk_in", open_all_day=True).data
+        assert t["est_wait_s"] == 600
 
 
 class TestSimulatedDay:
