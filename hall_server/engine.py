@@ -1200,7 +1200,10 @@ class Engine(BusViews):
         sup = self.config.supervision
         for t in self._expired_requeues(now):
             self._void_missed(t, now, out)
+        waiting_zones: set[str] = set()
         for t in self.tickets.values():
+            if t.state in QUEUED:
+                waiting_zones.add(t.zone)
             if t.state in QUEUED and not t.alerted and (now - t.issued_at).total_seconds() >= sup.long_wait_s:
                 t.alerted = True
                 out.touch(t)
@@ -1220,6 +1223,11 @@ class Engine(BusViews):
                     now, "window_paused", "yellow", w.id, f"{name}已暂停服务{paused // 60}分钟",
                     f"{self._window_name(w.id, 'en')} has been paused for {paused // 60} min",
                     window=w.id, reason=w.reason, paused_s=paused))
+        # Before opening and through a break nothing happens, yet the estimates count down to the opening: the zones
+        # whose waiting tickets no open window serves go out again each tick (the estimates count from this `now`).
+        serving_zones = {self.config.windows_by_id[w.id].zone for w in self.windows.values()
+                         if w.status is WindowStatus.OPEN}
+        out.zones |= waiting_zones - serving_zones
         return out
 
     # ------------------------------------------------------------------ staff sign-in, console

@@ -158,6 +158,17 @@ class TestOpeningHours:
         assert zone["services"]["s_b"]["est_wait_s"] == 10 * 60 + 240      # a new one: with the third, by w1 or w4
         assert zone["est_wait_s"] >= 10 * 60
 
+    def test_before_opening_each_supervision_tick_republishes_the_countdown(self) -> None:
+        """Nothing happens before 08:30, yet the pages and the display count down: supervise() names the zones whose
+        waiting tickets no open window serves, and only those."""
+        e = engine()
+        e.issue(at(8, 0), "s_b", "walk_in", open_all_day=True)
+        assert "z1" in e.supervise(at(8, 10)).zones
+        assert e.queue_view("z1")["tickets"] and list(e.queue_view("z1")["tickets"].values())[0][1] == 20 * 60
+        e.set_window(at(8, 25), "w1", "open")
+        assert "z1" not in e.supervise(at(8, 26)).zones      # served now: its state goes out when something changes
+        assert not engine().supervise(at(8, 10)).zones        # nobody waiting, nothing to count down
+
     def test_a_window_open_before_the_hours_calls_now(self) -> None:
         e = engine()
         e.set_window(at(8, 5), "w4", "open")          # staff at work early: nothing waits for 08:30
