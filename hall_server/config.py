@@ -571,6 +571,36 @@ def cross_references(data: dict[str, Any]) -> list[str]:
     return problems
 
 
+CATALOG_WARN_SHARE = 0.9      # check-config warns when state/catalog fills this share of the bus's message limit
+
+
+def catalog_size(cfg: HallConfig) -> int:
+    """The bytes of `state/catalog` as it goes on the bus (compact JSON, a business day filled in)."""
+    from hall_bus.contract import encode_json
+    return len(encode_json(cfg.public_catalog("2026-01-01").wire()))
+
+
+def catalog_problems(cfg: HallConfig) -> list[str]:
+    """A catalog over the bus's 64 KiB message limit would never reach a kiosk (Mosquitto drops it): refused here,
+    naming its size, instead of a hall whose kiosks show no services."""
+    from hall_bus.contract import MAX_PAYLOAD
+    size = catalog_size(cfg)
+    if size <= MAX_PAYLOAD:
+        return []
+    return [f"services: state/catalog would be {size} bytes with {len(cfg.services)} services and {len(cfg.windows)} "
+            f"windows, over the bus's {MAX_PAYLOAD}-byte message limit; shorten names (name_en) or the windows' "
+            f"service lists, or split the hall (docs/protocol.md, catalog size)"]
+
+
+def catalog_warnings(cfg: HallConfig) -> list[str]:
+    from hall_bus.contract import MAX_PAYLOAD
+    size = catalog_size(cfg)
+    if CATALOG_WARN_SHARE * MAX_PAYLOAD < size <= MAX_PAYLOAD:
+        return [f"services: state/catalog is {size} bytes, {size * 100 // MAX_PAYLOAD} % of the bus's {MAX_PAYLOAD}-byte "
+                f"message limit: a few more services will not fit"]
+    return []
+
+
 def sms_problems(cfg: HallConfig) -> list[str]:
     """Templates that would need a second SMS segment with the longest values this hall can fill in (the longest
     service and hall names, this hall's case numbers and rating link), the carrier signature included."""
@@ -610,6 +640,8 @@ def load_hall_config(path: str | Path) -> HallConfig:
     try:
         cfg = load_toml(path, HallConfig)
         problems = sms_problems(cfg) + load_staff(cfg, Path(path))
+        if not problems:
+            problems = catalog_problems(cfg)
         if problems:
             raise ConfigError(path, problems)
         return cfg

@@ -37,8 +37,10 @@ def _hall_summary(cfg: Any) -> str:
 
 
 def _hall_password_file(cfg: Any, path: Path) -> tuple[list[str], str]:
-    for warning in [*cfg.broker.warnings(), *cfg.issuing.warnings()]:   # valid, but said (anonymous beyond
-        print(f"{path}: warning: {warning}", file=sys.stderr)                # loopback, a deprecated key ...)
+    from hall_server.config import catalog_warnings
+    # valid, but said: anonymous beyond loopback, a deprecated key, a catalog near the bus's message limit ...
+    for warning in [*cfg.broker.warnings(), *cfg.issuing.warnings(), *catalog_warnings(cfg)]:
+        print(f"{path}: warning: {warning}", file=sys.stderr)
     # deadlines, issuing and booking days need next year's holidays (chinese-calendar knows only up to its release)
     from datetime import datetime
     from zoneinfo import ZoneInfo

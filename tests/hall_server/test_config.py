@@ -249,3 +249,32 @@ def test_catalog_services_carry_their_pinyin_initials() -> None:
     assert initials["ss_enroll"] == "CZZGYLBXCBDJ"              # 城镇职工养老保险参保登记
     assert pinyin_initials("CA数字证书办理") == "CASZZSBL"
     assert all(v and v.isascii() and v.isupper() for v in initials.values())
+
+
+def test_a_catalog_over_the_bus_message_limit_is_refused_and_one_near_it_warned(tmp_path: Path,
+                                                                                 reference_text: str) -> None:
+    """Mosquitto drops a message over 64 KiB: a hall whose state/catalog would not fit is refused at load (kiosks would
+    show no services), one within 10 % of the limit is warned about by check-config; the reference hall is neither."""
+    from hall_bus.contract import MAX_PAYLOAD
+    from hall_server.config import catalog_size, catalog_warnings
+    reference = load_hall_config(ROOT / "config" / "hall.toml")
+    size = catalog_size(reference)
+    assert size < 0.9 * MAX_PAYLOAD and not catalog_warnings(reference)
+    line = 'address = "'
+    assert line in reference_text
+
+    def with_address_padding(n: int) -> Path:
+        path = tmp_path / "hall.toml"
+        path.write_text(reference_text.replace(line, line + "x" * n, 1), encoding="utf-8")
+        (tmp_path / "staff.toml").write_text((ROOT / "config" / "staff.toml").read_text(encoding="utf-8"),
+                                             encoding="utf-8")
+        return path
+
+    near = load_hall_config(with_address_padding(int(0.95 * MAX_PAYLOAD) - size))
+    assert catalog_size(near) <= MAX_PAYLOAD
+    assert [w.startswith("services: state/catalog is ") and "% of the bus's 65536-byte message limit" in w
+            for w in catalog_warnings(near)] == [True]
+    with pytest.raises(ConfigError) as err:
+        load_hall_config(with_address_padding(MAX_PAYLOAD - size + 1))
+    assert len(err.value.problems) == 1
+    assert err.value.problems[0].startswith(f"services: state/catalog would be {MAX_PAYLOAD + 1} bytes with "), err.value
