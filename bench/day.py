@@ -1,4 +1,4 @@
-"""A busy day at the reference hall, compressed: kiosks issue thousands of tickets over all 45 services while all 102
+"""A busy day at the reference hall, compressed: kiosks issue thousands of tickets over all 121 services while all 102
 windows call and finish them, through a real server subprocess on Mosquitto. Checks that nothing slows down or
 grows as the day fills: server memory (VmRSS) sampled all along, issue and call latency in the first and the
 last thousand tickets, the SQLite file at the end, and the day's books (every ticket issued once, done once).
