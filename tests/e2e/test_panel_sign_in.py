@@ -75,7 +75,9 @@ def test_the_panel_signs_in_before_calling_and_signs_out(qtbot, tmp_path: Path) 
         qtbot.waitUntil(lambda: panel.state.status == "open" and panel.state.enabled(Action.CALL_NEXT),
                         timeout=WAIT)
         assert panel.trigger(Action.CALL_NEXT)
-        qtbot.waitUntil(lambda: (panel.state.current or {}).get("number") == ticket["number"], timeout=WAIT)
+        # the number shows with the window's state; the call's reply may still be on its way (busy): then finish
+        qtbot.waitUntil(lambda: (panel.state.current or {}).get("number") == ticket["number"]
+                        and panel.state.busy is None and panel.state.enabled(Action.FINISH), timeout=WAIT)
         assert panel.trigger(Action.FINISH)
         qtbot.waitUntil(lambda: panel.state.current is None and panel.state.busy is None, timeout=WAIT)
 
