@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 
 from hall_bus.configfile import ConfigError
-from hall_bus.gui_thread import run_gui
+from hall_bus.gui_thread import quit_on_signals, run_gui
 from display_board.bridge import DisplayBridge
 from display_board.config import DisplayConfig, load
 from display_board.model import BoardModel
@@ -136,6 +136,7 @@ def run(argv: list[str]) -> int:
         view.showFullScreen()
     else:
         view.show()
+    quit_on_signals()        # from here a SIGTERM quits cleanly, even one before the loop runs
     bridge.start()
     log.info("display %s on %s (hall %s)", cfg.client_id, cfg.broker, cfg.hall)
     return run_gui(app, QTimer(), bridge.stop, *([voice.close] if voice is not None else []))

@@ -179,11 +179,36 @@ def run_gui(app: Any, timer: Any, *cleanup: Callable[[], None]) -> int:
             fn()
 
 
+_QUIT = threading.Event()                       # SIGTERM or Ctrl+C came: the app is to quit as soon as it can
+_quit_app: list[Callable[[], None]] = []        # the running app's quit, once its loop is set up
+
+
+def _on_quit_signal(*_ignored: Any) -> None:
+    _QUIT.set()
+    for fn in _quit_app:
+        fn()
+
+
+def quit_on_signals() -> None:
+    """SIGTERM and Ctrl+C quit the app cleanly (the offline presence is sent). Called first thing in each app's
+    run(), before its bus comes online: a signal during start-up is kept and acted on once the loop runs (by the
+    housekeeping tick), never the default death without an offline presence, nor a quit() that Qt ignores because
+    it came before app.exec()."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _on_quit_signal)
+
+
 def gui_housekeeping(quit_app: Callable[[], None]) -> Callable[..., Any]:
     """What every Qt app's main sets up before `app.exec()`: SIGTERM and Ctrl+C quit the app cleanly (so the
     offline presence is sent), and garbage is collected on the GUI thread only. Returns the function to call
     from a QTimer every 250 ms: Python runs its signal handlers only between Qt events, and the same tick
-    collects."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: quit_app())
-    return GuiThreadCollector().start().tick
+    collects and quits when a signal came before the loop ran."""
+    quit_on_signals()
+    _quit_app[:] = [quit_app]
+    collector = GuiThreadCollector().start()
+
+    def tick(*_ignored: Any) -> int:
+        if _QUIT.is_set():
+            quit_app()
+        return collector.tick()
+    return tick

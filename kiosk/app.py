@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from hall_bus.gui_thread import run_gui
+from hall_bus.gui_thread import quit_on_signals, run_gui
 
 T0 = time.monotonic()
 
@@ -85,6 +85,7 @@ def run(argv: list[str] | None = None) -> int:
         bridge.report_device("idcard", "error", "no_hmac_key")
     window = KioskWindow(config, bridge, portrait=config.orientation == "portrait", family=family)
     window.journey.started = T0
+    quit_on_signals()        # from here a SIGTERM quits cleanly, even one before the loop runs
     bridge.start()
     if config.fullscreen:
         window.showFullScreen()

@@ -12,7 +12,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
 
-from hall_bus.gui_thread import run_gui
+from hall_bus.gui_thread import quit_on_signals, run_gui
 from hall_bus.configfile import validate
 from window_panel.config import ConfigError, PanelConfig, load
 
@@ -88,6 +88,7 @@ def run(argv: list[str]) -> int:
         except Exception as exc:        # the reader retries by itself; a panel without it still calls and accepts
             log.warning("ID-card reader %s: %s", cfg.idcard.url, exc)
     panel.show()
+    quit_on_signals()        # from here a SIGTERM quits cleanly, even one before the loop runs
     bridge.start()
     log.info("panel %s on %s (hall %s), printer %s, ID-card reader %s", cfg.client_id, bus.address.url, cfg.hall,
              cfg.printer.url or "none (notices on screen)", cfg.idcard.url or "none")

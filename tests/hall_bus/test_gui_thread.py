@@ -122,3 +122,28 @@ def test_a_call_made_from_inside_a_drained_call_keeps_its_place_in_line():
     assert wait_readable(box)
     assert box.drain() == 1 and order == ["first", "second", "from-inside-first"]
     box.close()
+
+
+def test_a_quit_signal_before_the_loop_runs_is_acted_on_by_the_first_tick() -> None:
+    """SIGTERM between the bus coming online and app.exec(): Qt ignores a quit() before exec, so the tick quits."""
+    import os
+    import signal
+
+    from hall_bus import gui_thread
+    quits: list[str] = []
+    old = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    gc_was_on = gc.isenabled()
+    try:
+        gui_thread.quit_on_signals()
+        os.kill(os.getpid(), signal.SIGTERM)        # before any loop: kept, not the default death
+        assert gui_thread._QUIT.is_set()
+        tick = gui_thread.gui_housekeeping(lambda: quits.append("quit"))
+        tick()
+        assert quits == ["quit"]
+    finally:
+        gui_thread._QUIT.clear()
+        gui_thread._quit_app.clear()
+        if gc_was_on:
+            gc.enable()
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
