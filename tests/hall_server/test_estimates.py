@@ -220,3 +220,25 @@ class TestSimulatedDay:
                                                                    early["formula_estimator"]["median_abs_error_s"])
         late = report["late_morning"]                 # issued 11:00-12:00: many wait through lunch
         assert late["estimate"]["median_abs_error_share"] < 0.2 < late["formula_estimator"]["median_abs_error_share"]
+
+
+class TestOneBatch:
+    def test_tickets_of_one_batch_are_ordered_as_taken_and_join_the_kept_replay(self, monkeypatch) -> None:
+        """The server's requests of one batch share their `now`. Their tickets get issue times a microsecond apart
+        in the order taken, so each sorts last and joins the kept replay in place, with the estimate the replay
+        afresh gives (a tie fell back on the numbers, recomputing the whole replay at every issue)."""
+        e = engine()
+        e.issue(at(8, 0), "s_b", "walk_in", open_all_day=True)
+        e.issue(at(8, 0), "s_b", "walk_in", open_all_day=True)
+        assert e._replay() is not None
+        afresh: list[int] = []
+        real = e._replay_afresh
+        monkeypatch.setattr(e, "_replay_afresh", lambda: afresh.append(1) or real())
+        now = at(8, 1)
+        tickets = [e.issue(now, s, "walk_in", open_all_day=True).data for s in ("s_a2", "s_b", "s_a1", "s_b")]
+        assert afresh == []
+        times = [e.tickets[t["id"]].issued_at for t in tickets]
+        assert times == sorted(times) and len(set(times)) == 4 and times[-1] - times[0] < timedelta(milliseconds=1)
+        kept = [t["est_wait_s"] for t in tickets]
+        e._queues_moved()
+        assert [e.est_wait_s(e.tickets[t["id"]], now) for t in tickets] == kept
