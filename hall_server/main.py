@@ -22,7 +22,7 @@ from hall_server.broker import EmbeddedBroker, MosquittoBroker, free_port, mosqu
 from hall_server.heartbeat import Heartbeat
 from hall_server.notify import Notifier
 from hall_server.passwords import read_password_file
-from hall_server.config import HallConfig, load_hall_config
+from hall_server.config import HallConfig, load_hall_config, seed_initials
 from hall_server.records import Appointment
 from hall_server.store import Store, StoreError
 
@@ -240,6 +240,8 @@ def run(argv: list[str]) -> int:
                     self.on_alive()
 
     data = Path(args.data)
+    if data.is_dir():
+        seed_initials(cfg, data / "initials.json")      # a restart spared pypinyin's dictionary
     fatal: list[str] = []           # why the server must exit non-zero (systemd restarts it)
     stop = threading.Event()
 

@@ -278,3 +278,16 @@ def test_a_catalog_over_the_bus_message_limit_is_refused_and_one_near_it_warned(
         load_hall_config(with_address_padding(MAX_PAYLOAD - size + 1))
     assert len(err.value.problems) == 1
     assert err.value.problems[0].startswith(f"services: state/catalog would be {MAX_PAYLOAD + 1} bytes with "), err.value
+
+
+def test_the_server_keeps_the_initials_it_computed_for_its_next_start(tmp_path: Path) -> None:
+    from hall_server.config import seed_initials
+    cache = tmp_path / "initials.json"
+    first = load_hall_config(ROOT / "config" / "hall.toml")
+    assert not seed_initials(first, cache)                      # computed with pypinyin, and kept
+    again = load_hall_config(ROOT / "config" / "hall.toml")
+    assert seed_initials(again, cache)                          # all there: no pypinyin
+    assert again.service_initials == first.service_initials and again.service_initials["ss_enroll"] == "CZZGYLBXCBDJ"
+    cache.write_text("{not json", encoding="utf-8")            # a broken cache is only slower
+    third = load_hall_config(ROOT / "config" / "hall.toml")
+    assert not seed_initials(third, cache) and third.service_initials == first.service_initials
