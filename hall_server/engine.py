@@ -47,6 +47,23 @@ class _Replay:
     avg: dict[str, float]                # service -> the smoothed service time the replay used
 
 
+class _ServiceTimes(dict):
+    """service -> smoothed service time, filled on first use (a replay needs the services that have tickets, not all
+    121); kept with the replay, which is dropped whenever a service time changes."""
+
+    def __init__(self, lookup: Callable[[str], float]) -> None:
+        super().__init__()
+        self._lookup = lookup
+
+    def __missing__(self, service: str) -> float:
+        try:
+            value = self._lookup(service)
+        except KeyError:            # a service no longer in hall.toml (its tickets are being cancelled)
+            value = 0.0
+        self[service] = value
+        return value
+
+
 @dataclass
 class Event:
     kind: str                       # "call" | "ticket" | "alert" | "alert_ack" | "alert_clear" | "audit" | "reprint"
@@ -459,12 +476,13 @@ class Engine(BusViews):
         tickets transferred to it by name. A free window starts now; the busy ones free up in the order they called
         their current ticket, evenly over its service time: with k busy, after 1/(k+1), 2/(k+1) ... k/(k+1) of it
         (one busy window: half of it, the ticket under way being half done on average)."""
-        avg = {s: self.avg_service_s(s) for s in self.queues}
-        served = {s: self.open_windows_for(s) > 0 for s in self.queues}
+        avg = _ServiceTimes(self.avg_service_s)          # each service's smoothed time, looked up when first needed
+        open_windows = [wid for wid, w in self.windows.items() if w.status is WindowStatus.OPEN]
+        served = {s for wid in open_windows for s in self.window_services.get(wid, ())}
         callers: dict[str, tuple[str, ...]] = {}
         for wid, services in self.window_services.items():
             is_open = self.windows[wid].status is WindowStatus.OPEN
-            callers[wid] = tuple(s for s in services if is_open or not served[s])
+            callers[wid] = services if is_open else tuple(s for s in services if s not in served)
         directed: dict[str, list[tuple[Any, str]]] = {}
         for target, d in self._directed_tickets():
             directed.setdefault(target, []).append((self._key(d), d.id))
@@ -478,7 +496,7 @@ class Engine(BusViews):
         heap: list[tuple[float, str]] = [(0.0, w) for w in taking_part if self.windows[w].current not in self.tickets]
         for rank, (_called, w) in enumerate(busy, 1):
             current = self.tickets[self.windows[w].current]
-            heap.append((avg.get(current.service, 0.0) * rank / (len(busy) + 1), w))
+            heap.append((avg[current.service] * rank / (len(busy) + 1), w))
         heapq.heapify(heap)
         at = {s: 0 for s in queues}
         at_named = {w: 0 for w in directed}
@@ -503,7 +521,7 @@ class Engine(BusViews):
                 at[where] += 1
             tid = best[1]
             start[tid] = f
-            heapq.heappush(heap, (f + avg.get(self.tickets[tid].service, 0.0), w))
+            heapq.heappush(heap, (f + avg[self.tickets[tid].service], w))
         by_service: dict[str, list[str]] = {}
         for w in taking_part:
             for s in callers.get(w, ()):
@@ -517,7 +535,7 @@ class Engine(BusViews):
         if r is None:
             return
         windows = r.callers.get(t.service)
-        if not windows or t.service not in r.avg:
+        if not windows:
             self._replay_cache = None
             return
         w = min(windows, key=lambda w: (r.free[w], w))
