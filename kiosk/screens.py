@@ -38,6 +38,19 @@ class Screen(QWidget):
     def s(self, n: int) -> int:
         return theme.px(n, self.journey.scale)
 
+    def scroll_area(self, content: QWidget, name: str | None = None) -> QScrollArea:
+        """`content` in a vertical touch-scrolled area (drag with a finger; no horizontal bar), its taps watched by
+        this screen like its own (eventFilter: any touch restarts the idle countdown)."""
+        area = QScrollArea()
+        if name:
+            area.setObjectName(name)
+        area.setWidgetResizable(True)
+        area.setWidget(content)
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        QScroller.grabGesture(area.viewport(), QScroller.ScrollerGestureType.LeftMouseButtonGesture)
+        area.viewport().installEventFilter(self)
+        return area
+
     def render(self) -> None:
         clear_layout(self.body)
         if self.portrait:
@@ -416,14 +429,7 @@ class SearchScreen(Screen):
             lay.addWidget(label(self.tr("search_more", n=RESULTS_SHOWN), "muted", align=AC, name="search-more"))
         lay.addStretch(1)
         content.setLayout(lay)
-        scroll = QScrollArea()
-        scroll.setObjectName("search-results")
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(content)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        QScroller.grabGesture(scroll.viewport(), QScroller.ScrollerGestureType.LeftMouseButtonGesture)
-        scroll.viewport().installEventFilter(self)
-        return scroll
+        return self.scroll_area(content, "search-results")
 
     def _row(self, svc: Service) -> QWidget:
         """One service as a large tile in its zone's colour: name, then zone and floor; the whole tile is the
@@ -698,13 +704,7 @@ class GuideScreen(Screen):
         lay.addWidget(frame("card", slay))
         lay.addStretch(1)
         content.setLayout(lay)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(content)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        QScroller.grabGesture(scroll.viewport(), QScroller.ScrollerGestureType.LeftMouseButtonGesture)
-        scroll.viewport().installEventFilter(self)
-        self.body.addWidget(scroll, 1)
+        self.body.addWidget(self.scroll_area(content), 1)
         if j.checklist_msg:
             ok, text = j.checklist_msg
             self.body.addWidget(label(text, "chipOk" if ok else "chipWarn", name="checklist-msg"))
@@ -976,14 +976,7 @@ class StatusScreen(CodeScreen):
             lay.addLayout(line)
         lay.addStretch(1)
         content.setLayout(lay)
-        scroll = QScrollArea()
-        scroll.setObjectName("case-history")
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(content)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        QScroller.grabGesture(scroll.viewport(), QScroller.ScrollerGestureType.LeftMouseButtonGesture)
-        scroll.viewport().installEventFilter(self)
-        return scroll
+        return self.scroll_area(content, "case-history")
 
     def _service_title(self, case: CasePublic) -> str:
         if self.lang == "en" and case.service_name_en:
